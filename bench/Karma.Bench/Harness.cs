@@ -1,0 +1,28 @@
+using System.Diagnostics;
+
+namespace Karma.Bench;
+
+/// <summary>One benchmark: a name, an action timed per repetition, and how to turn the median time into rates.</summary>
+public sealed record Benchmark(string Name, Action Run, Func<double, Dictionary<string, double>>? Rates = null);
+
+/// <summary>What one benchmark measured: per-repetition times and derived rates at the median.</summary>
+public sealed record BenchResult(string Name, double MedianMs, double MinMs, double MaxMs, double[] SamplesMs, Dictionary<string, double> Metrics);
+
+/// <summary>Warm-up, then repeated timing; reports median and spread rather than a mean that one hiccup skews.</summary>
+public sealed class Harness(int warmup, int repetitions)
+{
+    public BenchResult Measure(Benchmark b)
+    {
+        for (int i = 0; i < warmup; i++) b.Run();
+        var samples = new double[repetitions];
+        for (int i = 0; i < repetitions; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            b.Run();
+            samples[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        var sorted = samples.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+        return new BenchResult(b.Name, median, sorted[0], sorted[^1], samples, b.Rates?.Invoke(median) ?? []);
+    }
+}

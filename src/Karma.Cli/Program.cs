@@ -1,0 +1,3 @@
+using Karma.Cli;
+
+return KarmaCli.Build().Parse(args).Invoke();
