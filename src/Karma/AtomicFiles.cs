@@ -1,0 +1,49 @@
+namespace Karma;
+
+/// <summary>
+/// Writes that never leave a half-written result under the real name: content goes to a temporary path
+/// beside the target and is renamed into place, which POSIX file systems do atomically.
+/// </summary>
+public static class AtomicFiles
+{
+    /// <summary>Writes <paramref name="write"/>'s output to <paramref name="path"/> via a temporary file.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        string temp = path + $".tmp-{Environment.ProcessId}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes text atomically.</summary>
+    public static void WriteText(string path, string text) =>
+        Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
+
+    /// <summary>
+    /// Moves the finished folder <paramref name="source"/> to <paramref name="target"/>. An existing target is
+    /// first renamed aside and deleted only after the new folder is in place, so one of the two is always complete.
+    /// </summary>
+    public static void ReplaceDirectory(string source, string target)
+    {
+        string? old = null;
+        if (Directory.Exists(target))
+        {
+            old = target + $".old-{Environment.ProcessId}";
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+            Directory.Move(target, old);
+        }
+        Directory.Move(source, target);
+        if (old is not null) Directory.Delete(old, true);
+    }
+}

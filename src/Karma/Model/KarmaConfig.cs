@@ -1,0 +1,143 @@
+using System.Text.Json.Serialization;
+
+namespace Karma.Model;
+
+/// <summary>Which loss terms (and so which decoder branches) a model trains with.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ModelVariant>))]
+public enum ModelVariant
+{
+    /// <summary>Plain MAE: pixel head, Huber loss only, no physics branch.</summary>
+    Mae,
+    /// <summary>Huber + spectral angle, no physics branch.</summary>
+    HuberSam,
+    /// <summary>Huber + physics consistency (linear spectral mixing branch), no spectral angle.</summary>
+    HuberLsmm,
+    /// <summary>KARMA: Huber + spectral angle + physics consistency.</summary>
+    Karma,
+}
+
+/// <summary>
+/// Every number that defines a KARMA model and its loss. Stored as JSON in each checkpoint so a model
+/// can be rebuilt exactly. Named presets: <see cref="Tiny"/> and <see cref="Small"/> train on a laptop CPU
+/// in minutes; <see cref="Paper"/> is the published setting (224×224 tiles, 16×16 patches, D=512).
+/// </summary>
+public sealed record KarmaConfig
+{
+    /// <summary>Preset the configuration started from ("tiny", "small", "paper" or "custom").</summary>
+    public string Preset { get; init; } = "custom";
+    /// <summary>Loss terms and branches.</summary>
+    public ModelVariant Variant { get; init; } = ModelVariant.Karma;
+    /// <summary>Spectral bands per pixel; comes from the data.</summary>
+    public int Bands { get; init; } = 218;
+    /// <summary>Tile side in pixels (tiles are square).</summary>
+    public int TileSize { get; init; } = 224;
+    /// <summary>Patch side in pixels; <see cref="TileSize"/> must be a multiple of it.</summary>
+    public int PatchSize { get; init; } = 16;
+    /// <summary>Encoder width D.</summary>
+    public int EncoderDim { get; init; } = 512;
+    /// <summary>Encoder transformer blocks.</summary>
+    public int EncoderDepth { get; init; } = 12;
+    /// <summary>Encoder attention heads.</summary>
+    public int EncoderHeads { get; init; } = 8;
+    /// <summary>Decoder width (the abundance head maps it to width/2, then to the endmembers).</summary>
+    public int DecoderDim { get; init; } = 512;
+    /// <summary>Decoder transformer blocks.</summary>
+    public int DecoderDepth { get; init; } = 8;
+    /// <summary>Decoder attention heads.</summary>
+    public int DecoderHeads { get; init; } = 16;
+    /// <summary>Hidden width of each block's MLP as a multiple of the block width.</summary>
+    public double MlpRatio { get; init; } = 4.0;
+    /// <summary>Fraction of patches hidden from the encoder.</summary>
+    public double MaskRatio { get; init; } = 0.75;
+    /// <summary>Number of endmembers M in the physics branch.</summary>
+    public int Endmembers { get; init; } = 8;
+    /// <summary>
+    /// One abundance vector per pixel (true) or per patch (false, the paper's choice). Per pixel is the default
+    /// for the CPU presets because users want abundance maps at pixel resolution and because the physics term
+    /// compares A·a with every pixel's spectrum, which a patch-constant mixture cannot follow inside a patch.
+    /// </summary>
+    public bool PerPixelAbundances { get; init; } = true;
+    /// <summary>Whether the endmember matrix A is trained (false: kept at its initial spectra).</summary>
+    public bool LearnEndmembers { get; init; } = true;
+    /// <summary>Weight λ1 of the Huber term.</summary>
+    public double HuberWeight { get; init; } = 1.0;
+    /// <summary>Weight λ2 of the spectral-angle term (radians).</summary>
+    public double SamWeight { get; init; } = 0.1;
+    /// <summary>Weight λ3 of the physics-consistency term.</summary>
+    public double PhysicsWeight { get; init; } = 1.0;
+    /// <summary>Optional weight of agreement between the physics and direct reconstructions.</summary>
+    public double CrossConsistencyWeight { get; init; } = 0.0;
+    /// <summary>Huber threshold δ.</summary>
+    public double HuberDelta { get; init; } = 1.0;
+    /// <summary>Compute losses on masked patches only (the MAE convention) or on all patches.</summary>
+    public bool LossOnMaskedOnly { get; init; } = true;
+
+    /// <summary>Patches per tile side.</summary>
+    [JsonIgnore] public int GridSize => TileSize / PatchSize;
+    /// <summary>Tokens per tile.</summary>
+    [JsonIgnore] public int Tokens => GridSize * GridSize;
+    /// <summary>Values in one patch: P²·bands.</summary>
+    [JsonIgnore] public int PatchValues => PatchSize * PatchSize * Bands;
+    /// <summary>Whether the linear-spectral-mixing branch exists.</summary>
+    [JsonIgnore] public bool HasPhysicsBranch => Variant is ModelVariant.Karma or ModelVariant.HuberLsmm;
+    /// <summary>Whether the spectral-angle term is trained.</summary>
+    [JsonIgnore] public bool UsesSam => Variant is ModelVariant.Karma or ModelVariant.HuberSam;
+    /// <summary>Visible patches per tile: N − round(ratio·N).</summary>
+    [JsonIgnore] public int VisibleTokens => Tokens - (int)Math.Round(MaskRatio * Tokens, MidpointRounding.AwayFromZero);
+
+    /// <summary>CPU preset: 32×32 tiles (the size of the real EnMAP tiles here), 8×8 patches, D=128, 4+2 blocks.</summary>
+    public static KarmaConfig Tiny => new()
+    {
+        Preset = "tiny", TileSize = 32, PatchSize = 8, EncoderDim = 128, EncoderDepth = 4, EncoderHeads = 4,
+        DecoderDim = 64, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 5,
+    };
+
+    /// <summary>CPU preset: 64×64 tiles, 8×8 patches, D=192, 6+2 blocks.</summary>
+    public static KarmaConfig Small => new()
+    {
+        Preset = "small", TileSize = 64, PatchSize = 8, EncoderDim = 192, EncoderDepth = 6, EncoderHeads = 6,
+        DecoderDim = 128, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 6,
+    };
+
+    /// <summary>The published setting: 224×224×218 tiles, 16×16 patches, D=512, 75% masking, per-patch abundances.</summary>
+    public static KarmaConfig Paper => new()
+    {
+        Preset = "paper", Bands = 218, TileSize = 224, PatchSize = 16, EncoderDim = 512, EncoderDepth = 12, EncoderHeads = 8,
+        DecoderDim = 512, DecoderDepth = 8, DecoderHeads = 16, Endmembers = 8, PerPixelAbundances = false,
+    };
+
+    /// <summary>Looks a preset up by name ("tiny", "small", "paper").</summary>
+    public static KarmaConfig FromPreset(string name) => name.ToLowerInvariant() switch
+    {
+        "tiny" => Tiny,
+        "small" => Small,
+        "paper" => Paper,
+        _ => throw new KarmaException($"Unknown preset '{name}'. Choose tiny, small or paper."),
+    };
+
+    /// <summary>Parses a variant name as the CLI spells it: mae, huber+sam, huber+lsmm, karma.</summary>
+    public static ModelVariant ParseVariant(string name) => name.ToLowerInvariant() switch
+    {
+        "mae" => ModelVariant.Mae,
+        "huber+sam" => ModelVariant.HuberSam,
+        "huber+lsmm" => ModelVariant.HuberLsmm,
+        "karma" => ModelVariant.Karma,
+        _ => throw new KarmaException($"Unknown model '{name}'. Choose mae, huber+sam, huber+lsmm or karma."),
+    };
+
+    /// <summary>Throws a <see cref="KarmaException"/> that names the first inconsistent setting.</summary>
+    public KarmaConfig Validate()
+    {
+        void Require(bool ok, string message) { if (!ok) throw new KarmaException("Invalid model configuration: " + message); }
+        Require(Bands >= 1, $"bands must be ≥ 1 (got {Bands}).");
+        Require(PatchSize >= 1 && TileSize % PatchSize == 0, $"tile size {TileSize} must be a multiple of patch size {PatchSize}.");
+        Require(EncoderDim % EncoderHeads == 0, $"encoder width {EncoderDim} must be divisible by {EncoderHeads} heads.");
+        Require(DecoderDim % DecoderHeads == 0, $"decoder width {DecoderDim} must be divisible by {DecoderHeads} heads.");
+        Require(DecoderDim >= 2, "decoder width must be ≥ 2.");
+        Require(MaskRatio is >= 0 and < 1, $"mask ratio must be in [0, 1) (got {MaskRatio}).");
+        Require(VisibleTokens >= 1, "at least one patch must stay visible.");
+        Require(Endmembers >= 1, $"endmembers must be ≥ 1 (got {Endmembers}).");
+        Require(HuberDelta > 0, "the Huber δ must be positive.");
+        return this;
+    }
+}

@@ -1,0 +1,78 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Karma.Model;
+
+/// <summary>
+/// The physics branch of KARMA, built on the linear spectral mixing model r = A·a: an abundance head
+/// (MLP D→D/2→M, softmax, so abundances are ≥ 0 and sum to 1 by construction) and an endmember matrix
+/// A (bands × M) whose columns are endmember spectra. A is stored as unconstrained values passed through
+/// softplus, which keeps every spectrum non-negative while its gradient never vanishes the way a clamp's
+/// does. Abundances are predicted per patch (the paper) or per pixel (P²·M values per token).
+/// </summary>
+public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tensor Spectra)>
+{
+    readonly Sequential abundanceHead;
+    readonly Parameter endmemberLogits;
+    readonly int pixelsPerPatch, endmembers, abundancesPerToken;
+
+    /// <summary>Creates the branch; A starts at random reflectance-like spectra in [0.05, 0.6].</summary>
+    public LinearMixingBranch(string name, int decoderDim, int bands, int endmembers, int patchSize, bool perPixel, bool learnEndmembers)
+        : base(name)
+    {
+        this.endmembers = endmembers;
+        pixelsPerPatch = patchSize * patchSize;
+        abundancesPerToken = perPixel ? pixelsPerPatch : 1;
+        abundanceHead = Sequential(
+            ("fc1", Linear(decoderDim, decoderDim / 2)),
+            ("gelu", GELU()),
+            ("fc2", Linear(decoderDim / 2, abundancesPerToken * endmembers)));
+        using var initial = rand(bands, endmembers) * 0.55 + 0.05;
+        endmemberLogits = new Parameter(InverseSoftplus(initial), requires_grad: learnEndmembers);
+        RegisterComponents();
+    }
+
+    /// <summary>The endmember spectra A as a [bands, M] tensor (non-negative).</summary>
+    public Tensor Endmembers() => functional.softplus(endmemberLogits);
+
+    /// <summary>Whether A is trained.</summary>
+    public bool LearnsEndmembers => endmemberLogits.requires_grad;
+
+    /// <summary>Replaces A by given spectra ([bands, M], reflectance), e.g. from a library or VCA; optionally freezes it.</summary>
+    public void SetEndmembers(Tensor spectra, bool learnable)
+    {
+        if (spectra.shape[0] != endmemberLogits.shape[0] || spectra.shape[1] != endmembers)
+            throw new KarmaException($"Endmember spectra must be [{endmemberLogits.shape[0]} bands, {endmembers} endmembers]; got [{string.Join(", ", spectra.shape)}].");
+        using (no_grad())
+        {
+            using var logits = InverseSoftplus(spectra.to(endmemberLogits.dtype));
+            endmemberLogits.copy_(logits);
+        }
+        endmemberLogits.requires_grad = learnable;
+    }
+
+    /// <summary>
+    /// decoderTokens [B, N, D] → abundances [B, N, k, M] (k = P² per pixel, 1 per patch) and the mixed
+    /// spectra A·a for every pixel, [B, N, P²·bands].
+    /// </summary>
+    public override (Tensor Abundances, Tensor Spectra) forward(Tensor decoderTokens)
+    {
+        using var scope = NewDisposeScope();
+        long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
+        var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers).softmax(-1);
+        var a = Endmembers();
+        var mixed = abundances.matmul(a.t());                       // [B, N, k, bands]
+        if (abundancesPerToken == 1) mixed = mixed.expand(b, n, pixelsPerPatch, a.shape[0]);
+        var spectra = mixed.reshape(b, n, -1);
+        return (abundances.MoveToOuterDisposeScope(), spectra.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>softplus⁻¹(y) = log(eˠ − 1), computed stably; y is clamped to ≥ 1e-4 first.</summary>
+    static Tensor InverseSoftplus(Tensor y)
+    {
+        using var c = y.clamp_min(1e-4);
+        return c + (-c).expm1().neg().log();
+    }
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using static TorchSharp.torch;
+
+namespace Karma.Model;
+
+/// <summary>
+/// A trained model on disk: one folder holding <c>model.json</c> (configuration, band wavelengths and
+/// normalisation statistics, readable by people and other tools) and <c>weights.bin</c> (TorchSharp's
+/// format). The folder is written under a temporary name and renamed into place, so a crash mid-save
+/// leaves the previous checkpoint intact and never a half-written one under the real name.
+/// </summary>
+public static class ModelCheckpoint
+{
+    /// <summary>File name of the metadata inside a checkpoint folder.</summary>
+    public const string MetadataFile = "model.json";
+    /// <summary>File name of the weights inside a checkpoint folder.</summary>
+    public const string WeightsFile = "weights.bin";
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
+    public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1");
+
+    /// <summary>Saves <paramref name="model"/> to the folder <paramref name="directory"/>, replacing any checkpoint there.</summary>
+    public static void Save(KarmaModel model, string directory, double[]? wavelengths = null)
+    {
+        directory = Path.GetFullPath(directory);
+        string temp = directory + $".tmp-{Environment.ProcessId}";
+        if (Directory.Exists(temp)) Directory.Delete(temp, true);
+        Directory.CreateDirectory(temp);
+        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd);
+        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, Json));
+        model.save(Path.Combine(temp, WeightsFile));
+        AtomicFiles.ReplaceDirectory(temp, directory);
+    }
+
+    /// <summary>Reads the metadata of the checkpoint in <paramref name="directory"/>.</summary>
+    public static Metadata ReadMetadata(string directory)
+    {
+        string path = Path.Combine(directory, MetadataFile);
+        if (!File.Exists(path))
+            throw new KarmaException(directory, $"is not a Karma checkpoint: {MetadataFile} is missing. Point at the folder `karma pretrain --out` wrote.");
+        try
+        {
+            return JsonSerializer.Deserialize<Metadata>(File.ReadAllText(path), Json)
+                   ?? throw new KarmaException(path, "is empty.");
+        }
+        catch (JsonException e) { throw new KarmaException(path, $"is not valid checkpoint metadata: {e.Message}", e); }
+    }
+
+    /// <summary>Loads the model saved in <paramref name="directory"/>.</summary>
+    public static (KarmaModel Model, Metadata Metadata) Load(string directory)
+    {
+        var meta = ReadMetadata(directory);
+        string weights = Path.Combine(directory, WeightsFile);
+        if (!File.Exists(weights)) throw new KarmaException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
+        var model = new KarmaModel(meta.Config);
+        try { model.load(weights); }
+        catch (Exception e) when (e is not KarmaException)
+        {
+            model.Dispose();
+            throw new KarmaException(weights, $"could not be loaded into a {meta.Config.Preset} {meta.Config.Variant} model: {e.Message}", e);
+        }
+        model.eval();
+        return (model, meta);
+    }
+
+    /// <summary>
+    /// Checks that a scene's bands are the model's: same count and, when both are known, wavelengths within
+    /// <paramref name="toleranceNm"/>. Throws with an explanation of the mismatch otherwise.
+    /// </summary>
+    public static void CheckBands(Metadata model, int sceneBands, IReadOnlyList<double>? sceneWavelengths, string scenePath, double toleranceNm = 1.0)
+    {
+        if (sceneBands != model.Config.Bands)
+            throw new KarmaException(scenePath,
+                $"has {sceneBands} bands after band removal but the model was trained on {model.Config.Bands}. " +
+                "Use the same bad-band settings as in training, or resample the scene to the model's wavelengths.");
+        if (sceneWavelengths is null || model.Wavelengths is null) return;
+        for (int i = 0; i < sceneBands; i++)
+            if (Math.Abs(sceneWavelengths[i] - model.Wavelengths[i]) > toleranceNm)
+                throw new KarmaException(scenePath,
+                    $"band {i} is at {sceneWavelengths[i]:F1} nm but the model's band {i} is at {model.Wavelengths[i]:F1} nm " +
+                    $"(tolerance {toleranceNm} nm). Resample the scene to the model's wavelengths first.");
+    }
+}

@@ -1,0 +1,32 @@
+using static TorchSharp.torch;
+
+namespace Karma.Model;
+
+/// <summary>
+/// Per-sample random masking as in MAE: each tile gets its own random permutation of patches; the first
+/// N − round(ratio·N) stay visible. Drawing the noise from a seeded <see cref="Generator"/> makes the
+/// mask reproducible, which evaluation relies on (a fixed mask seed gives the same masked patches).
+/// </summary>
+public sealed class TokenMasking
+{
+    /// <summary>Patch order after shuffling: [B, N], visible ones first.</summary>
+    public required Tensor Shuffle { get; init; }
+    /// <summary>Inverse permutation that restores the original patch order: [B, N].</summary>
+    public required Tensor Restore { get; init; }
+    /// <summary>1 for masked patches, 0 for visible ones, in the original order: [B, N].</summary>
+    public required Tensor Mask { get; init; }
+    /// <summary>Visible patches per tile.</summary>
+    public required int Visible { get; init; }
+
+    /// <summary>Draws masks for <paramref name="batch"/> tiles of <paramref name="tokens"/> patches.</summary>
+    public static TokenMasking Sample(long batch, int tokens, int visible, Generator? generator = null, Device? device = null)
+    {
+        using var noise = rand(new[] { batch, (long)tokens }, generator: generator);
+        var shuffle = noise.argsort(dim: 1).to(device ?? CPU);
+        var restore = shuffle.argsort(dim: 1);
+        using var ordered = ones(batch, tokens, device: device);
+        ordered[.., ..visible] = tensor(0f);
+        var mask = ordered.gather(1, restore);
+        return new TokenMasking { Shuffle = shuffle, Restore = restore, Mask = mask, Visible = visible };
+    }
+}

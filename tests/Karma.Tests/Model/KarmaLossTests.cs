@@ -1,0 +1,81 @@
+using Karma.Model;
+using Karma.Runtime;
+using static TorchSharp.torch;
+
+namespace Karma.Tests.Model;
+
+public class KarmaLossTests
+{
+    public KarmaLossTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Huber_matches_its_definition_on_hand_values()
+    {
+        var prediction = tensor(new double[] { 0.0, 0.5, 2.0, -3.0 });
+        var target = tensor(new double[] { 0.0, 0.0, 0.0, 0.0 });
+        // δ = 1: 0 → 0; 0.5 → ½·0.25 = 0.125; 2 → 1·(2 − ½) = 1.5; −3 → 1·(3 − ½) = 2.5
+        Assert.Equal(new[] { 0.0, 0.125, 1.5, 2.5 }, KarmaLoss.Huber(prediction, target, 1.0).data<double>().ToArray());
+        // δ = 0.5: 0.5 is on the boundary → 0.5·(0.5 − 0.25) = 0.125 (both branches agree there); 2 → 0.5·1.75 = 0.875
+        Assert.Equal(new[] { 0.0, 0.125, 0.875, 1.375 }, KarmaLoss.Huber(prediction, target, 0.5).data<double>().ToArray());
+        var libtorch = nn.functional.huber_loss(prediction, target, reduction: nn.Reduction.None, delta: 0.5);
+        Assert.True(libtorch.allclose(KarmaLoss.Huber(prediction, target, 0.5)));
+    }
+
+    [Fact]
+    public void Spectral_angle_matches_hand_values()
+    {
+        var a = tensor(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3);
+        var b = tensor(new double[] { 0, 1, 0, 1, 0, 0 }, 2, 3);
+        var angles = KarmaLoss.SpectralAngle(a, b).data<double>().ToArray();
+        Assert.Equal(Math.PI / 2, angles[0], 6);
+        Assert.Equal(Math.PI / 4, angles[1], 6);
+    }
+
+    [Fact]
+    public void Spectral_angle_is_scale_invariant_and_zero_for_identical_spectra_with_finite_gradients()
+    {
+        manual_seed(1);
+        var a = (rand(5, 50) + 0.1).requires_grad_(true);
+        var b = rand(5, 50) + 0.1;
+        var angle = KarmaLoss.SpectralAngle(a, b);
+        Assert.True(angle.allclose(KarmaLoss.SpectralAngle(a * 3.7, b), atol: 1e-6));
+        Assert.True(angle.allclose(KarmaLoss.SpectralAngle(a, b * 0.01), atol: 1e-6));
+
+        var same = KarmaLoss.SpectralAngle(a, a.detach());
+        Assert.True(same.abs().max().item<float>() < 1e-3); // √ε bias only
+        same.sum().backward();
+        Assert.True(a.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
+    public void Spectral_angle_of_a_zero_spectrum_is_finite_with_finite_gradients()
+    {
+        var zero = zeros(1, 10).requires_grad_(true);
+        var b = ones(1, 10);
+        var angle = KarmaLoss.SpectralAngle(zero, b);
+        Assert.Equal(Math.PI / 2, angle.item<float>(), 4);
+        angle.sum().backward();
+        Assert.True(zero.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
+    public void Losses_count_masked_patches_only_by_default()
+    {
+        var config = KarmaConfig.Tiny with { Variant = ModelVariant.Karma, Bands = 2, TileSize = 4, PatchSize = 2, EncoderDim = 8, EncoderHeads = 2, DecoderDim = 8, DecoderHeads = 2, Endmembers = 2 };
+        // Two tokens per tile... four tokens: error 1 on token 0 (masked) and error 3 on token 3 (visible).
+        var target = zeros(1, 4, 8);
+        var recon = zeros(1, 4, 8);
+        recon[0, 0] = ones(8) * 0.5;
+        recon[0, 3] = ones(8) * 3;
+        var mask = tensor(new float[] { 1, 1, 0, 0 }).view(1, 4);
+        var masking = new TokenMasking { Mask = mask, Shuffle = tensor(new long[] { 2, 3, 0, 1 }).view(1, 4), Restore = tensor(new long[] { 2, 3, 0, 1 }).view(1, 4), Visible = 2 };
+        var output = new KarmaOutput { Reconstruction = recon, PhysicsReconstruction = recon.clone(), Masking = masking };
+        using var masked = KarmaLoss.Compute(output, target, config);
+        // Masked tokens 0 (Huber ½·0.25 = 0.125) and 1 (0): mean 0.0625.
+        Assert.Equal(0.0625, masked.Huber.item<float>(), 6);
+        Assert.Equal((0.25 + 0) / 2, masked.Physics!.item<float>(), 6);
+        using var all = KarmaLoss.Compute(output, target, config with { LossOnMaskedOnly = false });
+        Assert.Equal((0.125 + 2.5) / 4, all.Huber.item<float>(), 6);
+        Assert.Equal(masked.Huber.item<float>() + 0.1 * masked.SpectralAngle!.item<float>() + masked.Physics.item<float>(), masked.Total.item<float>(), 5);
+    }
+}

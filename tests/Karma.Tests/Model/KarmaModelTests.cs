@@ -1,0 +1,222 @@
+using Karma.Model;
+using Karma.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Karma.Tests.Model;
+
+public class KarmaModelTests
+{
+    public KarmaModelTests() => TorchRuntime.EnsureLoaded();
+
+    static KarmaConfig Micro(ModelVariant variant = ModelVariant.Karma, bool perPixel = true) => KarmaConfig.Tiny with
+    {
+        Variant = variant, Bands = 12, TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 2, EncoderHeads = 4,
+        DecoderDim = 16, DecoderDepth = 1, DecoderHeads = 2, Endmembers = 3, PerPixelAbundances = perPixel,
+    };
+
+    static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    static Tensor Tiles(KarmaConfig c, int batch, int seed = 0)
+    {
+        using var g = new Generator((ulong)seed);
+        return rand(new long[] { batch, c.Bands, c.TileSize, c.TileSize }, generator: g);
+    }
+
+    [Theory]
+    [InlineData("tiny", 2)]
+    [InlineData("small", 2)]
+    [InlineData("paper", 1)]
+    public void Every_preset_produces_the_documented_shapes(string preset, int batch)
+    {
+        var config = KarmaConfig.FromPreset(preset) with { Bands = preset == "paper" ? 218 : 30 };
+        manual_seed(1);
+        using var model = new KarmaModel(config);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = Tiles(config, batch);
+        using var output = model.call(x, model.SampleMasking(batch));
+        long n = config.Tokens, values = (long)config.PatchSize * config.PatchSize * config.Bands;
+        Assert.Equal(new[] { batch, n, values }, output.Reconstruction.shape);
+        Assert.Equal(new[] { batch, n, values }, output.PhysicsReconstruction!.shape);
+        long k = config.PerPixelAbundances ? config.PatchSize * config.PatchSize : 1;
+        Assert.Equal(new[] { batch, n, k, (long)config.Endmembers }, output.Abundances!.shape);
+        Assert.Equal(new[] { (long)batch, n, config.EncoderDim }, model.EncodeAll(x).shape);
+        if (preset == "paper")
+        {
+            Assert.Equal((224, 16, 512, 196, 49), (config.TileSize, config.PatchSize, config.EncoderDim, config.Tokens, config.VisibleTokens));
+            Assert.False(config.PerPixelAbundances);
+        }
+    }
+
+    [Theory]
+    [InlineData(0.75, 16, 12)]
+    [InlineData(0.5, 16, 8)]
+    [InlineData(0.6, 16, 10)] // 9.6 rounds to 10
+    public void Masking_hides_exactly_round_ratio_times_n_patches_and_repeats_with_the_seed(double ratio, int tokens, int masked)
+    {
+        var config = Micro() with { MaskRatio = ratio };
+        Assert.Equal(tokens, config.Tokens);
+        using var g1 = new Generator(7);
+        using var g2 = new Generator(7);
+        using var g3 = new Generator(8);
+        var m1 = TokenMasking.Sample(5, config.Tokens, config.VisibleTokens, g1);
+        var m2 = TokenMasking.Sample(5, config.Tokens, config.VisibleTokens, g2);
+        var m3 = TokenMasking.Sample(5, config.Tokens, config.VisibleTokens, g3);
+        Assert.All(m1.Mask.sum(1).data<float>().ToArray(), s => Assert.Equal(masked, s));
+        Assert.True(Same(m1.Mask, m2.Mask));
+        Assert.False(Same(m1.Mask, m3.Mask));
+        // Visible patches are exactly the first entries of the shuffle.
+        var visibleMask = m1.Mask.gather(1, m1.Shuffle[.., ..config.VisibleTokens]);
+        Assert.Equal(0f, visibleMask.sum().item<float>());
+        // Different tiles in one batch get different masks.
+        Assert.False(Same(m1.Mask[0], m1.Mask[1]) && Same(m1.Mask[1], m1.Mask[2]));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Abundances_are_non_negative_and_sum_to_one(bool perPixel)
+    {
+        var config = Micro(perPixel: perPixel);
+        manual_seed(3);
+        using var model = new KarmaModel(config);
+        using var output = model.call(Tiles(config, 3) * 5, model.SampleMasking(3));
+        var a = output.Abundances!;
+        Assert.True(a.min().item<float>() >= 0);
+        var sums = a.sum(-1);
+        Assert.True((sums - 1).abs().max().item<float>() < 1e-5);
+        // Physics reconstruction is A·a for each pixel.
+        var endmembers = model.Physics!.Endmembers();
+        var expected = a.matmul(endmembers.t());
+        if (!perPixel) expected = expected.expand(3, config.Tokens, config.PatchSize * config.PatchSize, config.Bands);
+        Assert.True(output.PhysicsReconstruction!.allclose(expected.reshape(3, config.Tokens, -1), rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Gradients_reach_the_endmembers_and_every_head()
+    {
+        var config = Micro();
+        manual_seed(4);
+        using var model = new KarmaModel(config);
+        var x = Tiles(config, 2);
+        using var output = model.call(x, model.SampleMasking(2));
+        using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
+        loss.Total.backward();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            Assert.NotNull(p.grad);
+            Assert.True(p.grad!.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
+            Assert.True(p.grad!.isfinite().all().item<bool>(), $"non-finite gradient in {name}");
+        }
+        Assert.Contains(model.named_parameters(), p => p.name.Contains("endmember"));
+        Assert.Contains(model.named_parameters(), p => p.name.Contains("abundanceHead"));
+    }
+
+    [Fact]
+    public void Mae_variant_has_no_physics_parameters()
+    {
+        using var mae = new KarmaModel(Micro(ModelVariant.Mae));
+        using var karma = new KarmaModel(Micro(ModelVariant.Karma));
+        Assert.Null(mae.Physics);
+        Assert.DoesNotContain(mae.named_parameters(), p => p.name.StartsWith("physics"));
+        var maeNames = mae.named_parameters().Select(p => p.name).ToHashSet();
+        var karmaNames = karma.named_parameters().Select(p => p.name).ToHashSet();
+        Assert.Subset(karmaNames, maeNames);
+        Assert.All(karmaNames.Except(maeNames), n => Assert.StartsWith("physics", n));
+        using var output = mae.call(Tiles(Micro(), 1), mae.SampleMasking(1));
+        Assert.Null(output.PhysicsReconstruction);
+    }
+
+    [Fact]
+    public void Endmembers_stay_non_negative_can_be_set_and_frozen()
+    {
+        var config = Micro();
+        using var model = new KarmaModel(config);
+        var physics = model.Physics!;
+        Assert.True(physics.Endmembers().min().item<float>() > 0);
+        var spectra = rand(config.Bands, config.Endmembers) * 0.8 + 0.01;
+        physics.SetEndmembers(spectra, learnable: false);
+        Assert.True(physics.Endmembers().allclose(spectra, rtol: 1e-4, atol: 1e-5));
+        Assert.False(physics.LearnsEndmembers);
+        var x = Tiles(config, 1);
+        using var output = model.call(x, model.SampleMasking(1));
+        using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
+        loss.Total.backward();
+        Assert.Contains(model.named_parameters(), p => p.name.Contains("endmember") && p.parameter.grad is null);
+        Assert.Throws<KarmaException>(() => physics.SetEndmembers(rand(config.Bands + 1, config.Endmembers), true));
+    }
+
+    [Fact]
+    public void Save_then_load_gives_identical_outputs_and_metadata()
+    {
+        var config = Micro();
+        manual_seed(5);
+        using var model = new KarmaModel(config);
+        model.SetBandStatistics(Enumerable.Range(0, config.Bands).Select(i => 0.1f * i).ToArray(), Enumerable.Repeat(0.5f, config.Bands).ToArray());
+        model.eval();
+        using var dir = new TempDir();
+        var wavelengths = Enumerable.Range(0, config.Bands).Select(i => 400.0 + 10 * i).ToArray();
+        ModelCheckpoint.Save(model, dir.File("ckpt"), wavelengths);
+        ModelCheckpoint.Save(model, dir.File("ckpt"), wavelengths); // replacing an existing checkpoint works
+        var (loaded, meta) = ModelCheckpoint.Load(dir.File("ckpt"));
+        using (loaded)
+        {
+            Assert.Equal(config, meta.Config);
+            Assert.Equal(wavelengths, meta.Wavelengths);
+            Assert.Equal(0.1f * 3, meta.BandMean[3], 6);
+            var x = Tiles(config, 2, seed: 9);
+            using var g1 = new Generator(11);
+            using var g2 = new Generator(11);
+            using var _ = no_grad();
+            using var a = model.call(x, model.SampleMasking(2, g1));
+            using var b = loaded.call(x, loaded.SampleMasking(2, g2));
+            Assert.True(Same(a.Reconstruction, b.Reconstruction));
+            Assert.True(Same(a.PhysicsReconstruction!, b.PhysicsReconstruction!));
+        }
+        Assert.DoesNotContain(Directory.GetDirectories(dir.Path), d => !d.EndsWith("ckpt"));
+    }
+
+    [Fact]
+    public void Band_mismatch_is_explained()
+    {
+        var meta = new ModelCheckpoint.Metadata(Micro(), Enumerable.Range(0, 12).Select(i => 400.0 + 10 * i).ToArray(), new float[12], new float[12]);
+        var count = Assert.Throws<KarmaException>(() => ModelCheckpoint.CheckBands(meta, 13, null, "scene.hdr"));
+        Assert.Contains("13 bands", count.Message);
+        var shifted = Enumerable.Range(0, 12).Select(i => 400.0 + 10 * i + (i == 4 ? 5 : 0)).ToArray();
+        var wl = Assert.Throws<KarmaException>(() => ModelCheckpoint.CheckBands(meta, 12, shifted, "scene.hdr"));
+        Assert.Contains("band 4", wl.Message);
+        ModelCheckpoint.CheckBands(meta, 12, meta.Wavelengths, "scene.hdr");
+    }
+
+    [Fact]
+    public void Wrong_tile_shape_is_rejected_with_the_expected_shape()
+    {
+        var config = Micro();
+        using var model = new KarmaModel(config);
+        var e = Assert.Throws<KarmaException>(() => model.call(rand(1, config.Bands + 1, 16, 16), model.SampleMasking(1)));
+        Assert.Contains("[batch, 12 bands, 16, 16]", e.Message);
+    }
+
+    [Fact]
+    public void Patchify_and_unpatchify_are_inverse_and_keep_pixel_spectra_contiguous()
+    {
+        var x = arange(2 * 3 * 8 * 8, dtype: float32).reshape(2, 3, 8, 8);
+        var tokens = Patches.Patchify(x, 4);
+        Assert.Equal(new long[] { 2, 4, 48 }, tokens.shape);
+        Assert.True(Same(Patches.Unpatchify(tokens, 4, 3), x));
+        // Token 1 is the top-right patch; its pixel 0 is (row 0, col 4); values 0..2 are its spectrum.
+        var spectrum = tokens[0, 1, ..3];
+        Assert.True(Same(spectrum, x[0, .., 0, 4]));
+    }
+
+    [Fact]
+    public void Position_embeddings_are_bounded_and_distinct()
+    {
+        var pos = PositionEmbedding.SineCosine2D(16, 4);
+        Assert.Equal(new long[] { 16, 16 }, pos.shape);
+        Assert.True(pos.abs().max().item<float>() <= 1f);
+        var distances = cdist(pos, pos);
+        Assert.True((distances + eye(16) * 10).min().item<float>() > 1e-3);
+    }
+}
