@@ -36,6 +36,8 @@ public static class KarmaCli
         root.Options.Add(Threads);
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         return root;
     }
 

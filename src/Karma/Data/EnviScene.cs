@@ -1,0 +1,226 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using System.IO.MemoryMappedFiles;
+
+namespace Karma.Data;
+
+/// <summary>
+/// An ENVI scene: header plus raw binary in BSQ, BIL or BIP, any byte order, with a header offset.
+/// The binary is memory-mapped, so a window read touches only the bytes it needs; a gzip-compressed
+/// binary (<c>file compression = 1</c>) is first inflated to a temporary file that is deleted on dispose.
+/// The header is checked against the binary's length before anything is mapped.
+/// </summary>
+public sealed class EnviScene : HyperspectralScene
+{
+    MemoryMappedFile? map;
+    MemoryMappedViewAccessor? view;
+    string? inflated;
+    long headerOffset;
+    bool bigEndian;
+    unsafe byte* basePointer;
+
+    EnviScene() { }
+
+    /// <summary>Opens the scene given either its header or its binary.</summary>
+    public static new EnviScene Open(string path)
+    {
+        var (hdrPath, binPath) = Locate(path);
+        var h = EnviHeader.Read(hdrPath);
+        int samples = h.Int("samples", required: true)!.Value, lines = h.Int("lines", required: true)!.Value, bands = h.Int("bands", required: true)!.Value;
+        if (samples <= 0 || lines <= 0 || bands <= 0)
+            throw new KarmaException(hdrPath, $"declares {lines} lines × {samples} samples × {bands} bands; all must be positive.");
+        int code = h.Int("data type", required: true)!.Value;
+        var type = RasterDataTypes.FromEnviCode(code)
+                   ?? throw new KarmaException(hdrPath, $"has data type {code}, which Karma does not read (supported: 1, 2, 3, 4, 5, 12, 13, 14, 15).");
+        string il = (h["interleave"] ?? "bsq").Trim().ToLowerInvariant();
+        var interleave = il switch
+        {
+            "bsq" => Interleave.Bsq, "bil" => Interleave.Bil, "bip" => Interleave.Bip,
+            _ => throw new KarmaException(hdrPath, $"has interleave '{il}'; expected bsq, bil or bip."),
+        };
+        int byteOrder = h.Int("byte order") ?? 0;
+        if (byteOrder is not (0 or 1)) throw new KarmaException(hdrPath, $"has byte order {byteOrder}; expected 0 (little-endian) or 1 (big-endian).");
+        int offset = h.Int("header offset") ?? 0;
+        if (offset < 0) throw new KarmaException(hdrPath, $"has a negative header offset ({offset}).");
+
+        var scene = new EnviScene
+        {
+            Path = binPath, Lines = lines, Samples = samples, Bands = bands, DataType = type, Interleave = interleave,
+            Metadata = ReadMetadata(h, bands), headerOffset = offset, bigEndian = byteOrder == 1,
+        };
+        try
+        {
+            scene.Map(binPath, (h.Int("file compression") ?? 0) == 1, (long)lines * samples * bands * type.Size() + offset);
+        }
+        catch
+        {
+            scene.Dispose();
+            throw;
+        }
+        return scene;
+    }
+
+    static (string Header, string Binary) Locate(string path)
+    {
+        if (path.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase))
+        {
+            string stem = path[..^4];
+            foreach (var ext in new[] { "", ".img", ".bsq", ".bil", ".bip", ".dat", ".raw", ".sli" })
+                if (File.Exists(stem + ext)) return (path, stem + ext);
+            throw new KarmaException(path, "has no binary beside it (looked for the same name without .hdr, and with .img, .bsq, .bil, .bip, .dat, .raw, .sli).");
+        }
+        foreach (var hdr in new[] { System.IO.Path.ChangeExtension(path, ".hdr"), path + ".hdr" })
+            if (File.Exists(hdr)) return (hdr, path);
+        throw new KarmaException(path, "has no ENVI header beside it (expected the same name with .hdr).");
+    }
+
+    static SceneMetadata ReadMetadata(EnviHeader h, int bands)
+    {
+        var wavelengths = h.Doubles("wavelength", bands);
+        var fwhm = h.Doubles("fwhm", bands);
+        string units = (h["wavelength units"] ?? "").Trim().ToLowerInvariant();
+        double toNm = units switch
+        {
+            "micrometers" or "micrometres" or "um" or "µm" or "microns" => 1000,
+            "nanometers" or "nanometres" or "nm" => 1,
+            // No units: ENVI files in micrometres are common; values below 100 cannot be nanometres.
+            _ => wavelengths is not null && wavelengths.Length > 0 && wavelengths.Max() < 100 ? 1000 : 1,
+        };
+        var bbl = h.Doubles("bbl", bands);
+        return new SceneMetadata
+        {
+            Wavelengths = wavelengths?.Select(w => w * toNm).ToArray(),
+            Fwhm = fwhm?.Select(w => w * toNm).ToArray(),
+            GoodBands = bbl?.Select(v => v != 0).ToArray(),
+            NoDataValue = h.Double("data ignore value"),
+            ReflectanceScale = h.Double("reflectance scale factor"),
+            BandNames = h.List("band names"),
+            MapInfo = h["map info"],
+            CoordinateSystem = h["coordinate system string"],
+            GeoTransform = GeoTransformFromMapInfo(h["map info"]),
+        };
+    }
+
+    /// <summary>GDAL geotransform from ENVI map info {proj, refX, refY, easting, northing, dx, dy, ...} (reference pixel 1-based).</summary>
+    static double[]? GeoTransformFromMapInfo(string? mapInfo)
+    {
+        var parts = mapInfo?.Split(',').Select(s => s.Trim()).ToArray();
+        if (parts is null || parts.Length < 7) return null;
+        var n = new double[6];
+        for (int i = 1; i < 7; i++)
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out n[i - 1])) return null;
+        double refX = n[0], refY = n[1], east = n[2], north = n[3], dx = n[4], dy = n[5];
+        return [east - (refX - 1) * dx, dx, 0, north + (refY - 1) * dy, 0, -dy];
+    }
+
+    void Map(string binPath, bool gzip, long needed)
+    {
+        string source = binPath;
+        if (gzip)
+        {
+            inflated = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"karma-{Guid.NewGuid():N}.raw");
+            try
+            {
+                using var input = File.OpenRead(binPath);
+                using var gz = new GZipStream(input, CompressionMode.Decompress);
+                using var output = File.Create(inflated);
+                gz.CopyTo(output);
+            }
+            catch (InvalidDataException e) { throw new KarmaException(binPath, $"is marked 'file compression = 1' but is not valid gzip: {e.Message}", e); }
+            source = inflated;
+        }
+        long length = new FileInfo(source).Length;
+        if (length < needed)
+            throw new KarmaException(binPath,
+                $"holds {length} bytes{(gzip ? " after decompression" : "")} but the header describes {Lines}×{Samples}×{Bands} {DataType.Name()} values " +
+                $"after a {headerOffset}-byte offset ({needed} bytes): the file is truncated or the header is wrong.");
+        map = MemoryMappedFile.CreateFromFile(source, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        view = map.CreateViewAccessor(0, needed, MemoryMappedFileAccess.Read);
+        unsafe
+        {
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
+            basePointer += view.PointerOffset;
+        }
+    }
+
+    long Index(int band, int row, int col) => Interleave switch
+    {
+        Interleave.Bsq => ((long)band * Lines + row) * Samples + col,
+        Interleave.Bil => ((long)row * Bands + band) * Samples + col,
+        _ => ((long)row * Samples + col) * Bands + band,
+    };
+
+    /// <summary>The stored bytes of <paramref name="count"/> samples starting at sample <paramref name="index"/>.</summary>
+    unsafe ReadOnlySpan<byte> Stored(long index, int count) =>
+        new(basePointer + headerOffset + index * DataType.Size(), count * DataType.Size());
+
+    /// <inheritdoc/>
+    protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
+    {
+        int size = DataType.Size();
+        if (Interleave == Interleave.Bip)
+        {
+            // Pixels are contiguous: read each pixel's spectrum once and scatter the wanted bands.
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                {
+                    var spectrum = Stored(Index(0, row + r, col + c), Bands);
+                    for (int i = 0; i < bands.Length; i++)
+                        destination[(i * rows + r) * cols + c] = (float)Decode(spectrum.Slice(bands[i] * size, size));
+                }
+            return;
+        }
+        bool direct = DataType == RasterDataType.Float32 && bigEndian != BitConverter.IsLittleEndian;
+        for (int i = 0; i < bands.Length; i++)
+            for (int r = 0; r < rows; r++)
+            {
+                var run = Stored(Index(bands[i], row + r, col), cols);
+                var dst = destination.Slice((i * rows + r) * cols, cols);
+                if (direct) System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(run).CopyTo(dst);
+                else for (int c = 0; c < cols; c++) dst[c] = (float)Decode(run.Slice(c * size, size));
+            }
+    }
+
+    /// <inheritdoc/>
+    protected override double[] ReadPixelCore(int row, int col)
+    {
+        var result = new double[Bands];
+        for (int b = 0; b < Bands; b++) result[b] = Decode(Stored(Index(b, row, col), 1));
+        return result;
+    }
+
+    double Decode(ReadOnlySpan<byte> b) => (DataType, bigEndian) switch
+    {
+        (RasterDataType.Byte, _) => b[0],
+        (RasterDataType.Int16, false) => BinaryPrimitives.ReadInt16LittleEndian(b),
+        (RasterDataType.Int16, true) => BinaryPrimitives.ReadInt16BigEndian(b),
+        (RasterDataType.UInt16, false) => BinaryPrimitives.ReadUInt16LittleEndian(b),
+        (RasterDataType.UInt16, true) => BinaryPrimitives.ReadUInt16BigEndian(b),
+        (RasterDataType.Int32, false) => BinaryPrimitives.ReadInt32LittleEndian(b),
+        (RasterDataType.Int32, true) => BinaryPrimitives.ReadInt32BigEndian(b),
+        (RasterDataType.UInt32, false) => BinaryPrimitives.ReadUInt32LittleEndian(b),
+        (RasterDataType.UInt32, true) => BinaryPrimitives.ReadUInt32BigEndian(b),
+        (RasterDataType.Int64, false) => BinaryPrimitives.ReadInt64LittleEndian(b),
+        (RasterDataType.Int64, true) => BinaryPrimitives.ReadInt64BigEndian(b),
+        (RasterDataType.UInt64, false) => BinaryPrimitives.ReadUInt64LittleEndian(b),
+        (RasterDataType.UInt64, true) => BinaryPrimitives.ReadUInt64BigEndian(b),
+        (RasterDataType.Float32, false) => BinaryPrimitives.ReadSingleLittleEndian(b),
+        (RasterDataType.Float32, true) => BinaryPrimitives.ReadSingleBigEndian(b),
+        (RasterDataType.Float64, false) => BinaryPrimitives.ReadDoubleLittleEndian(b),
+        _ => BinaryPrimitives.ReadDoubleBigEndian(b),
+    };
+
+    /// <inheritdoc/>
+    public override unsafe void Dispose()
+    {
+        if (basePointer != null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
+        basePointer = null;
+        view?.Dispose();
+        map?.Dispose();
+        view = null;
+        map = null;
+        if (inflated is not null && File.Exists(inflated)) File.Delete(inflated);
+        inflated = null;
+    }
+}

@@ -1,0 +1,70 @@
+namespace Karma.Data;
+
+/// <summary>
+/// An open hyperspectral raster that is read in windows, never whole: every reader (ENVI, GeoTIFF, ...)
+/// implements it, and tiling, statistics and inference work only through <see cref="ReadWindow"/>, so a
+/// scene larger than memory is processed with bounded memory.
+/// </summary>
+public abstract class HyperspectralScene : IDisposable
+{
+    /// <summary>The file the scene was opened from.</summary>
+    public required string Path { get; init; }
+    /// <summary>Rows.</summary>
+    public required int Lines { get; init; }
+    /// <summary>Columns.</summary>
+    public required int Samples { get; init; }
+    /// <summary>Bands.</summary>
+    public required int Bands { get; init; }
+    /// <summary>Sample type as stored.</summary>
+    public required RasterDataType DataType { get; init; }
+    /// <summary>Storage order as stored.</summary>
+    public required Interleave Interleave { get; init; }
+    /// <summary>Wavelengths, no-data, scale, georeferencing.</summary>
+    public required SceneMetadata Metadata { get; init; }
+
+    /// <summary>
+    /// Reads the window of <paramref name="rows"/> × <paramref name="cols"/> pixels at (<paramref name="row"/>,
+    /// <paramref name="col"/>) for the given bands (all bands when empty) into <paramref name="destination"/>
+    /// laid out [band][row][col], as stored values converted to float (no scaling, no-data kept as is).
+    /// </summary>
+    public void ReadWindow(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
+    {
+        int nb = bands.IsEmpty ? Bands : bands.Length;
+        if (row < 0 || col < 0 || rows < 0 || cols < 0 || row + rows > Lines || col + cols > Samples)
+            throw new KarmaException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
+        if (destination.Length < (long)nb * rows * cols)
+            throw new ArgumentException($"destination holds {destination.Length} values; the window needs {(long)nb * rows * cols}.");
+        foreach (int b in bands)
+            if (b < 0 || b >= Bands) throw new KarmaException(Path, $"band {b} does not exist (the scene has {Bands}).");
+        ReadWindowCore(row, col, rows, cols, bands.IsEmpty ? AllBands() : bands, destination);
+    }
+
+    /// <summary>Every band of one pixel exactly as stored (integers stay integers), before any scaling.</summary>
+    public double[] ReadPixel(int row, int col)
+    {
+        if (row < 0 || col < 0 || row >= Lines || col >= Samples)
+            throw new KarmaException(Path, $"pixel ({row}, {col}) lies outside the {Lines}×{Samples} scene (rows and columns are 0-based).");
+        return ReadPixelCore(row, col);
+    }
+
+    /// <summary>Reader-specific window read; arguments are already checked.</summary>
+    protected abstract void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination);
+
+    /// <summary>Reader-specific exact pixel read; arguments are already checked.</summary>
+    protected abstract double[] ReadPixelCore(int row, int col);
+
+    int[] AllBands() => Enumerable.Range(0, Bands).ToArray();
+
+    /// <summary>Releases file handles and mappings.</summary>
+    public abstract void Dispose();
+
+    /// <summary>Opens a scene, choosing the reader from the file: ENVI header (<c>.hdr</c>) or its binary.</summary>
+    public static HyperspectralScene Open(string path)
+    {
+        if (Directory.Exists(path))
+            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary).");
+        if (!File.Exists(path) && !File.Exists(System.IO.Path.ChangeExtension(path, ".hdr")) && !File.Exists(path + ".hdr"))
+            throw new KarmaException(path, "does not exist.");
+        return EnviScene.Open(path);
+    }
+}

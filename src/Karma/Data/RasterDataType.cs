@@ -1,0 +1,55 @@
+namespace Karma.Data;
+
+/// <summary>Sample types of hyperspectral rasters, numbered as ENVI's <c>data type</c> header field.</summary>
+public enum RasterDataType
+{
+    /// <summary>Unsigned 8-bit.</summary>
+    Byte = 1,
+    /// <summary>Signed 16-bit.</summary>
+    Int16 = 2,
+    /// <summary>Signed 32-bit.</summary>
+    Int32 = 3,
+    /// <summary>32-bit IEEE float.</summary>
+    Float32 = 4,
+    /// <summary>64-bit IEEE float.</summary>
+    Float64 = 5,
+    /// <summary>Unsigned 16-bit.</summary>
+    UInt16 = 12,
+    /// <summary>Unsigned 32-bit.</summary>
+    UInt32 = 13,
+    /// <summary>Signed 64-bit.</summary>
+    Int64 = 14,
+    /// <summary>Unsigned 64-bit.</summary>
+    UInt64 = 15,
+}
+
+/// <summary>How band, row and column are ordered in a raster file.</summary>
+public enum Interleave
+{
+    /// <summary>Band sequential: [band][row][column].</summary>
+    Bsq,
+    /// <summary>Band interleaved by line: [row][band][column].</summary>
+    Bil,
+    /// <summary>Band interleaved by pixel: [row][column][band].</summary>
+    Bip,
+}
+
+/// <summary>Sizes and names of <see cref="RasterDataType"/> values.</summary>
+public static class RasterDataTypes
+{
+    /// <summary>Bytes per sample.</summary>
+    public static int Size(this RasterDataType t) => t switch
+    {
+        RasterDataType.Byte => 1,
+        RasterDataType.Int16 or RasterDataType.UInt16 => 2,
+        RasterDataType.Int32 or RasterDataType.UInt32 or RasterDataType.Float32 => 4,
+        _ => 8,
+    };
+
+    /// <summary>Lower-case name used in JSON output ("int16", "float32", ...).</summary>
+    public static string Name(this RasterDataType t) => t.ToString().ToLowerInvariant();
+
+    /// <summary>The type for an ENVI <c>data type</c> code, or null for codes Karma does not read (complex types).</summary>
+    public static RasterDataType? FromEnviCode(int code) =>
+        Enum.IsDefined(typeof(RasterDataType), code) ? (RasterDataType)code : null;
+}
