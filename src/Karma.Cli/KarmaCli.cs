@@ -29,6 +29,9 @@ public static class KarmaCli
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>JSON settings for one-line records (JSONL logs).</summary>
+    public static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
+
     /// <summary>Builds the root command with every subcommand.</summary>
     public static RootCommand Build()
     {
@@ -37,6 +40,7 @@ public static class KarmaCli
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         return root;
     }
