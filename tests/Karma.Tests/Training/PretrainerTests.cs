@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace Karma.Tests.Training;
 
+[Collection(SerialTorchCollection.Name)]
 public class PretrainerTests
 {
     public PretrainerTests() => TorchRuntime.EnsureLoaded();
