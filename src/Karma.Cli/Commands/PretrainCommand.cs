@@ -71,6 +71,9 @@ static class PretrainCommand
         AtomicFiles.WriteText(Path.Combine(runDir, "train.jsonl"),
             string.Concat(log.Select(r => JsonSerializer.Serialize(r, KarmaCli.JsonLine) + "\n")));
         ModelCheckpoint.Save(model, Path.Combine(runDir, "checkpoint"), train.Wavelengths);
+        if (validation.Tiles.Count == 0)
+            Console.Error.WriteLine("karma: warning: no validation tiles (the scenes are too small for a separate block at this tile size); " +
+                                    "metrics.json is computed on the training tiles and overstates quality. Add scenes or use a smaller preset.");
         var metrics = ReconstructionMetrics.Evaluate(model, validation.Tiles.Count > 0 ? validation : train);
         AtomicFiles.WriteText(Path.Combine(runDir, "metrics.json"), JsonSerializer.Serialize(metrics, KarmaCli.Json));
         return metrics;
