@@ -61,9 +61,9 @@ public sealed class TileSet
     }
 
     /// <summary>
-    /// Splits by spatial blocks: tiles whose top row lies in the last <paramref name="validationFraction"/> of
-    /// the scene's rows go to validation, unless they overlap any training tile's rows, in which case they
-    /// are dropped, so no validation pixel sits inside a training tile.
+    /// Splits by spatial blocks at the row boundary that leaves <paramref name="validationFraction"/> of the
+    /// scene's rows below it: tiles wholly above go to training, tiles starting at or below go to validation,
+    /// and tiles straddling the boundary are dropped, so no validation pixel sits inside a training tile.
     /// </summary>
     public (TileSet Train, TileSet Validation) SplitByRows(int sceneLines, double validationFraction)
     {
