@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using System.IO.MemoryMappedFiles;
@@ -167,7 +166,7 @@ public sealed class EnviScene : HyperspectralScene
                 {
                     var spectrum = Stored(Index(0, row + r, col + c), Bands);
                     for (int i = 0; i < bands.Length; i++)
-                        destination[(i * rows + r) * cols + c] = (float)Decode(spectrum.Slice(bands[i] * size, size));
+                        destination[(i * rows + r) * cols + c] = (float)DataType.Decode(spectrum.Slice(bands[i] * size, size), bigEndian);
                 }
             return;
         }
@@ -178,7 +177,7 @@ public sealed class EnviScene : HyperspectralScene
                 var run = Stored(Index(bands[i], row + r, col), cols);
                 var dst = destination.Slice((i * rows + r) * cols, cols);
                 if (direct) System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(run).CopyTo(dst);
-                else for (int c = 0; c < cols; c++) dst[c] = (float)Decode(run.Slice(c * size, size));
+                else for (int c = 0; c < cols; c++) dst[c] = (float)DataType.Decode(run.Slice(c * size, size), bigEndian);
             }
     }
 
@@ -186,30 +185,9 @@ public sealed class EnviScene : HyperspectralScene
     protected override double[] ReadPixelCore(int row, int col)
     {
         var result = new double[Bands];
-        for (int b = 0; b < Bands; b++) result[b] = Decode(Stored(Index(b, row, col), 1));
+        for (int b = 0; b < Bands; b++) result[b] = DataType.Decode(Stored(Index(b, row, col), 1), bigEndian);
         return result;
     }
-
-    double Decode(ReadOnlySpan<byte> b) => (DataType, bigEndian) switch
-    {
-        (RasterDataType.Byte, _) => b[0],
-        (RasterDataType.Int16, false) => BinaryPrimitives.ReadInt16LittleEndian(b),
-        (RasterDataType.Int16, true) => BinaryPrimitives.ReadInt16BigEndian(b),
-        (RasterDataType.UInt16, false) => BinaryPrimitives.ReadUInt16LittleEndian(b),
-        (RasterDataType.UInt16, true) => BinaryPrimitives.ReadUInt16BigEndian(b),
-        (RasterDataType.Int32, false) => BinaryPrimitives.ReadInt32LittleEndian(b),
-        (RasterDataType.Int32, true) => BinaryPrimitives.ReadInt32BigEndian(b),
-        (RasterDataType.UInt32, false) => BinaryPrimitives.ReadUInt32LittleEndian(b),
-        (RasterDataType.UInt32, true) => BinaryPrimitives.ReadUInt32BigEndian(b),
-        (RasterDataType.Int64, false) => BinaryPrimitives.ReadInt64LittleEndian(b),
-        (RasterDataType.Int64, true) => BinaryPrimitives.ReadInt64BigEndian(b),
-        (RasterDataType.UInt64, false) => BinaryPrimitives.ReadUInt64LittleEndian(b),
-        (RasterDataType.UInt64, true) => BinaryPrimitives.ReadUInt64BigEndian(b),
-        (RasterDataType.Float32, false) => BinaryPrimitives.ReadSingleLittleEndian(b),
-        (RasterDataType.Float32, true) => BinaryPrimitives.ReadSingleBigEndian(b),
-        (RasterDataType.Float64, false) => BinaryPrimitives.ReadDoubleLittleEndian(b),
-        _ => BinaryPrimitives.ReadDoubleBigEndian(b),
-    };
 
     /// <inheritdoc/>
     public override unsafe void Dispose()

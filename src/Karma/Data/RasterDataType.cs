@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Karma.Data;
 
 /// <summary>Sample types of hyperspectral rasters, numbered as ENVI's <c>data type</c> header field.</summary>
@@ -52,4 +54,26 @@ public static class RasterDataTypes
     /// <summary>The type for an ENVI <c>data type</c> code, or null for codes Karma does not read (complex types).</summary>
     public static RasterDataType? FromEnviCode(int code) =>
         Enum.IsDefined(typeof(RasterDataType), code) ? (RasterDataType)code : null;
+
+    /// <summary>One stored sample, in the given byte order, as a double (exact for every type but 64-bit integers beyond 2^53).</summary>
+    public static double Decode(this RasterDataType type, ReadOnlySpan<byte> b, bool bigEndian) => (type, bigEndian) switch
+    {
+        (RasterDataType.Byte, _) => b[0],
+        (RasterDataType.Int16, false) => BinaryPrimitives.ReadInt16LittleEndian(b),
+        (RasterDataType.Int16, true) => BinaryPrimitives.ReadInt16BigEndian(b),
+        (RasterDataType.UInt16, false) => BinaryPrimitives.ReadUInt16LittleEndian(b),
+        (RasterDataType.UInt16, true) => BinaryPrimitives.ReadUInt16BigEndian(b),
+        (RasterDataType.Int32, false) => BinaryPrimitives.ReadInt32LittleEndian(b),
+        (RasterDataType.Int32, true) => BinaryPrimitives.ReadInt32BigEndian(b),
+        (RasterDataType.UInt32, false) => BinaryPrimitives.ReadUInt32LittleEndian(b),
+        (RasterDataType.UInt32, true) => BinaryPrimitives.ReadUInt32BigEndian(b),
+        (RasterDataType.Int64, false) => BinaryPrimitives.ReadInt64LittleEndian(b),
+        (RasterDataType.Int64, true) => BinaryPrimitives.ReadInt64BigEndian(b),
+        (RasterDataType.UInt64, false) => BinaryPrimitives.ReadUInt64LittleEndian(b),
+        (RasterDataType.UInt64, true) => BinaryPrimitives.ReadUInt64BigEndian(b),
+        (RasterDataType.Float32, false) => BinaryPrimitives.ReadSingleLittleEndian(b),
+        (RasterDataType.Float32, true) => BinaryPrimitives.ReadSingleBigEndian(b),
+        (RasterDataType.Float64, false) => BinaryPrimitives.ReadDoubleLittleEndian(b),
+        _ => BinaryPrimitives.ReadDoubleBigEndian(b),
+    };
 }

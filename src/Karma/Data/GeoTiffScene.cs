@@ -1,0 +1,227 @@
+using System.Globalization;
+using BitMiracle.LibTiff.Classic;
+
+namespace Karma.Data;
+
+/// <summary>
+/// A multi-band GeoTIFF read through LibTiff.NET: one band per sample plane (planar) or pixel-interleaved,
+/// striped or tiled, any codec LibTiff decodes (none, Deflate, LZW, PackBits; predictors 2 and 3).
+/// Windows are read chunk by chunk (a strip or tile of one plane), and recently decoded chunks are kept in a
+/// small byte-bounded cache so tiling a large scene never holds more than that cache in memory.
+/// Georeferencing comes from the GeoTIFF tags, wavelengths, FWHM, bad bands, scale and band names from GDAL's
+/// per-band metadata (tag 42112), no-data from GDAL's tag 42113.
+/// </summary>
+public sealed class GeoTiffScene : HyperspectralScene
+{
+    const TiffTag ModelPixelScale = (TiffTag)33550, ModelTiepoint = (TiffTag)33922, ModelTransformation = (TiffTag)34264;
+    const TiffTag GeoKeyDirectory = (TiffTag)34735, GdalMetadata = (TiffTag)42112, GdalNoData = (TiffTag)42113;
+    const long CacheBytes = 64L << 20;
+
+    Tiff? tiff;
+    bool separate, tiled;
+    int chunkWidth, chunkHeight, samplesPerChunkPixel, chunkBytes;
+    readonly Dictionary<int, LinkedListNode<(int Index, byte[] Data)>> cache = [];
+    readonly LinkedList<(int Index, byte[] Data)> recent = new();
+
+    GeoTiffScene() { }
+
+    /// <summary>Opens a GeoTIFF, checking its layout before any pixel is read.</summary>
+    public static new GeoTiffScene Open(string path)
+    {
+        var tiff = TiffErrors.Open(path);
+        try
+        {
+            int width = Field(tiff, TiffTag.IMAGEWIDTH) ?? 0, height = Field(tiff, TiffTag.IMAGELENGTH) ?? 0;
+            int spp = Field(tiff, TiffTag.SAMPLESPERPIXEL) ?? 1, bits = Field(tiff, TiffTag.BITSPERSAMPLE) ?? 1;
+            int format = Field(tiff, TiffTag.SAMPLEFORMAT) ?? 1;
+            bool separate = (Field(tiff, TiffTag.PLANARCONFIG) ?? 1) == (int)PlanarConfig.SEPARATE && spp > 1;
+            if (width <= 0 || height <= 0) throw new KarmaException(path, $"declares {height}×{width} pixels; the TIFF is damaged.");
+            var type = (bits, format) switch
+            {
+                (8, 1) => RasterDataType.Byte,
+                (16, 1) => RasterDataType.UInt16,
+                (16, 2) => RasterDataType.Int16,
+                (32, 1) => RasterDataType.UInt32,
+                (32, 2) => RasterDataType.Int32,
+                (32, 3) => RasterDataType.Float32,
+                (64, 3) => RasterDataType.Float64,
+                _ => throw new KarmaException(path, $"stores {bits}-bit samples of format {format}; Karma reads 8-bit unsigned, 16/32-bit integers and 32/64-bit floats. Convert it with gdal_translate -ot Float32."),
+            };
+            bool tiled = tiff.IsTiled();
+            var scene = new GeoTiffScene
+            {
+                Path = path, Lines = height, Samples = width, Bands = spp, DataType = type,
+                Interleave = separate ? Interleave.Bsq : Interleave.Bip,
+                Metadata = ReadMetadata(tiff, path, spp),
+                tiff = tiff, separate = separate, tiled = tiled,
+                chunkWidth = tiled ? Field(tiff, TiffTag.TILEWIDTH)!.Value : width,
+                chunkHeight = tiled ? Field(tiff, TiffTag.TILELENGTH)!.Value : Math.Min(height, Field(tiff, TiffTag.ROWSPERSTRIP) ?? height),
+                samplesPerChunkPixel = separate ? 1 : spp,
+                chunkBytes = tiled ? tiff.TileSize() : tiff.StripSize(),
+            };
+            return scene;
+        }
+        catch
+        {
+            tiff.Dispose();
+            throw;
+        }
+    }
+
+    static int? Field(Tiff tiff, TiffTag tag) => tiff.GetField(tag) is { Length: > 0 } v ? v[0].ToInt() : null;
+
+    /// <summary>The values of a tag LibTiff does not know, whatever shape LibTiff returns them in.</summary>
+    static object? Custom(Tiff tiff, TiffTag tag)
+    {
+        var values = tiff.GetField(tag);
+        if (values is null) return null;
+        foreach (var v in values)
+            if (v.Value is Array or string) return v.Value;
+        return null;
+    }
+
+    static string? Text(Tiff tiff, TiffTag tag) => Custom(tiff, tag) switch
+    {
+        string s => s.TrimEnd('\0'),
+        byte[] b => System.Text.Encoding.UTF8.GetString(b).TrimEnd('\0'),
+        _ => null,
+    };
+
+    static double[]? Doubles(Tiff tiff, TiffTag tag) => Custom(tiff, tag) switch
+    {
+        double[] d => d,
+        float[] f => f.Select(v => (double)v).ToArray(),
+        byte[] b when b.Length % 8 == 0 => Enumerable.Range(0, b.Length / 8).Select(i => BitConverter.ToDouble(b, i * 8)).ToArray(),
+        _ => null,
+    };
+
+    static ushort[]? UShorts(Tiff tiff, TiffTag tag) => Custom(tiff, tag) switch
+    {
+        ushort[] u => u,
+        short[] s => s.Select(v => (ushort)v).ToArray(),
+        byte[] b when b.Length % 2 == 0 => Enumerable.Range(0, b.Length / 2).Select(i => BitConverter.ToUInt16(b, i * 2)).ToArray(),
+        _ => null,
+    };
+
+    static SceneMetadata ReadMetadata(Tiff tiff, string path, int bands)
+    {
+        var keys = GeoKeys(UShorts(tiff, GeoKeyDirectory));
+        var metadata = new SceneMetadata
+        {
+            GeoTransform = GeoTransform(Doubles(tiff, ModelPixelScale), Doubles(tiff, ModelTiepoint), Doubles(tiff, ModelTransformation),
+                                        pixelIsPoint: keys.GetValueOrDefault(1025) == 2),
+            CoordinateSystem = keys.TryGetValue(3072, out int projected) && projected is > 0 and < 32767 ? $"EPSG:{projected}"
+                             : keys.TryGetValue(2048, out int geographic) && geographic is > 0 and < 32767 ? $"EPSG:{geographic}" : null,
+            NoDataValue = double.TryParse(Text(tiff, GdalNoData), NumberStyles.Float, CultureInfo.InvariantCulture, out double nd) ? nd : null,
+        };
+        return Text(tiff, GdalMetadata) is { } xml ? GdalBandMetadata.Apply(metadata, xml, bands, path) : metadata;
+    }
+
+    /// <summary>GeoKey id → value for keys stored inline in the directory (the ones that name a CRS or raster type).</summary>
+    static Dictionary<int, int> GeoKeys(ushort[]? directory)
+    {
+        var keys = new Dictionary<int, int>();
+        if (directory is null || directory.Length < 4) return keys;
+        for (int i = 0; i < directory[3] && 4 + 4 * i + 3 < directory.Length; i++)
+        {
+            int at = 4 + 4 * i;
+            if (directory[at + 1] == 0) keys[directory[at]] = directory[at + 3];
+        }
+        return keys;
+    }
+
+    /// <summary>GDAL's geotransform from tie point + pixel scale, or from the full model transformation.</summary>
+    static double[]? GeoTransform(double[]? scale, double[]? tiepoint, double[]? transformation, bool pixelIsPoint)
+    {
+        double[]? gt = null;
+        if (scale is { Length: >= 2 } && tiepoint is { Length: >= 6 })
+            gt = [tiepoint[3] - tiepoint[0] * scale[0], scale[0], 0, tiepoint[4] + tiepoint[1] * scale[1], 0, -scale[1]];
+        else if (transformation is { Length: >= 16 })
+            gt = [transformation[3], transformation[0], transformation[1], transformation[7], transformation[4], transformation[5]];
+        if (gt is not null && pixelIsPoint)
+        {
+            // GDAL reports the corner of the first pixel; a PixelIsPoint tie point names its centre.
+            gt[0] -= 0.5 * gt[1] + 0.5 * gt[2];
+            gt[3] -= 0.5 * gt[4] + 0.5 * gt[5];
+        }
+        return gt;
+    }
+
+    /// <summary>The decoded bytes of one strip or tile (native byte order), from the cache when recently used.</summary>
+    byte[] Chunk(int index)
+    {
+        if (cache.TryGetValue(index, out var node))
+        {
+            recent.Remove(node);
+            recent.AddFirst(node);
+            return node.Value.Data;
+        }
+        var data = new byte[chunkBytes];
+        int read = tiled ? tiff!.ReadEncodedTile(index, data, 0, -1) : tiff!.ReadEncodedStrip(index, data, 0, -1);
+        if (read < 0)
+            throw new KarmaException(Path, $"{(tiled ? "tile" : "strip")} {index} could not be decoded ({TiffErrors.Last ?? "unknown error"}): the file is truncated or damaged.");
+        cache[index] = recent.AddFirst((index, data));
+        while ((long)recent.Count * chunkBytes > CacheBytes && recent.Count > 1)
+        {
+            cache.Remove(recent.Last!.Value.Index);
+            recent.RemoveLast();
+        }
+        return data;
+    }
+
+    int ChunkIndex(int chunkRow, int chunkCol, int plane) => tiled
+        ? tiff!.ComputeTile(chunkCol * chunkWidth, chunkRow * chunkHeight, 0, (short)plane)
+        : tiff!.ComputeStrip(chunkRow * chunkHeight, (short)plane);
+
+    /// <summary>Calls <paramref name="visit"/> with (band index in <paramref name="bands"/>, row, col in window, chunk bytes, byte offset) for every wanted sample.</summary>
+    void Walk(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, SampleVisitor visit)
+    {
+        int size = DataType.Size();
+        for (int i = 0; i < bands.Length; i++)
+        {
+            int plane = separate ? bands[i] : 0, sample = separate ? 0 : bands[i];
+            for (int cy = row / chunkHeight; cy * chunkHeight < row + rows; cy++)
+                for (int cx = col / chunkWidth; cx * chunkWidth < col + cols; cx++)
+                {
+                    var data = Chunk(ChunkIndex(cy, cx, plane));
+                    int r0 = Math.Max(row, cy * chunkHeight), r1 = Math.Min(row + rows, (cy + 1) * chunkHeight);
+                    int c0 = Math.Max(col, cx * chunkWidth), c1 = Math.Min(col + cols, (cx + 1) * chunkWidth);
+                    for (int r = r0; r < r1; r++)
+                        for (int c = c0; c < c1; c++)
+                        {
+                            int offset = (((r - cy * chunkHeight) * chunkWidth + (c - cx * chunkWidth)) * samplesPerChunkPixel + sample) * size;
+                            visit(i, r - row, c - col, data.AsSpan(offset, size));
+                        }
+                }
+        }
+    }
+
+    delegate void SampleVisitor(int band, int row, int col, ReadOnlySpan<byte> stored);
+
+    /// <inheritdoc/>
+    protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
+    {
+        var result = new float[bands.Length * rows * cols];
+        lock (cache)
+            Walk(row, col, rows, cols, bands, (b, r, c, stored) => result[(b * rows + r) * cols + c] = (float)DataType.Decode(stored, bigEndian: false));
+        result.CopyTo(destination);
+    }
+
+    /// <inheritdoc/>
+    protected override double[] ReadPixelCore(int row, int col)
+    {
+        var result = new double[Bands];
+        lock (cache)
+            Walk(row, col, 1, 1, Enumerable.Range(0, Bands).ToArray(), (b, _, _, stored) => result[b] = DataType.Decode(stored, bigEndian: false));
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        tiff?.Dispose();
+        tiff = null;
+        cache.Clear();
+        recent.Clear();
+    }
+}
