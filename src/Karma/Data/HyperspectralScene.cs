@@ -58,14 +58,20 @@ public abstract class HyperspectralScene : IDisposable
     /// <summary>Releases file handles and mappings.</summary>
     public abstract void Dispose();
 
-    /// <summary>Opens a scene, choosing the reader from the file: a GeoTIFF (<c>.tif</c>/<c>.tiff</c>), or an ENVI header (<c>.hdr</c>) or its binary.</summary>
+    /// <summary>
+    /// Opens a scene, choosing the reader from the name: a GeoTIFF (<c>.tif</c>/<c>.tiff</c>), a MATLAB file
+    /// (<c>.mat</c>, or <c>file.mat:variable</c> to pick the cube), or an ENVI header (<c>.hdr</c>) or its binary.
+    /// </summary>
     public static HyperspectralScene Open(string path)
     {
         if (Directory.Exists(path))
-            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary).");
-        if (!File.Exists(path) && !File.Exists(System.IO.Path.ChangeExtension(path, ".hdr")) && !File.Exists(path + ".hdr"))
-            throw new KarmaException(path, "does not exist.");
-        if (path.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".tiff", StringComparison.OrdinalIgnoreCase))
+            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary, a GeoTIFF or a .mat).");
+        string file = MatScene.Split(path).File;
+        if (!File.Exists(file) && !File.Exists(System.IO.Path.ChangeExtension(file, ".hdr")) && !File.Exists(file + ".hdr"))
+            throw new KarmaException(file, "does not exist.");
+        if (file.EndsWith(".mat", StringComparison.OrdinalIgnoreCase))
+            return MatScene.Open(path);
+        if (file.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".tiff", StringComparison.OrdinalIgnoreCase))
             return GeoTiffScene.Open(path);
         return EnviScene.Open(path);
     }

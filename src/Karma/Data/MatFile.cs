@@ -1,0 +1,282 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using PureHDF;
+using PureHDF.VOL.Native;
+
+namespace Karma.Data;
+
+/// <summary>A variable in a MATLAB file: its name, MATLAB class ("double", "uint8", "char", ...) and size (MATLAB order).</summary>
+public sealed record MatVariable(string Name, string Class, int[] Dimensions)
+{
+    /// <summary>Number of elements.</summary>
+    public long Count => Dimensions.Aggregate(1L, (a, d) => a * d);
+    /// <summary>True for numeric and logical arrays, the only ones Karma reads values from.</summary>
+    public bool IsNumeric => Class is not ("char" or "cell" or "struct" or "object" or "sparse" or "function" or "opaque");
+    /// <summary>"95×95×156 double".</summary>
+    public override string ToString() => $"{Name} ({string.Join('×', Dimensions)} {Class})";
+}
+
+/// <summary>A numeric MATLAB array with its values as doubles in MATLAB's column-major order.</summary>
+public sealed record MatArray(MatVariable Variable, double[] Values)
+{
+    /// <summary>The value at a 0-based MATLAB index (row, column, page, ...).</summary>
+    public double this[params int[] index]
+    {
+        get
+        {
+            long at = 0, stride = 1;
+            for (int d = 0; d < index.Length; d++)
+            {
+                int size = d < Variable.Dimensions.Length ? Variable.Dimensions[d] : 1;
+                if (index[d] < 0 || index[d] >= size) throw new IndexOutOfRangeException($"index {index[d]} in dimension {d} of {Variable}");
+                at += index[d] * stride;
+                stride *= size;
+            }
+            return Values[at];
+        }
+    }
+}
+
+/// <summary>
+/// Reads MATLAB <c>.mat</c> files, the way classic hyperspectral benchmarks ship (Indian Pines, Pavia,
+/// Salinas, Samson, Jasper Ridge): level 5 (v6/v7, optionally zlib-compressed per variable, either byte order)
+/// written by hand from the published format, and v7.3, which is HDF5 after a 512-byte header, through PureHDF.
+/// Listing variables reads only their headers; reading one variable inflates only that one.
+/// </summary>
+public static class MatFile
+{
+    const int MiInt8 = 1, MiUInt8 = 2, MiInt16 = 3, MiUInt16 = 4, MiInt32 = 5, MiUInt32 = 6, MiSingle = 7, MiDouble = 9;
+    const int MiInt64 = 12, MiUInt64 = 13, MiMatrix = 14, MiCompressed = 15, MiUtf8 = 16, MiUtf16 = 17;
+
+    static readonly string[] Classes = ["", "cell", "struct", "object", "char", "sparse", "double", "single", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "function", "opaque"];
+
+    /// <summary>The file's variables, in file order.</summary>
+    public static IReadOnlyList<MatVariable> List(string path) =>
+        IsHdf5(path) ? Hdf5Variables(path) : Level5(path, null).Variables;
+
+    /// <summary>Reads the numeric variable <paramref name="name"/>, or throws listing the variables there are.</summary>
+    public static MatArray Read(string path, string name)
+    {
+        var variables = List(path);
+        var variable = variables.FirstOrDefault(v => v.Name == name)
+                       ?? throw new KarmaException(path, $"has no variable '{name}'. It holds: {string.Join(", ", variables)}.");
+        if (!variable.IsNumeric)
+            throw new KarmaException(path, $"variable {variable} is not a numeric array; Karma reads numeric and logical arrays.");
+        return IsHdf5(path) ? ReadHdf5(path, variable) : Level5(path, name).Array!;
+    }
+
+    static bool IsHdf5(string path)
+    {
+        if (!File.Exists(path)) throw new KarmaException(path, "does not exist.");
+        using var stream = File.OpenRead(path);
+        var header = new byte[128];
+        int n = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        string text = Encoding.ASCII.GetString(header, 0, Math.Min(n, 116));
+        if (n < 128 || !text.StartsWith("MATLAB", StringComparison.Ordinal))
+            throw new KarmaException(path, "is not a MATLAB level 5 or v7.3 file (no 'MATLAB' header). Level 4 files are not read: re-save with save(..., '-v7').");
+        return text.StartsWith("MATLAB 7.3", StringComparison.Ordinal);
+    }
+
+    // ---- Level 5 -------------------------------------------------------------------------------------------
+
+    /// <summary>Walks the top-level elements; lists every variable and, when <paramref name="wanted"/> is given, decodes that one.</summary>
+    static (List<MatVariable> Variables, MatArray? Array) Level5(string path, string? wanted)
+    {
+        using var file = File.OpenRead(path);
+        var header = new byte[128];
+        file.ReadExactly(header);
+        bool bigEndian = header[126] == 'M' && header[127] == 'I';
+        if (!bigEndian && !(header[126] == 'I' && header[127] == 'M'))
+            throw new KarmaException(path, "has a MATLAB header without a byte-order mark ('IM' or 'MI' at byte 126): the file is damaged.");
+        var variables = new List<MatVariable>();
+        var tag = new byte[8];
+        while (file.Position + 8 <= file.Length)
+        {
+            long start = file.Position;
+            file.ReadExactly(tag);
+            int type = ReadInt(tag, 0, bigEndian), size = ReadInt(tag, 4, bigEndian);
+            long end = start + 8 + size;
+            if (size < 0 || end > file.Length)
+                throw new KarmaException(path, $"has an element at byte {start} claiming {size} bytes, past the end of the file ({file.Length} bytes): the file is truncated.");
+            if (type is MiMatrix or MiCompressed)
+            {
+                try
+                {
+                    using var body = new ReadOnlySubStream(file, start + 8, size);
+                    using Stream content = type == MiCompressed ? new ZLibStream(body, CompressionMode.Decompress) : body;
+                    if (type == MiCompressed)
+                    {
+                        var inner = ReadExactly(content, 8);
+                        if (ReadInt(inner, 0, bigEndian) != MiMatrix) { file.Position = Align(end, type); continue; }
+                    }
+                    var reader = new Level5Reader(content, bigEndian, path);
+                    var variable = reader.ReadMatrixHeader();
+                    variables.Add(variable);
+                    if (variable.Name == wanted)
+                        return (variables, new MatArray(variable, reader.ReadValues(variable)));
+                }
+                catch (InvalidDataException e) { throw new KarmaException(path, $"has a compressed variable at byte {start} that does not inflate: {e.Message}", e); }
+                catch (EndOfStreamException e) { throw new KarmaException(path, $"has a variable at byte {start} that ends early: the file is truncated or damaged.", e); }
+            }
+            file.Position = Align(end, type);
+        }
+        return (variables, null);
+    }
+
+    static long Align(long end, int type) => type == MiCompressed ? end : (end + 7) & ~7L;
+
+    static int ReadInt(ReadOnlySpan<byte> b, int at, bool bigEndian) =>
+        bigEndian ? BinaryPrimitives.ReadInt32BigEndian(b[at..]) : BinaryPrimitives.ReadInt32LittleEndian(b[at..]);
+
+    static byte[] ReadExactly(Stream s, int count)
+    {
+        var buffer = new byte[count];
+        s.ReadExactly(buffer);
+        return buffer;
+    }
+
+    /// <summary>Reads the sub-elements of one miMATRIX element from a stream positioned after its tag.</summary>
+    sealed class Level5Reader(Stream stream, bool bigEndian, string path)
+    {
+        /// <summary>One sub-element: (data type, bytes), in the small (4-byte) or normal form, padded to 8 bytes.</summary>
+        (int Type, byte[] Data) Element()
+        {
+            var tag = ReadExactly(stream, 8);
+            int first = ReadInt(tag, 0, bigEndian);
+            if ((first >>> 16) != 0)
+            {
+                // Small data element: size in the upper half of the first word, data in the second.
+                int n = first >>> 16;
+                return (first & 0xFFFF, tag.AsSpan(4, Math.Min(n, 4)).ToArray());
+            }
+            int size = ReadInt(tag, 4, bigEndian);
+            if (size < 0) throw new KarmaException(path, $"has a sub-element of negative size {size}: the file is damaged.");
+            var data = ReadExactly(stream, size);
+            int pad = (8 - size % 8) % 8;
+            if (pad > 0) ReadExactly(stream, pad);
+            return (first, data);
+        }
+
+        public MatVariable ReadMatrixHeader()
+        {
+            var (_, flags) = Element();
+            int cls = flags[bigEndian ? 3 : 0], bits = flags[bigEndian ? 2 : 1];
+            string name = cls < Classes.Length ? Classes[cls] : $"class {cls}";
+            if ((bits & 0x02) != 0 && name != "sparse") name = "logical";
+            if ((bits & 0x08) != 0) name = "complex " + name;
+            var (_, dimBytes) = Element();
+            var dims = new int[dimBytes.Length / 4];
+            for (int i = 0; i < dims.Length; i++) dims[i] = ReadInt(dimBytes, 4 * i, bigEndian);
+            var (_, nameBytes) = Element();
+            return new MatVariable(Encoding.UTF8.GetString(nameBytes), name, dims);
+        }
+
+        public double[] ReadValues(MatVariable variable)
+        {
+            if (variable.Class.StartsWith("complex", StringComparison.Ordinal))
+                throw new KarmaException(path, $"variable {variable} is complex; Karma reads real arrays.");
+            var (type, data) = Element();
+            long count = variable.Count;
+            int size = type switch
+            {
+                MiInt8 or MiUInt8 or MiUtf8 => 1,
+                MiInt16 or MiUInt16 or MiUtf16 => 2,
+                MiInt32 or MiUInt32 or MiSingle => 4,
+                MiDouble or MiInt64 or MiUInt64 => 8,
+                _ => throw new KarmaException(path, $"variable {variable} stores its values as MAT data type {type}, which Karma does not read."),
+            };
+            if ((long)data.Length < count * size)
+                throw new KarmaException(path, $"variable {variable} holds {data.Length / size} values but its size says {count}: the file is damaged.");
+            var values = new double[count];
+            var raster = type switch
+            {
+                MiUInt8 or MiUtf8 => RasterDataType.Byte, MiInt16 => RasterDataType.Int16, MiUInt16 or MiUtf16 => RasterDataType.UInt16,
+                MiInt32 => RasterDataType.Int32, MiUInt32 => RasterDataType.UInt32, MiSingle => RasterDataType.Float32,
+                MiDouble => RasterDataType.Float64, MiInt64 => RasterDataType.Int64, MiUInt64 => RasterDataType.UInt64,
+                _ => (RasterDataType?)null,
+            };
+            for (long i = 0; i < count; i++)
+                values[i] = raster is { } t ? t.Decode(data.AsSpan((int)(i * size), size), bigEndian) : (sbyte)data[i];
+            return values;
+        }
+    }
+
+    /// <summary>A read-only window onto part of another stream, so a compressed element can be inflated in place.</summary>
+    sealed class ReadOnlySubStream(Stream inner, long offset, long length) : Stream
+    {
+        long position;
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => position; set => position = value; }
+        public override int Read(byte[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+        public override int Read(Span<byte> buffer)
+        {
+            int n = (int)Math.Min(buffer.Length, length - position);
+            if (n <= 0) return 0;
+            inner.Position = offset + position;
+            n = inner.Read(buffer[..n]);
+            position += n;
+            return n;
+        }
+        public override long Seek(long o, SeekOrigin origin) => position = origin switch
+        {
+            SeekOrigin.Begin => o, SeekOrigin.Current => position + o, _ => length + o,
+        };
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int index, int count) => throw new NotSupportedException();
+    }
+
+    // ---- v7.3 (HDF5) ---------------------------------------------------------------------------------------
+
+    static NativeFile OpenHdf5(string path)
+    {
+        var file = File.OpenRead(path);
+        // MATLAB puts a 512-byte user block before the HDF5 superblock; PureHDF finds the superblock there.
+        try { return H5File.Open(file, leaveOpen: false); }
+        catch (Exception e) when (e is not KarmaException)
+        {
+            file.Dispose();
+            throw new KarmaException(path, $"says MATLAB 7.3 but its HDF5 part cannot be opened ({e.Message}): the file is damaged.", e);
+        }
+    }
+
+    static List<MatVariable> Hdf5Variables(string path)
+    {
+        var list = new List<MatVariable>();
+        using var h5 = OpenHdf5(path);
+        foreach (var child in h5.Children())
+        {
+            if (child is not IH5Dataset dataset || child.Name.StartsWith('#')) continue;
+            string cls = child.AttributeExists("MATLAB_class") ? child.Attribute("MATLAB_class").Read<string>() : "unknown";
+            // HDF5 lists MATLAB's dimensions in reverse.
+            var dims = dataset.Space.Dimensions.Reverse().Select(d => checked((int)d)).ToArray();
+            list.Add(new MatVariable(child.Name, cls, dims));
+        }
+        return list;
+    }
+
+    static MatArray ReadHdf5(string path, MatVariable variable)
+    {
+        using var h5 = OpenHdf5(path);
+        var dataset = h5.Dataset(variable.Name);
+        double[] values = variable.Class switch
+        {
+            "double" => dataset.Read<double[]>(),
+            "single" => dataset.Read<float[]>().Select(v => (double)v).ToArray(),
+            "uint8" or "logical" => dataset.Read<byte[]>().Select(v => (double)v).ToArray(),
+            "int8" => dataset.Read<sbyte[]>().Select(v => (double)v).ToArray(),
+            "int16" => dataset.Read<short[]>().Select(v => (double)v).ToArray(),
+            "uint16" => dataset.Read<ushort[]>().Select(v => (double)v).ToArray(),
+            "int32" => dataset.Read<int[]>().Select(v => (double)v).ToArray(),
+            "uint32" => dataset.Read<uint[]>().Select(v => (double)v).ToArray(),
+            "int64" => dataset.Read<long[]>().Select(v => (double)v).ToArray(),
+            "uint64" => dataset.Read<ulong[]>().Select(v => (double)v).ToArray(),
+            _ => throw new KarmaException(path, $"variable {variable} has a MATLAB class Karma does not read."),
+        };
+        return new MatArray(variable, values);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Karma.Data;
+
+namespace Karma.Tests.Data;
+
+public class MatFileTests
+{
+    static JsonElement Reference() =>
+        JsonDocument.Parse(File.ReadAllText(Shared.Require("reference/reference.json"))).RootElement.GetProperty("matlab");
+
+    [Theory]
+    [InlineData("mat_v5.mat")]
+    [InlineData("mat_v5_compressed.mat")]
+    [InlineData("mat_v73.mat")]
+    public void Reads_what_scipy_and_matlab_index(string file)
+    {
+        var reference = Reference();
+        string path = Shared.Require("reference/" + file);
+        var variables = MatFile.List(path).ToDictionary(v => v.Name);
+        Assert.Equal([13, 17, 10], variables["cube"].Dimensions);
+        Assert.Equal("double", variables["cube"].Class);
+        Assert.Equal([13, 17], variables["labels"].Dimensions);
+        Assert.Equal("uint8", variables["labels"].Class);
+
+        var cube = MatFile.Read(path, "cube");
+        foreach (var s in reference.GetProperty("cube_samples").EnumerateArray())
+            Assert.Equal(s.GetProperty("value").GetDouble(), cube[s.GetProperty("index").EnumerateArray().Select(i => i.GetInt32()).ToArray()]);
+        Assert.Equal(reference.GetProperty("cube_sum").GetDouble(), cube.Values.Sum(), 1e-9);
+        var labels = MatFile.Read(path, "labels");
+        foreach (var s in reference.GetProperty("labels_samples").EnumerateArray())
+            Assert.Equal(s.GetProperty("value").GetDouble(), labels[s.GetProperty("index").EnumerateArray().Select(i => i.GetInt32()).ToArray()]);
+        Assert.Equal(reference.GetProperty("labels_sum").GetDouble(), labels.Values.Sum());
+
+        // As a scene, MATLAB's (row, column, band) is the scene's pixel (row, column) and band.
+        using var scene = HyperspectralScene.Open(path);
+        Assert.Equal((13, 17, 10), (scene.Lines, scene.Samples, scene.Bands));
+        Assert.Equal(cube[5, 7, 3], scene.ReadPixel(5, 7)[3]);
+        var window = new float[2 * 3 * 4];
+        scene.ReadWindow(4, 6, 3, 4, [3, 8], window);
+        Assert.Equal((float)cube[5, 7, 3], window[(0 * 3 + 1) * 4 + 1]);
+        Assert.Equal((float)cube[6, 9, 8], window[(1 * 3 + 2) * 4 + 3]);
+    }
+
+    [Fact]
+    public void A_wrong_variable_name_lists_the_ones_there_are()
+    {
+        string path = Shared.Require("reference/mat_v5_compressed.mat");
+        var e = Assert.Throws<KarmaException>(() => HyperspectralScene.Open(path + ":cub"));
+        Assert.Contains("no variable 'cub'", e.Message);
+        Assert.Contains("cube (13×17×10 double)", e.Message);
+        Assert.Contains("mat_v5_compressed.mat", e.Message);
+    }
+
+    [Fact]
+    public void A_truncated_file_names_the_problem()
+    {
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(Shared.Require("reference/mat_v5.mat"));
+        File.WriteAllBytes(dir.File("cut.mat"), bytes[..(bytes.Length - 100)]);
+        var e = Assert.Throws<KarmaException>(() => MatFile.Read(dir.File("cut.mat"), "cube"));
+        Assert.Contains("cut.mat", e.Message);
+        Assert.Contains("truncated", e.Message);
+        File.WriteAllText(dir.File("text.mat"), "hello");
+        Assert.Contains("not a MATLAB", Assert.Throws<KarmaException>(() => MatFile.List(dir.File("text.mat"))).Message);
+    }
+
+    [Fact]
+    public void Reads_the_real_benchmark_scenes()
+    {
+        using (var samson = HyperspectralScene.Open(Shared.Require("data/samson/Samson.mat") + ":SamSon"))
+        {
+            Assert.Equal((95, 95, 156), (samson.Lines, samson.Samples, samson.Bands));
+            Assert.All(samson.ReadPixel(10, 20), v => Assert.InRange(v, 0, 1));
+        }
+        var endmembers = MatFile.Read(Shared.Require("data/samson/Samson.mat"), "M");
+        Assert.Equal([156, 3], endmembers.Variable.Dimensions);
+        using (var salinas = HyperspectralScene.Open(Shared.Require("data/salinas_a/SalinasA_corrected.mat")))
+        {
+            // Stored as a double array holding integers (reflectance × 10000).
+            Assert.Equal((83, 86, 204), (salinas.Lines, salinas.Samples, salinas.Bands));
+            Assert.All(salinas.ReadPixel(40, 40), v => Assert.Equal(Math.Round(v), v));
+        }
+        var gt = MatFile.Read(Shared.Require("data/salinas_a/SalinasA_gt.mat"), "salinasA_gt");
+        Assert.Equal(new[] { 0.0, 1, 10, 11, 12, 13, 14 }, gt.Values.Distinct().Order());
+        Assert.Equal(391, gt.Values.Count(v => v == 1));
+        using var aviris = HyperspectralScene.Open(Shared.Require("data/aviris_misc/aviris_224_with_wavelengths.mat") + ":hsi_img");
+        Assert.Equal(224, aviris.Metadata.Wavelengths!.Length);
+        Assert.InRange(aviris.Metadata.Wavelengths[0], 350, 420);
+    }
+}
