@@ -9,11 +9,11 @@ namespace Karma.Cli;
 /// </summary>
 static class TrainingProgress
 {
-    public static IReadOnlyList<StepRecord> Run(string label, int steps, Func<Action<StepRecord>, IReadOnlyList<StepRecord>> train)
+    public static T Run<T>(string label, int steps, Func<Action<StepRecord>, T> train)
     {
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
-            IReadOnlyList<StepRecord> result = [];
+            T result = default!;
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
@@ -22,7 +22,7 @@ static class TrainingProgress
                     result = train(r =>
                     {
                         task.Description = Markup.Escape($"{label} {Describe(r)}");
-                        task.Increment(1);
+                        task.Value = r.Step + 1;
                     });
                 });
             return result;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Karma.Evaluation;
 using Karma.Model;
 using Karma.Runtime;
 using Karma.Training;
@@ -25,20 +24,14 @@ static class DemoCommand
             AnsiConsole.MarkupLine($"[bold]Karma {env.Karma}[/] · libtorch {env.Libtorch} · {env.Threads} threads · {Markup.Escape(env.Simd)}");
             string dir = parse.GetValue(output)!;
             var config = KarmaConfig.Tiny;
-            var (train, validation, source) = PretrainCommand.LoadTiles([], config, Path.Combine(dir, "simulated"));
-            Console.Out.WriteLine($"data: {source} → {train.Tiles.Count} training and {validation.Tiles.Count} validation tiles of {config.TileSize}²×{train.Bands}");
-            var options = new TrainingOptions { Steps = parse.GetValue(steps), BatchSize = 8, Seed = 0 };
-            var results = new List<(string Name, ReconstructionMetrics Metrics)>();
-            foreach (var variant in new[] { ModelVariant.Mae, ModelVariant.Karma })
+            var spec = new RunSpec
             {
-                string name = variant.ToString().ToLowerInvariant();
-                results.Add((name, PretrainCommand.Run(config with { Variant = variant }, train, validation, options, Path.Combine(dir, name))));
-            }
-            var table = new Table().AddColumn("model").AddColumn("PSNR (dB)").AddColumn("SAM (°)").AddColumn("RMSE").AddColumn("PSNR phys").AddColumn("SAM phys (°)");
-            foreach (var (name, m) in results)
-                table.AddRow(name, $"{m.Psnr:F2}", $"{m.SamDegrees:F2}", $"{m.Rmse:F4}", m.PsnrPhys is { } p ? $"{p:F2}" : "–", m.SamPhysDegrees is { } s ? $"{s:F2}" : "–");
-            AnsiConsole.Write(table);
-            Console.Out.WriteLine($"masked-patch metrics on {results[0].Metrics.Tiles} held-out tiles; runs in {Path.GetFullPath(dir)}");
+                Config = config,
+                Training = new TrainingOptions { Steps = parse.GetValue(steps), BatchSize = 8, Seed = 0, CheckpointEvery = 0 },
+                Tiling = new Data.TilingOptions { TileSize = config.TileSize },
+            };
+            var entries = Comparison.Run(spec, [("mae", config with { Variant = ModelVariant.Mae }), ("karma", config)], dir, PretrainCommand.Execute);
+            CompareCommand.Print(entries, dir);
             return 0;
         });
         return command;

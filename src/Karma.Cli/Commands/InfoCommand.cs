@@ -10,7 +10,7 @@ static class InfoCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "Scene file (ENVI .hdr or its binary)." };
+        var path = new Argument<string>("path") { Description = "Scene file: ENVI (.hdr or its binary), GeoTIFF, or .mat[:variable]." };
         var pixel = new Option<string?>("--pixel") { Description = "ROW,COL (0-based): also print that pixel's values exactly as stored." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("info", "Describe a hyperspectral scene: size, data type, interleave, wavelengths, no-data.") { path, pixel, json };
@@ -41,7 +41,9 @@ static class InfoCommand
                  .AddRow("data type", info.dataType).AddRow("interleave", info.interleave)
                  .AddRow("wavelengths", m.Wavelengths is { } w ? $"{w[0]:F1}–{w[^1]:F1} nm" : "none")
                  .AddRow("no-data", m.NoDataValue?.ToString() ?? "none")
-                 .AddRow("bad bands", info.badBands is { Length: > 0 } bb ? string.Join(", ", bb) : "none");
+                 .AddRow("bad bands", info.badBands is { Length: > 0 } bb ? string.Join(", ", bb) : "none")
+                 .AddRow("reflectance scale", m.ReflectanceScale?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none")
+                 .AddRow("CRS", Markup.Escape(m.CoordinateSystem ?? "none"));
             if (spectrum is not null) table.AddRow("pixel", string.Join(", ", spectrum.Take(12)) + (spectrum.Length > 12 ? ", …" : ""));
             AnsiConsole.Write(table);
             return 0;

@@ -20,45 +20,78 @@ public sealed class TileSet
     public double[]? Wavelengths { get; init; }
 
     /// <summary>
-    /// Cuts tiles of <paramref name="tileSize"/> with <paramref name="stride"/> from <paramref name="scene"/>.
-    /// Stored values are divided by the scene's reflectance scale (or by 10000 when none is given and values
-    /// look like integer-scaled reflectance); bands flagged bad in the file are dropped; no-data and
-    /// non-finite pixels become 0 and count towards <paramref name="maxNoDataFraction"/>.
+    /// Cuts tiles from <paramref name="scene"/> as <paramref name="options"/> say. Stored values are divided by
+    /// the reflectance scale; bands are selected (and resampled) as configured; no-data and non-finite pixels
+    /// become 0 and count towards the tile's no-data fraction. Reads one tile window at a time.
     /// </summary>
-    public static TileSet FromScene(HyperspectralScene scene, int tileSize, int stride, double maxNoDataFraction = 0.1)
+    public static TileSet FromScene(HyperspectralScene scene, TilingOptions options)
     {
+        int tileSize = options.TileSize, stride = options.EffectiveStride;
         if (scene.Lines < tileSize || scene.Samples < tileSize)
-            throw new KarmaException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller preset or tile size.");
-        var good = Enumerable.Range(0, scene.Bands).Where(b => scene.Metadata.GoodBands?[b] ?? true).ToArray();
-        double scale = scene.Metadata.ReflectanceScale ?? (scene.DataType is RasterDataType.Float32 or RasterDataType.Float64 ? 1 : 10000);
+            throw new KarmaException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller tile size (--tile-size).");
+        var kept = options.Bands.Choose(scene);
+        var wavelengths = scene.Metadata.Wavelengths is { } wl ? kept.Select(b => wl[b]).ToArray() : null;
+        SpectralResampler? resampler = null;
+        if (options.ResampleTo is { } target)
+        {
+            if (wavelengths is null)
+                throw new KarmaException(scene.Path, "has no band wavelengths, so it cannot be resampled to the model's bands. Add wavelengths to its header.");
+            resampler = new SpectralResampler(wavelengths, target, options.ResampleFwhm);
+            wavelengths = target;
+        }
+        double scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale
+                       ?? (scene.DataType is RasterDataType.Float32 or RasterDataType.Float64 ? 1 : 10000);
         double? noData = scene.Metadata.NoDataValue;
+        int pixels = tileSize * tileSize, bands = resampler?.TargetBands ?? kept.Length;
         var tiles = new List<Tile>();
-        var buffer = new float[good.Length * tileSize * tileSize];
-        int pixels = tileSize * tileSize;
+        var buffer = new float[kept.Length * pixels];
+        var invalid = new bool[pixels];
         for (int r = 0; r + tileSize <= scene.Lines; r += stride)
             for (int c = 0; c + tileSize <= scene.Samples; c += stride)
             {
-                scene.ReadWindow(r, c, tileSize, tileSize, good, buffer);
-                var invalid = new bool[pixels];
-                for (int b = 0; b < good.Length; b++)
+                scene.ReadWindow(r, c, tileSize, tileSize, kept, buffer);
+                Array.Clear(invalid);
+                for (int b = 0; b < kept.Length; b++)
                     for (int p = 0; p < pixels; p++)
                     {
                         float v = buffer[b * pixels + p];
                         if (!float.IsFinite(v) || (noData is { } nd && v == nd)) invalid[p] = true;
                     }
-                if (invalid.Count(x => x) > maxNoDataFraction * pixels) continue;
-                var values = new float[buffer.Length];
-                for (int b = 0; b < good.Length; b++)
+                if (invalid.Count(x => x) > options.MaxNoDataFraction * pixels) continue;
+                for (int b = 0; b < kept.Length; b++)
                     for (int p = 0; p < pixels; p++)
-                        values[b * pixels + p] = invalid[p] ? 0f : (float)(buffer[b * pixels + p] / scale);
+                        buffer[b * pixels + p] = invalid[p] ? 0f : (float)(buffer[b * pixels + p] / scale);
+                var values = new float[bands * pixels];
+                if (resampler is null) buffer.CopyTo(values, 0);
+                else resampler.Apply(buffer, values, pixels);
                 tiles.Add(new Tile(scene.Path, r, c, values));
             }
-        return new TileSet
-        {
-            Tiles = tiles, TileSize = tileSize, Bands = good.Length,
-            Wavelengths = scene.Metadata.Wavelengths is { } wl ? good.Select(b => wl[b]).ToArray() : null,
-        };
+        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = bands, Wavelengths = wavelengths };
     }
+
+    /// <summary>
+    /// Tiles every scene in <paramref name="paths"/> (which must end up with the same bands) into one set.
+    /// </summary>
+    public static TileSet FromScenes(IEnumerable<string> paths, TilingOptions options)
+    {
+        var all = new List<Tile>();
+        TileSet? first = null;
+        string? firstPath = null;
+        foreach (var path in paths)
+        {
+            using var scene = HyperspectralScene.Open(path);
+            var set = FromScene(scene, options);
+            if (first is not null && set.Bands != first.Bands)
+                throw new KarmaException(path, $"has {set.Bands} usable bands but {firstPath} has {first.Bands}; use scenes with the same bands, or resample them to one band set.");
+            (first, firstPath) = (first ?? set, firstPath ?? path);
+            all.AddRange(set.Tiles);
+        }
+        if (first is null) throw new KarmaException("No scenes were given.");
+        return first.With(all);
+    }
+
+    /// <summary>This set's tiles followed by <paramref name="other"/>'s (same tile size and bands).</summary>
+    public TileSet Concat(TileSet other) => With([.. Tiles, .. other.Tiles]);
 
     /// <summary>
     /// Splits by spatial blocks at the row boundary that leaves <paramref name="validationFraction"/> of the
@@ -73,7 +106,8 @@ public sealed class TileSet
         return (With(train), With(validation));
     }
 
-    TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths };
+    /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>
+    public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths };
 
     /// <summary>Per-band mean and standard deviation over all tiles, accumulated in double precision.</summary>
     public (float[] Mean, float[] Std) BandStatistics()

@@ -6,12 +6,22 @@ using static TorchSharp.torch;
 
 namespace Karma.Evaluation;
 
+/// <summary>Quality of whole reconstructed tiles, every patch predicted by the model (visible ones included).</summary>
+public sealed record TileMetrics(double Psnr, double Ssim, double SamDegrees, double Rmse);
+
 /// <summary>
-/// Reconstruction quality of held-out tiles under a fixed masking seed, over masked patches:
-/// PSNR in dB with data range 1 (reflectance), 10·log10(1/MSE); RMSE; and mean spectral angle in degrees
-/// over pixels. For models with the physics branch, the same for A·â (<c>PsnrPhys</c>, <c>SamPhys</c>).
+/// How well a model reconstructs held-out tiles under a fixed masking seed, in reflectance (data range 1):
+/// <list type="bullet">
+/// <item><c>Psnr</c> = 10·log10(1 / MSE) and <c>Rmse</c> over the values of masked patches only;</item>
+/// <item><c>SamDegrees</c>: mean spectral angle over the pixels of masked patches;</item>
+/// <item><c>Ssim</c>: mean over tiles and bands of scikit-image-compatible SSIM (<see cref="StructuralSimilarity"/>) of the
+///   reconstructed tile, visible patches from the input and masked ones predicted (the image an MAE shows);</item>
+/// <item><c>PsnrPhys</c>/<c>SamPhysDegrees</c>: the same for the physics branch's A·â, masked patches;</item>
+/// <item><c>Full</c>: PSNR, SSIM, SAM and RMSE of the model's prediction for every patch of the tile.</item>
+/// </list>
 /// </summary>
-public sealed record ReconstructionMetrics(double Psnr, double Rmse, double SamDegrees, double? PsnrPhys, double? SamPhysDegrees, int Tiles)
+public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamDegrees, double Rmse, double? PsnrPhys, double? SamPhysDegrees,
+                                           TileMetrics Full, int Tiles, int MaskSeed)
 {
     /// <summary>Evaluates <paramref name="model"/> on every tile in batches, masks drawn from <paramref name="maskSeed"/>.</summary>
     public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16)
@@ -20,8 +30,10 @@ public sealed record ReconstructionMetrics(double Psnr, double Rmse, double SamD
         model.eval();
         using var _ = no_grad();
         using var generator = new Generator((ulong)maskSeed);
-        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, values = 0, pixels = 0;
         var cfg = model.Config;
+        int t = cfg.TileSize, pixels = t * t;
+        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, values = 0, maskedPixels = 0;
+        double seFull = 0, angleFull = 0, ssim = 0, ssimFull = 0;
         for (int start = 0; start < tiles.Tiles.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
@@ -32,19 +44,35 @@ public sealed record ReconstructionMetrics(double Psnr, double Rmse, double SamD
             var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
             double maskedTokens = masked.sum().item<float>();
             values += maskedTokens * cfg.PatchValues;
-            pixels += maskedTokens * cfg.PatchSize * cfg.PatchSize;
+            maskedPixels += maskedTokens * cfg.PatchSize * cfg.PatchSize;
             se += ((output.Reconstruction - target).square() * masked).sum(type: ScalarType.Float64).item<double>();
             angle += PixelAngles(output.Reconstruction, target, masked, cfg);
+            seFull += (output.Reconstruction - target).square().sum(type: ScalarType.Float64).item<double>();
+            angleFull += PixelAngles(output.Reconstruction, target, ones_like(masked), cfg);
             if (output.PhysicsReconstruction is { } phys)
             {
                 sePhys += ((phys - target).square() * masked).sum(type: ScalarType.Float64).item<double>();
                 anglePhys += PixelAngles(phys, target, masked, cfg);
             }
+            var input = images.data<float>().ToArray();
+            var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
+            var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
+            for (int i = 0; i < idx.Length; i++)
+                for (int b = 0; b < cfg.Bands; b++)
+                {
+                    int at = (i * cfg.Bands + b) * pixels;
+                    ssim += StructuralSimilarity.Compute(input.AsSpan(at, pixels), composite.AsSpan(at, pixels), t, t);
+                    ssimFull += StructuralSimilarity.Compute(input.AsSpan(at, pixels), full.AsSpan(at, pixels), t, t);
+                }
         }
-        double Psnr(double sse) => 10 * Math.Log10(1.0 / (sse / values));
+        static double Psnr(double sse, double n) => 10 * Math.Log10(1.0 / (sse / n));
+        const double Degrees = 180 / Math.PI;
+        double n = tiles.Tiles.Count, allValues = n * cfg.Bands * pixels, bandImages = n * cfg.Bands;
         bool physics = model.Physics is not null;
-        return new ReconstructionMetrics(Psnr(se), Math.Sqrt(se / values), angle / pixels * 180 / Math.PI,
-            physics ? Psnr(sePhys) : null, physics ? anglePhys / pixels * 180 / Math.PI : null, tiles.Tiles.Count);
+        return new ReconstructionMetrics(Psnr(se, values), ssim / bandImages, angle / maskedPixels * Degrees, Math.Sqrt(se / values),
+            physics ? Psnr(sePhys, values) : null, physics ? anglePhys / maskedPixels * Degrees : null,
+            new TileMetrics(Psnr(seFull, allValues), ssimFull / bandImages, angleFull / (n * pixels) * Degrees, Math.Sqrt(seFull / allValues)),
+            tiles.Tiles.Count, maskSeed);
     }
 
     static double PixelAngles(Tensor estimate, Tensor target, Tensor masked, KarmaConfig cfg)
@@ -52,6 +80,6 @@ public sealed record ReconstructionMetrics(double Psnr, double Rmse, double SamD
         long b = estimate.shape[0], n = estimate.shape[1];
         int p = cfg.PatchSize * cfg.PatchSize;
         var angles = KarmaLoss.SpectralAngle(estimate.view(b, n, p, cfg.Bands), target.view(b, n, p, cfg.Bands)); // [B, N, P²]
-        return (angles * masked).sum().item<float>();
+        return (angles * masked).sum(type: ScalarType.Float64).item<double>();
     }
 }

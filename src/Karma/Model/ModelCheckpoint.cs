@@ -20,24 +20,31 @@ public static class ModelCheckpoint
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
-    public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1");
+    public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
+                                  Data.TilingOptions? Tiling = null);
 
-    /// <summary>Saves <paramref name="model"/> to the folder <paramref name="directory"/>, replacing any checkpoint there.</summary>
-    public static void Save(KarmaModel model, string directory, double[]? wavelengths = null)
+    /// <summary>
+    /// Saves <paramref name="model"/> to the folder <paramref name="directory"/>, replacing any checkpoint there.
+    /// <paramref name="tiling"/> records how scenes were tiled; <paramref name="extra"/> may add files (such as
+    /// optimiser state) to the folder before it is moved into place.
+    /// </summary>
+    public static void Save(KarmaModel model, string directory, double[]? wavelengths = null, Data.TilingOptions? tiling = null, Action<string>? extra = null)
     {
         directory = Path.GetFullPath(directory);
         string temp = directory + $".tmp-{Environment.ProcessId}";
         if (Directory.Exists(temp)) Directory.Delete(temp, true);
         Directory.CreateDirectory(temp);
-        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd);
+        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling);
         File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, Json));
         model.save(Path.Combine(temp, WeightsFile));
+        extra?.Invoke(temp);
         AtomicFiles.ReplaceDirectory(temp, directory);
     }
 
     /// <summary>Reads the metadata of the checkpoint in <paramref name="directory"/>.</summary>
     public static Metadata ReadMetadata(string directory)
     {
+        directory = Resolve(directory);
         string path = Path.Combine(directory, MetadataFile);
         if (!File.Exists(path))
             throw new KarmaException(directory, $"is not a Karma checkpoint: {MetadataFile} is missing. Point at the folder `karma pretrain --out` wrote.");
@@ -49,21 +56,40 @@ public static class ModelCheckpoint
         catch (JsonException e) { throw new KarmaException(path, $"is not valid checkpoint metadata: {e.Message}", e); }
     }
 
-    /// <summary>Loads the model saved in <paramref name="directory"/>.</summary>
+    /// <summary>Loads the model saved in <paramref name="directory"/> (a checkpoint folder, or a run folder holding one).</summary>
     public static (KarmaModel Model, Metadata Metadata) Load(string directory)
     {
+        directory = Resolve(directory);
         var meta = ReadMetadata(directory);
-        string weights = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weights)) throw new KarmaException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
         var model = new KarmaModel(meta.Config);
-        try { model.load(weights); }
-        catch (Exception e) when (e is not KarmaException)
+        try { LoadWeights(model, directory); }
+        catch
         {
             model.Dispose();
-            throw new KarmaException(weights, $"could not be loaded into a {meta.Config.Preset} {meta.Config.Variant} model: {e.Message}", e);
+            throw;
         }
         model.eval();
         return (model, meta);
+    }
+
+    /// <summary>Loads the weights saved in <paramref name="directory"/> into an existing model of the same configuration.</summary>
+    public static void LoadWeights(KarmaModel model, string directory)
+    {
+        string weights = Path.Combine(directory, WeightsFile);
+        if (!File.Exists(weights)) throw new KarmaException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
+        try { model.load(weights); }
+        catch (Exception e) when (e is not KarmaException)
+        {
+            throw new KarmaException(weights, $"could not be loaded into a {model.Config.Preset} {model.Config.Variant} model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The checkpoint folder for <paramref name="path"/>: itself, or its <c>checkpoint</c> sub-folder when given a run folder.</summary>
+    public static string Resolve(string path)
+    {
+        if (!File.Exists(Path.Combine(path, MetadataFile)) && File.Exists(Path.Combine(path, "checkpoint", MetadataFile)))
+            return Path.Combine(path, "checkpoint");
+        return path;
     }
 
     /// <summary>

@@ -1,4 +1,8 @@
 namespace Karma.Training;
 
-/// <summary>One line of the training log (JSONL): the step's loss terms, learning rate, gradient norm and speed.</summary>
-public sealed record StepRecord(int Step, int Epoch, double Loss, double Huber, double? Sam, double? Physics, double LearningRate, double GradNorm, double TilesPerSecond);
+/// <summary>
+/// One line of the training log (JSONL): the step's loss terms, learning rate, gradient norm and speed, and
+/// for models with the physics branch the abundances' spread and normalised entropy (collapse diagnostics).
+/// </summary>
+public sealed record StepRecord(int Step, int Epoch, double Loss, double Huber, double? Sam, double? Physics, double LearningRate,
+                                double GradNorm, double TilesPerSecond, double? AbundanceSpread = null, double? AbundanceEntropy = null);

@@ -21,8 +21,12 @@ public sealed record TrainingOptions
     public double WarmupFraction { get; init; } = 0.05;
     /// <summary>Gradient-norm clipping threshold.</summary>
     public double ClipNorm { get; init; } = 1.0;
-    /// <summary>Random seed for weights, data order and masks.</summary>
+    /// <summary>Random seed for weights, data order, augmentation and masks.</summary>
     public int Seed { get; init; } = 0;
+    /// <summary>Turn each training tile by a random flip/rotation of the square (spectra untouched). Default true.</summary>
+    public bool Augment { get; init; } = true;
+    /// <summary>Write a resumable checkpoint every this many steps (0: only at the end).</summary>
+    public int CheckpointEvery { get; init; } = 100;
 
     /// <summary>Learning rate at <paramref name="step"/> (0-based): linear warm-up, then cosine decay to the minimum.</summary>
     public double LearningRateAt(int step)

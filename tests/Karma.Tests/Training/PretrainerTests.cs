@@ -24,7 +24,7 @@ public class PretrainerTests
         try
         {
             using var opened = HyperspectralScene.Open(scene.WriteTo(dir));
-            return TileSet.FromScene(opened, 16, 8);
+            return TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -34,7 +34,8 @@ public class PretrainerTests
         set_num_threads(1);
         manual_seed(0);
         var model = new KarmaModel(Micro with { Variant = variant, Bands = tiles.Bands });
-        var log = new Pretrainer(model, new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = 3e-3, Seed = 0 }).Train(tiles);
+        using var trainer = new Pretrainer(model, new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = 3e-3, Seed = 0 });
+        var log = trainer.Train(tiles);
         return (log, model);
     }
 
@@ -87,7 +88,7 @@ public class PretrainerTests
         var scene = new SceneSimulator { Size = 64, Bands = 8, Seed = 1 }.Generate();
         using var dir = new TempDir();
         using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
-        var tiles = TileSet.FromScene(opened, 16, 8);
+        var tiles = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
         var (train, validation) = tiles.SplitByRows(64, 0.25);
         Assert.NotEmpty(train.Tiles);
         Assert.NotEmpty(validation.Tiles);

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Karma.Data;
+using Karma.Model;
+using Karma.Training;
+
+namespace Karma.Cli;
+
+/// <summary>
+/// The options shared by <c>pretrain</c> and <c>compare</c>: data, held-out data, preset, model, step budget,
+/// optimiser settings, tiling and band selection, turned into a <see cref="RunSpec"/>.
+/// </summary>
+sealed class RunOptions
+{
+    public readonly Option<string[]> Data = new("--data") { Description = "Scenes (ENVI, GeoTIFF, .mat[:variable]). Default: a simulated scene.", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string[]> Holdout = new("--holdout") { Description = "Held-out scenes for validation. Default: the bottom quarter of each scene's rows.", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string> Preset = new("--preset") { Description = "tiny, small or paper.", DefaultValueFactory = _ => "tiny" };
+    public readonly Option<int?> Endmembers = new("--endmembers") { Description = "Endmembers M (default: the preset's)." };
+    public readonly Option<int?> Steps = new("--steps") { Description = "Optimiser steps (default 200)." };
+    public readonly Option<int?> Epochs = new("--epochs") { Description = "Passes over the training tiles (instead of --steps)." };
+    public readonly Option<int> Batch = new("--batch") { Description = "Tiles per step.", DefaultValueFactory = _ => 8 };
+    public readonly Option<double> LearningRate = new("--lr") { Description = "Peak learning rate (paper: 1e-4; CPU presets train faster at 1e-3).", DefaultValueFactory = _ => 1e-3 };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay on weight matrices.", DefaultValueFactory = _ => 0.05 };
+    public readonly Option<int> Seed = new("--seed") { Description = "Random seed (weights, data order, masks).", DefaultValueFactory = _ => 0 };
+    public readonly Option<int?> TileSize = new("--tile-size") { Description = "Tile side in pixels (default: the preset's)." };
+    public readonly Option<int?> Stride = new("--stride") { Description = "Step between tiles (default: half a tile)." };
+    public readonly Option<bool> DropWaterVapour = new("--drop-water-vapour") { Description = "Also drop bands in 1340–1460 nm and 1790–1960 nm." };
+    public readonly Option<double?> MinWavelength = new("--min-wavelength") { Description = "Drop bands below this wavelength (nm)." };
+    public readonly Option<double?> MaxWavelength = new("--max-wavelength") { Description = "Drop bands above this wavelength (nm)." };
+    public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Write a resumable checkpoint every N steps (0: only at the end).", DefaultValueFactory = _ => 100 };
+    public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Do not flip/rotate training tiles." };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, Stride,
+                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment })
+            command.Options.Add(option);
+    }
+
+    /// <summary>The run these options describe, for the given model variant.</summary>
+    public RunSpec Spec(ParseResult parse, ModelVariant variant)
+    {
+        var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant };
+        if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
+        if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
+        config.Validate();
+        if (parse.GetValue(Steps) is not null && parse.GetValue(Epochs) is not null)
+            throw new KarmaException("Give either --steps or --epochs, not both.");
+        return new RunSpec
+        {
+            Config = config,
+            Data = parse.GetValue(Data) ?? [],
+            Holdout = parse.GetValue(Holdout) ?? [],
+            Epochs = parse.GetValue(Epochs),
+            Training = new TrainingOptions
+            {
+                Steps = parse.GetValue(Steps) ?? 200, BatchSize = parse.GetValue(Batch), LearningRate = parse.GetValue(LearningRate),
+                WeightDecay = parse.GetValue(WeightDecay), Seed = parse.GetValue(Seed), CheckpointEvery = parse.GetValue(CheckpointEvery),
+                Augment = !parse.GetValue(NoAugment),
+            },
+            Tiling = new TilingOptions
+            {
+                TileSize = config.TileSize, Stride = parse.GetValue(Stride),
+                Bands = new BandSelection
+                {
+                    DropWindows = parse.GetValue(DropWaterVapour) ? BandSelection.WaterVapourWindows : [],
+                    MinWavelength = parse.GetValue(MinWavelength), MaxWavelength = parse.GetValue(MaxWavelength),
+                },
+            },
+        };
+    }
+}

@@ -1,0 +1,64 @@
+namespace Karma.Evaluation;
+
+/// <summary>
+/// SSIM of one band exactly as scikit-image's <c>structural_similarity</c> computes it with
+/// <c>gaussian_weights=True, sigma=1.5, use_sample_covariance=False, K1=0.01, K2=0.03</c>: local means,
+/// variances and covariance under a normalised 11×11 Gaussian window (radius int(3.5σ + 0.5) = 5), the SSIM
+/// map, and its mean over pixels at least 5 from the border (where the window lies fully inside the image).
+/// The result lies in [-1, 1]; images smaller than 11×11 have no such pixels and are rejected.
+/// </summary>
+public static class StructuralSimilarity
+{
+    const double Sigma = 1.5, K1 = 0.01, K2 = 0.03;
+    const int Radius = 5;
+    static readonly double[] Kernel = MakeKernel();
+
+    static double[] MakeKernel()
+    {
+        var k = new double[2 * Radius + 1];
+        for (int i = -Radius; i <= Radius; i++) k[i + Radius] = Math.Exp(-0.5 * i * i / (Sigma * Sigma));
+        double sum = k.Sum();
+        return k.Select(v => v / sum).ToArray();
+    }
+
+    /// <summary>Smallest image side SSIM is defined for.</summary>
+    public const int MinimumSide = 2 * Radius + 1;
+
+    /// <summary>SSIM of <paramref name="estimate"/> against <paramref name="reference"/>, both [rows][cols] row-major.</summary>
+    public static double Compute(ReadOnlySpan<float> reference, ReadOnlySpan<float> estimate, int rows, int cols, double dataRange = 1.0)
+    {
+        if (rows < MinimumSide || cols < MinimumSide)
+            throw new KarmaException($"SSIM needs images of at least {MinimumSide}×{MinimumSide} pixels (got {rows}×{cols}).");
+        if (reference.Length < rows * cols || estimate.Length < rows * cols)
+            throw new ArgumentException("images are smaller than rows × cols");
+        double c1 = K1 * dataRange * (K1 * dataRange), c2 = K2 * dataRange * (K2 * dataRange);
+        int outRows = rows - 2 * Radius, outCols = cols - 2 * Radius;
+        // Horizontal pass of the five moments for every row, only at columns whose window fits.
+        var h = new double[5, rows, outCols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < outCols; c++)
+            {
+                double x = 0, y = 0, xx = 0, yy = 0, xy = 0;
+                for (int k = 0; k <= 2 * Radius; k++)
+                {
+                    double w = Kernel[k], a = reference[r * cols + c + k], b = estimate[r * cols + c + k];
+                    x += w * a; y += w * b; xx += w * a * a; yy += w * b * b; xy += w * a * b;
+                }
+                h[0, r, c] = x; h[1, r, c] = y; h[2, r, c] = xx; h[3, r, c] = yy; h[4, r, c] = xy;
+            }
+        double total = 0;
+        for (int r = 0; r < outRows; r++)
+            for (int c = 0; c < outCols; c++)
+            {
+                double ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
+                for (int k = 0; k <= 2 * Radius; k++)
+                {
+                    double w = Kernel[k];
+                    ux += w * h[0, r + k, c]; uy += w * h[1, r + k, c]; uxx += w * h[2, r + k, c]; uyy += w * h[3, r + k, c]; uxy += w * h[4, r + k, c];
+                }
+                double vx = uxx - ux * ux, vy = uyy - uy * uy, vxy = uxy - ux * uy;
+                total += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+            }
+        return total / (outRows * outCols);
+    }
+}

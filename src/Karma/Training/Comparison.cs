@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Karma.Evaluation;
+using Karma.Model;
+
+namespace Karma.Training;
+
+/// <summary>One trained model of a comparison: its name, configuration and held-out result.</summary>
+public sealed record ComparisonEntry(string Name, KarmaConfig Config, RunResult Result, double Seconds);
+
+/// <summary>
+/// The paper's experiments as one procedure: several models (MAE, KARMA, ablations, an M sweep) trained on the
+/// same tiles with the same seed and step budget, each evaluated on the same held-out tiles with the same masks,
+/// written as <c>comparison.md</c> and <c>comparison.json</c> beside one run folder per model.
+/// </summary>
+public static class Comparison
+{
+    /// <summary>Trains and evaluates <paramref name="variants"/> (name, config) with <paramref name="spec"/>'s data and budget.</summary>
+    public static IReadOnlyList<ComparisonEntry> Run(RunSpec spec, IEnumerable<(string Name, KarmaConfig Config)> variants, string directory,
+                                                     Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute)
+    {
+        Directory.CreateDirectory(directory);
+        if (spec.Data.Length == 0)
+        {
+            // One simulated scene for every model, so they all see the same tiles.
+            string simulated = new Data.SceneSimulator { Size = 128, Bands = 218, Endmembers = 5, Seed = 1 }.Generate().WriteTo(Path.Combine(directory, "simulated"));
+            spec = spec with { Data = [Path.GetFullPath(simulated)] };
+        }
+        var entries = new List<ComparisonEntry>();
+        foreach (var (name, config) in variants)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var result = execute(name, spec.Training.Steps, onStep => TrainingRun.Start(spec with { Config = config }, Path.Combine(directory, name), onStep));
+            entries.Add(new ComparisonEntry(name, config, result, started.Elapsed.TotalSeconds));
+        }
+        AtomicFiles.WriteText(Path.Combine(directory, "comparison.md"), Markdown(entries));
+        AtomicFiles.WriteText(Path.Combine(directory, "comparison.json"), JsonSerializer.Serialize(entries, Json));
+        return entries;
+    }
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>The comparison as a Markdown table, with training cost relative to the first entry.</summary>
+    public static string Markdown(IReadOnlyList<ComparisonEntry> entries)
+    {
+        static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
+        var md = new StringBuilder();
+        md.AppendLine("| model | M | PSNR (dB) | SSIM | SAM (°) | RMSE | PSNR phys | SAM phys (°) | train time | vs first |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var e in entries)
+        {
+            var m = e.Result.Metrics;
+            md.AppendLine($"| {e.Name} | {(e.Config.HasPhysicsBranch ? e.Config.Endmembers.ToString(CultureInfo.InvariantCulture) : "–")} | {F(m.Psnr, "F2")} | {F(m.Ssim, "F4")} | " +
+                          $"{F(m.SamDegrees, "F2")} | {F(m.Rmse, "F4")} | {F(m.PsnrPhys, "F2")} | {F(m.SamPhysDegrees, "F2")} | " +
+                          $"{F(e.Seconds, "F0")} s | {F(e.Seconds / entries[0].Seconds - 1, "+0%;-0%")} |");
+        }
+        var first = entries[0].Result;
+        md.AppendLine();
+        md.AppendLine($"Masked-patch metrics on {first.Metrics.Tiles} held-out tiles ({first.TrainTiles} training tiles), same seed, masks and step budget for every model." +
+                      (first.ValidatedOnTraining ? " **No held-out tiles: metrics are on training tiles.**" : ""));
+        return md.ToString();
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Karma.Data;
+using Karma.Evaluation;
+using Karma.Model;
+using static TorchSharp.torch;
+
+namespace Karma.Training;
+
+/// <summary>Everything that defines a pretraining run; saved as <c>run.json</c> so the run can be resumed.</summary>
+public sealed record RunSpec
+{
+    /// <summary>Model architecture and loss weights (bands are set from the data).</summary>
+    public required KarmaConfig Config { get; init; }
+    /// <summary>Optimiser, schedule, seed, steps.</summary>
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>How scenes are tiled.</summary>
+    public required TilingOptions Tiling { get; init; }
+    /// <summary>Training scenes; empty means a simulated scene written into the run folder.</summary>
+    public string[] Data { get; init; } = [];
+    /// <summary>Held-out scenes for validation; empty means the bottom rows of each training scene.</summary>
+    public string[] Holdout { get; init; } = [];
+    /// <summary>Fraction of each scene's rows held out when no <see cref="Holdout"/> scenes are given.</summary>
+    public double ValidationFraction { get; init; } = 0.25;
+    /// <summary>When set, train for this many passes over the training tiles instead of <see cref="TrainingOptions.Steps"/>.</summary>
+    public int? Epochs { get; init; }
+}
+
+/// <summary>What a finished run reports: held-out metrics, warnings, and where everything was written.</summary>
+public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<string> Warnings, int TrainTiles, int ValidationTiles, bool ValidatedOnTraining);
+
+/// <summary>
+/// A pretraining run in a folder: <c>run.json</c> (the spec), <c>checkpoint/</c> (model, optimiser and step,
+/// replaced atomically every <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end),
+/// <c>train.jsonl</c> (one line per step), <c>validation.jsonl</c> (held-out metrics during training) and
+/// <c>metrics.json</c> (final held-out metrics and warnings). <see cref="Resume"/> continues from the last
+/// checkpoint and rewrites the logs from there, so the finished folder equals an uninterrupted run's.
+/// </summary>
+public static class TrainingRun
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, Converters = { new JsonStringEnumConverter() },
+    };
+    static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
+
+    /// <summary>Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>.</summary>
+    public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null)
+    {
+        Directory.CreateDirectory(directory);
+        if (spec.Data.Length == 0)
+        {
+            string simulated = new SceneSimulator { Size = 128, Bands = 218, Endmembers = 5, Seed = 1 }.Generate().WriteTo(Path.Combine(directory, "simulated"));
+            spec = spec with { Data = [Path.GetFullPath(simulated)] };
+        }
+        spec = spec with { Data = spec.Data.Select(Path.GetFullPath).ToArray(), Holdout = spec.Holdout.Select(Path.GetFullPath).ToArray() };
+        AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, Json));
+        foreach (var log in new[] { "train.jsonl", "validation.jsonl" }) File.Delete(Path.Combine(directory, log));
+        return Execute(spec, directory, resume: false, onStep);
+    }
+
+    /// <summary>Continues the run in <paramref name="directory"/> from its last checkpoint.</summary>
+    public static RunResult Resume(string directory, Action<StepRecord>? onStep = null) =>
+        Execute(ReadSpec(directory), directory, resume: true, onStep);
+
+    /// <summary>The spec of the run in <paramref name="directory"/>.</summary>
+    public static RunSpec ReadSpec(string directory)
+    {
+        string path = Path.Combine(directory, "run.json");
+        if (!File.Exists(path)) throw new KarmaException(directory, "is not a Karma run folder (run.json is missing); give the folder `karma pretrain --out` wrote.");
+        try { return JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path), Json) ?? throw new KarmaException(path, "is empty."); }
+        catch (JsonException e) { throw new KarmaException(path, $"is not a valid run description: {e.Message}", e); }
+    }
+
+    /// <summary>Training and validation tiles for <paramref name="spec"/>.</summary>
+    public static (TileSet Train, TileSet Validation) LoadTiles(RunSpec spec)
+    {
+        if (spec.Holdout.Length > 0)
+            return (TileSet.FromScenes(spec.Data, spec.Tiling), TileSet.FromScenes(spec.Holdout, spec.Tiling));
+        TileSet? train = null, validation = null;
+        foreach (var path in spec.Data)
+        {
+            using var scene = HyperspectralScene.Open(path);
+            var (t, v) = TileSet.FromScene(scene, spec.Tiling).SplitByRows(scene.Lines, spec.ValidationFraction);
+            if (train is not null && t.Bands != train.Bands)
+                throw new KarmaException(path, $"has {t.Bands} usable bands but {spec.Data[0]} has {train.Bands}; use scenes with the same bands.");
+            train = train?.Concat(t) ?? t;
+            validation = validation?.Concat(v) ?? v;
+        }
+        if (train is null) throw new KarmaException("No training scenes were given.");
+        return (train, validation!);
+    }
+
+    static RunResult Execute(RunSpec spec, string directory, bool resume, Action<StepRecord>? onStep)
+    {
+        var (train, validation) = LoadTiles(spec);
+        if (train.Tiles.Count == 0)
+            throw new KarmaException($"No training tiles of {spec.Tiling.TileSize}² in {string.Join(", ", spec.Data)}: the scenes are too small or mostly no-data. Use a smaller --tile-size.");
+        bool validatedOnTraining = validation.Tiles.Count == 0;
+        var evaluation = validatedOnTraining ? train : validation;
+        var config = spec.Config with { Bands = train.Bands };
+        int batch = Math.Min(spec.Training.BatchSize, train.Tiles.Count);
+        int stepsPerEpoch = (int)Math.Ceiling(train.Tiles.Count / (double)batch);
+        var options = spec.Epochs is int epochs ? spec.Training with { Steps = epochs * stepsPerEpoch } : spec.Training;
+        string checkpoint = Path.Combine(directory, "checkpoint");
+
+        manual_seed(options.Seed);
+        using var model = new KarmaModel(config);
+        using var trainer = new Pretrainer(model, options);
+        if (resume)
+        {
+            if (!File.Exists(Path.Combine(checkpoint, ModelCheckpoint.MetadataFile)))
+                throw new KarmaException(directory, "has no checkpoint yet, so there is nothing to resume; start it again without --resume.");
+            ModelCheckpoint.LoadWeights(model, checkpoint);
+            trainer.LoadState(checkpoint);
+        }
+        TruncateLog(Path.Combine(directory, "train.jsonl"), trainer.Step);
+        TruncateLog(Path.Combine(directory, "validation.jsonl"), trainer.Step + 1); // a validation at the checkpoint's step stays
+
+        int validateEvery = Math.Max(stepsPerEpoch, options.Steps / 20);
+        void Save() => ModelCheckpoint.Save(model, checkpoint, train.Wavelengths, spec.Tiling, trainer.SaveState);
+
+        using (var trainLog = new StreamWriter(Path.Combine(directory, "train.jsonl"), append: true) { AutoFlush = true })
+        using (var validationLog = new StreamWriter(Path.Combine(directory, "validation.jsonl"), append: true) { AutoFlush = true })
+        {
+            trainer.Train(train, record =>
+            {
+                trainLog.WriteLine(JsonSerializer.Serialize(record, JsonLine));
+                onStep?.Invoke(record);
+                int done = trainer.Step;
+                if (done % validateEvery == 0 && done < options.Steps)
+                {
+                    var m = ReconstructionMetrics.Evaluate(model, evaluation);
+                    validationLog.WriteLine(JsonSerializer.Serialize(new { step = done, epoch = record.Epoch, metrics = m }, JsonLine));
+                    model.train();
+                }
+                if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < options.Steps) Save();
+            });
+        }
+        Save();
+        var metrics = ReconstructionMetrics.Evaluate(model, evaluation);
+        var warnings = TrainingMonitor.Check(ReadLog(Path.Combine(directory, "train.jsonl"))).ToList();
+        if (validatedOnTraining)
+            warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
+                               "and overstate quality. Give held-out scenes (--holdout) or use a smaller --tile-size.");
+        var result = new RunResult(metrics, warnings, train.Tiles.Count, validation.Tiles.Count, validatedOnTraining);
+        AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, Json));
+        return result;
+    }
+
+    /// <summary>The step records of a <c>train.jsonl</c>.</summary>
+    public static IReadOnlyList<StepRecord> ReadLog(string path) =>
+        File.Exists(path)
+            ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepRecord>(l, JsonLine)!).ToList()
+            : [];
+
+    /// <summary>Keeps only the lines of a JSONL log whose step is below <paramref name="step"/> (a crash may have left more).</summary>
+    static void TruncateLog(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadLines(path).Where(l =>
+        {
+            try { return JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32() < step; }
+            catch (JsonException) { return false; } // a line cut short by the crash
+        }).ToList();
+        AtomicFiles.WriteText(path, string.Concat(kept.Select(l => l + "\n")));
+    }
+}

@@ -1,0 +1,64 @@
+using Karma.Data;
+using Karma.Model;
+using Karma.Runtime;
+using Karma.Training;
+
+namespace Karma.Tests.Training;
+
+[Collection(SerialTorchCollection.Name)]
+public class TrainingRunTests
+{
+    public TrainingRunTests() => TorchRuntime.EnsureLoaded();
+
+    sealed class Crash : Exception;
+
+    static RunSpec Spec(string scene) => new()
+    {
+        Config = KarmaConfig.Tiny with
+        {
+            TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 2, EncoderHeads = 4, DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 4,
+        },
+        Data = [scene],
+        Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
+        Training = new TrainingOptions { Steps = 12, BatchSize = 4, LearningRate = 3e-3, Seed = 7, CheckpointEvery = 5 },
+    };
+
+    [Fact]
+    public void A_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly()
+    {
+        using var dir = new TempDir();
+        string scene = new SceneSimulator { Size = 48, Bands = 24, Endmembers = 4, Seed = 3 }.Generate().WriteTo(dir.File("scene"));
+        var spec = Spec(scene);
+
+        var whole = TrainingRun.Start(spec, dir.File("whole"));
+        Assert.Throws<Crash>(() => TrainingRun.Start(spec, dir.File("crashed"), r => { if (r.Step == 8) throw new Crash(); }));
+        // The crash left a checkpoint at step 5 and a log that runs past it.
+        Assert.Equal(9, TrainingRun.ReadLog(dir.File("crashed/train.jsonl")).Count);
+        var resumed = TrainingRun.Resume(dir.File("crashed"));
+
+        var a = TrainingRun.ReadLog(dir.File("whole/train.jsonl"));
+        var b = TrainingRun.ReadLog(dir.File("crashed/train.jsonl"));
+        Assert.Equal(Enumerable.Range(0, 12), b.Select(r => r.Step));
+        Assert.Equal(a.Select(r => (r.Loss, r.Huber, r.Sam, r.Physics, r.GradNorm, r.LearningRate, r.Epoch)),
+                     b.Select(r => (r.Loss, r.Huber, r.Sam, r.Physics, r.GradNorm, r.LearningRate, r.Epoch)));
+        Assert.Equal(whole.Metrics, resumed.Metrics);
+        Assert.Equal(File.ReadAllBytes(dir.File("whole/checkpoint/weights.bin")), File.ReadAllBytes(dir.File("crashed/checkpoint/weights.bin")));
+    }
+
+    [Fact]
+    public void Resume_without_a_checkpoint_says_what_to_do()
+    {
+        using var dir = new TempDir();
+        Assert.Contains("not a Karma run folder", Assert.Throws<KarmaException>(() => TrainingRun.Resume(dir.Path)).Message);
+    }
+
+    [Fact]
+    public void Batches_depend_only_on_seed_and_step_and_cover_each_epoch_once()
+    {
+        var epoch = Enumerable.Range(0, 5).SelectMany(step => Pretrainer.BatchIndices(20, 4, step, seed: 1).Indices).ToArray();
+        Assert.Equal(Enumerable.Range(0, 20), epoch.Order());
+        Assert.Equal(Pretrainer.BatchIndices(20, 4, 13, 1), Pretrainer.BatchIndices(20, 4, 13, 1), (x, y) => x.Indices.SequenceEqual(y.Indices) && x.Epoch == y.Epoch);
+        Assert.NotEqual(Pretrainer.BatchIndices(20, 4, 0, 1).Indices, Pretrainer.BatchIndices(20, 4, 5, 1).Indices);
+        Assert.NotEqual(Seeds.Derive(1, 2, 3), Seeds.Derive(1, 3, 2));
+    }
+}
