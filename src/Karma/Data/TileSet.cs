@@ -109,6 +109,29 @@ public sealed class TileSet
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>
     public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths };
 
+    /// <summary>
+    /// Up to <paramref name="count"/> valid pixels (not all zero) drawn without replacement with a seeded
+    /// generator, as [bands, pixels], for endmember extraction and other per-pixel statistics.
+    /// </summary>
+    public float[,] SamplePixels(int count, int seed)
+    {
+        int pixels = TileSize * TileSize;
+        var candidates = new List<(int Tile, int Pixel)>();
+        for (int t = 0; t < Tiles.Count; t++)
+            for (int p = 0; p < pixels; p++)
+                for (int b = 0; b < Bands; b++)
+                    if (Tiles[t].Values[b * pixels + p] != 0) { candidates.Add((t, p)); break; }
+        var chosen = candidates.ToArray();
+        new Random(seed).Shuffle(chosen);
+        chosen = chosen.Take(count).ToArray();
+        if (chosen.Length == 0) throw new KarmaException("The tiles hold no valid pixel to sample.");
+        var result = new float[Bands, chosen.Length];
+        for (int i = 0; i < chosen.Length; i++)
+            for (int b = 0; b < Bands; b++)
+                result[b, i] = Tiles[chosen[i].Tile].Values[b * pixels + chosen[i].Pixel];
+        return result;
+    }
+
     /// <summary>Per-band mean and standard deviation over all tiles, accumulated in double precision.</summary>
     public (float[] Mean, float[] Std) BandStatistics()
     {

@@ -16,6 +16,16 @@ public enum ModelVariant
     Karma,
 }
 
+/// <summary>How the endmember matrix A of the physics branch is initialised before training.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EndmemberInitialisation>))]
+public enum EndmemberInitialisation
+{
+    /// <summary>The purest training pixels, found by vertex component analysis.</summary>
+    Vca,
+    /// <summary>Independent random reflectance per band and endmember.</summary>
+    Random,
+}
+
 /// <summary>
 /// Every number that defines a KARMA model and its loss. Stored as JSON in each checkpoint so a model
 /// can be rebuilt exactly. Named presets: <see cref="Tiny"/> and <see cref="Small"/> train on a laptop CPU
@@ -59,6 +69,12 @@ public sealed record KarmaConfig
     public bool PerPixelAbundances { get; init; } = true;
     /// <summary>Whether the endmember matrix A is trained (false: kept at its initial spectra).</summary>
     public bool LearnEndmembers { get; init; } = true;
+    /// <summary>
+    /// How A starts: <see cref="EndmemberInitialisation.Vca"/> (default) takes the M purest training pixels found by
+    /// vertex component analysis; <see cref="EndmemberInitialisation.Random"/> draws random spectra, which leaves
+    /// every endmember alike and the abundances collapsed to a uniform mixture (see the README's findings).
+    /// </summary>
+    public EndmemberInitialisation EndmemberInit { get; init; } = EndmemberInitialisation.Vca;
     /// <summary>Weight λ1 of the Huber term.</summary>
     public double HuberWeight { get; init; } = 1.0;
     /// <summary>Weight λ2 of the spectral-angle term (radians).</summary>

@@ -51,11 +51,7 @@ public sealed class Pretrainer : IDisposable
     public IReadOnlyList<StepRecord> Train(TileSet tiles, Action<StepRecord>? onStep = null)
     {
         Check(tiles);
-        if (Step == 0)
-        {
-            var (mean, std) = tiles.BandStatistics();
-            model.SetBandStatistics(mean, std);
-        }
+        if (Step == 0) InitialiseFromData(tiles);
         var log = new List<StepRecord>();
         while (Step < options.Steps)
         {
@@ -65,6 +61,21 @@ public sealed class Pretrainer : IDisposable
         }
         model.eval();
         return log;
+    }
+
+    /// <summary>
+    /// What a fresh run learns from the data before the first step: per-band statistics for standardising the
+    /// encoder input and, for the physics branch, endmembers from vertex component analysis of training pixels.
+    /// </summary>
+    void InitialiseFromData(TileSet tiles)
+    {
+        var (mean, std) = tiles.BandStatistics();
+        model.SetBandStatistics(mean, std);
+        if (model.Physics is not { } physics || model.Config.EndmemberInit != EndmemberInitialisation.Vca) return;
+        var pixels = tiles.SamplePixels(4096, options.Seed);
+        var (endmembers, _) = Unmixing.VertexComponentAnalysis.Extract(pixels, model.Config.Endmembers, options.Seed);
+        using var spectra = from_array(endmembers);
+        physics.SetEndmembers(spectra.clamp_min(1e-3), physics.LearnsEndmembers);
     }
 
     void Check(TileSet tiles)
