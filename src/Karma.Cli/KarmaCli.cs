@@ -44,6 +44,7 @@ public static class KarmaCli
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
+        root.Subcommands.Add(UnmixCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         return root;
     }

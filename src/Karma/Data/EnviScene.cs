@@ -76,6 +76,9 @@ public sealed class EnviScene : HyperspectralScene
 
     static SceneMetadata ReadMetadata(EnviHeader h, int bands)
     {
+        // A spectral library lists one wavelength per sample, not per band: SpectralLibrary reads those.
+        if ((h["file type"] ?? "").Contains("Spectral Library", StringComparison.OrdinalIgnoreCase))
+            return new SceneMetadata { ReflectanceScale = h.Double("reflectance scale factor") };
         var wavelengths = h.Doubles("wavelength", bands);
         var fwhm = h.Doubles("fwhm", bands);
         string units = (h["wavelength units"] ?? "").Trim().ToLowerInvariant();

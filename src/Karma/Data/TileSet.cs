@@ -20,53 +20,27 @@ public sealed class TileSet
     public double[]? Wavelengths { get; init; }
 
     /// <summary>
-    /// Cuts tiles from <paramref name="scene"/> as <paramref name="options"/> say. Stored values are divided by
-    /// the reflectance scale; bands are selected (and resampled) as configured; no-data and non-finite pixels
-    /// become 0 and count towards the tile's no-data fraction. Reads one tile window at a time.
+    /// Cuts tiles from <paramref name="scene"/> as <paramref name="options"/> say, through a
+    /// <see cref="ReflectanceReader"/>: no-data and non-finite pixels become 0 and count towards the tile's
+    /// no-data fraction. Reads one tile window at a time.
     /// </summary>
     public static TileSet FromScene(HyperspectralScene scene, TilingOptions options)
     {
         int tileSize = options.TileSize, stride = options.EffectiveStride;
         if (scene.Lines < tileSize || scene.Samples < tileSize)
             throw new KarmaException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller tile size (--tile-size).");
-        var kept = options.Bands.Choose(scene);
-        var wavelengths = scene.Metadata.Wavelengths is { } wl ? kept.Select(b => wl[b]).ToArray() : null;
-        SpectralResampler? resampler = null;
-        if (options.ResampleTo is { } target)
-        {
-            if (wavelengths is null)
-                throw new KarmaException(scene.Path, "has no band wavelengths, so it cannot be resampled to the model's bands. Add wavelengths to its header.");
-            resampler = new SpectralResampler(wavelengths, target, options.ResampleFwhm);
-            wavelengths = target;
-        }
-        double scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale
-                       ?? (scene.DataType is RasterDataType.Float32 or RasterDataType.Float64 ? 1 : 10000);
-        double? noData = scene.Metadata.NoDataValue;
-        int pixels = tileSize * tileSize, bands = resampler?.TargetBands ?? kept.Length;
+        var reader = new ReflectanceReader(scene, options);
+        int pixels = tileSize * tileSize;
         var tiles = new List<Tile>();
-        var buffer = new float[kept.Length * pixels];
         var invalid = new bool[pixels];
         for (int r = 0; r + tileSize <= scene.Lines; r += stride)
             for (int c = 0; c + tileSize <= scene.Samples; c += stride)
             {
-                scene.ReadWindow(r, c, tileSize, tileSize, kept, buffer);
-                Array.Clear(invalid);
-                for (int b = 0; b < kept.Length; b++)
-                    for (int p = 0; p < pixels; p++)
-                    {
-                        float v = buffer[b * pixels + p];
-                        if (!float.IsFinite(v) || (noData is { } nd && v == nd)) invalid[p] = true;
-                    }
-                if (invalid.Count(x => x) > options.MaxNoDataFraction * pixels) continue;
-                for (int b = 0; b < kept.Length; b++)
-                    for (int p = 0; p < pixels; p++)
-                        buffer[b * pixels + p] = invalid[p] ? 0f : (float)(buffer[b * pixels + p] / scale);
-                var values = new float[bands * pixels];
-                if (resampler is null) buffer.CopyTo(values, 0);
-                else resampler.Apply(buffer, values, pixels);
+                var values = new float[reader.Bands * pixels];
+                if (reader.Read(r, c, tileSize, tileSize, values, invalid) > options.MaxNoDataFraction * pixels) continue;
                 tiles.Add(new Tile(scene.Path, r, c, values));
             }
-        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = bands, Wavelengths = wavelengths };
+        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Wavelengths = reader.Wavelengths };
     }
 
     /// <summary>

@@ -108,6 +108,22 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
         return Encode(images, all).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Per-pixel abundances of the physics branch with nothing masked: [B, M, T, T] (a per-patch model repeats
+    /// each patch's mixture over its pixels). Throws for variants without the branch.
+    /// </summary>
+    public Tensor Abundances(Tensor images)
+    {
+        if (physics is null) throw new KarmaException($"A {Config.Variant} model has no physics branch and so no abundances; unmix with a karma or huber+lsmm model, or with --method vca-fcls.");
+        using var scope = NewDisposeScope();
+        long b = images.shape[0];
+        using var output = forward(images, TokenMasking.None(b, Config.Tokens, images.device));
+        int p = Config.PatchSize, g = Config.GridSize, m = Config.Endmembers;
+        var a = output.Abundances!.expand(b, Config.Tokens, p * p, m)           // [B, N, P², M]
+                      .reshape(b, g, g, p, p, m).permute(0, 5, 1, 3, 2, 4).reshape(b, m, g * p, g * p);
+        return a.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Draws a masking for a batch of <paramref name="batch"/> tiles with this model's ratio.</summary>
     public TokenMasking SampleMasking(long batch, Generator? generator = null) =>
         TokenMasking.Sample(batch, Config.Tokens, Config.VisibleTokens, generator, encoderPos.device);

@@ -29,4 +29,11 @@ public sealed class TokenMasking
         var mask = ordered.gather(1, restore);
         return new TokenMasking { Shuffle = shuffle, Restore = restore, Mask = mask, Visible = visible };
     }
+
+    /// <summary>A masking that hides nothing: every patch visible, in order (for unmixing and inference).</summary>
+    public static TokenMasking None(long batch, int tokens, Device? device = null)
+    {
+        var order = arange(tokens, dtype: int64, device: device).unsqueeze(0).expand(batch, tokens).contiguous();
+        return new TokenMasking { Shuffle = order, Restore = order.clone(), Mask = zeros(batch, tokens, device: device), Visible = tokens };
+    }
 }

@@ -124,3 +124,27 @@ public class UnmixingTests
         Assert.Equal(pure, indices.Order());
     }
 }
+
+public class SceneUnmixingTests
+{
+    [Fact]
+    public void VCA_FCLS_recovers_a_simulated_scene_at_high_SNR()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var dir = new TempDir();
+        var simulated = new Karma.Data.SceneSimulator { Size = 48, Bands = 60, Endmembers = 4, SnrDb = 60, Seed = 5 }.Generate();
+        using var scene = Karma.Data.HyperspectralScene.Open(simulated.WriteTo(dir.Path));
+        var cube = ReflectanceCube.Read(scene, new Karma.Data.TilingOptions());
+        var result = SceneUnmixing.VcaFcls(cube, 4);
+        var truth = UnmixingTruth.Read([dir.File("endmembers.csv"), dir.File("abundances.hdr")], 48, 48, 60);
+        var score = UnmixingScore.Compute(result, truth);
+        Assert.Equal(4, score.MatchedEstimate.Distinct().Count());
+        Assert.True(score.MeanSadDegrees < 3, $"SAD {score.MeanSadDegrees:F2}°");
+        Assert.True(score.MeanAbundanceRmse < 0.06, $"abundance RMSE {score.MeanAbundanceRmse:F3}");
+        // Abundances are valid mixtures everywhere.
+        int pixels = 48 * 48;
+        for (int p = 0; p < pixels; p += 7)
+            Assert.Equal(1, Enumerable.Range(0, 4).Sum(j => result.Abundances[j * pixels + p]), 4);
+        Assert.True(result.Error.Average() < 0.01);
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Karma.Data;
+using Karma.Model;
+using Karma.Unmixing;
+using Spectre.Console;
+
+namespace Karma.Cli.Commands;
+
+/// <summary><c>karma unmix</c>: abundance maps and endmembers from a KARMA model or the classic VCA + FCLS, scored against truth.</summary>
+static class UnmixCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Scene to unmix.", Required = true };
+        var method = new Option<string?>("--method") { Description = "karma (needs --checkpoint), vca-fcls, or fcls (endmembers from --library). Default: karma with a checkpoint, else vca-fcls." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of a KARMA model." };
+        var endmembers = new Option<int?>("--endmembers") { Description = "Endmembers M for vca-fcls (default: the truth's count, else 5)." };
+        var library = new Option<string?>("--library") { Description = "Spectral library (ENVI .sli/.hdr or CSV): match endmembers to it, or use it as the endmembers with --method fcls." };
+        var truth = new Option<string[]>("--truth") { Description = "Ground truth: .mat (endmembers and/or abundances), CSV endmember spectra, or a raster of abundances/cover fractions; several may be given.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
+        var seed = new Option<int>("--seed") { Description = "Seed for VCA.", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var command = new Command("unmix", "Unmix a scene: abundance maps, endmember spectra and error maps; SAD and abundance RMSE against truth.")
+            { data, method, checkpoint, endmembers, library, truth, output, seed, json };
+        KarmaCli.SetRun(command, parse =>
+        {
+            string path = parse.GetValue(data)!, dir = parse.GetValue(output)!;
+            string? ckpt = parse.GetValue(checkpoint);
+            string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");
+            using var scene = HyperspectralScene.Open(path);
+            UnmixingResult result;
+            ReflectanceCube cube;
+            // Truth is compared band for band, so classic methods keep every band the file does not flag.
+            var tiling = new TilingOptions();
+            switch (how)
+            {
+                case "karma":
+                    var (model, meta) = ModelCheckpoint.Load(ckpt ?? throw new KarmaException("--method karma needs --checkpoint RUN_DIR."));
+                    using (model)
+                    {
+                        cube = ReflectanceCube.Read(scene, meta.Tiling ?? tiling);
+                        if (cube.Bands != meta.Config.Bands && meta.Wavelengths is not null)
+                            cube = ReflectanceCube.Read(scene, (meta.Tiling ?? tiling) with { ResampleTo = meta.Wavelengths });
+                        result = SceneUnmixing.Karma(model, cube);
+                    }
+                    break;
+                case "vca-fcls":
+                    cube = ReflectanceCube.Read(scene, tiling);
+                    int m = parse.GetValue(endmembers) ?? (parse.GetValue(truth) is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
+                    result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
+                    break;
+                case "fcls":
+                    cube = ReflectanceCube.Read(scene, tiling);
+                    var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH."));
+                    result = SceneUnmixing.Fcls(cube, lib.ResampleTo(cube.Wavelengths ?? throw new KarmaException(path, "has no wavelengths to resample the library to.")));
+                    break;
+                default:
+                    throw new KarmaException($"--method must be karma, vca-fcls or fcls (got '{how}').");
+            }
+            LibraryMatch[]? matches = parse.GetValue(library) is { } libPath && cube.Wavelengths is { } wl
+                ? UnmixingReport.MatchLibrary(result, SpectralLibrary.Read(libPath), wl) : null;
+            UnmixingScore? score = parse.GetValue(truth) is { Length: > 0 } truthPath
+                ? UnmixingScore.Compute(result, UnmixingTruth.Read(truthPath, cube.Rows, cube.Cols, cube.Bands)) : null;
+            var summary = UnmixingReport.Write(result, cube, dir, matches, score);
+            if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(summary, KarmaCli.Json)); return 0; }
+            static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
+            Console.Out.WriteLine($"{how}: {result.Count} endmembers, mean reconstruction RMSE {F(summary.MeanErrorRmse, "F4")}; outputs in {Path.GetFullPath(dir)}");
+            if (score is not null)
+            {
+                var table = new Table().AddColumns("reference", "matched endmember", "SAD (°)", "abundance RMSE");
+                for (int i = 0; i < score.Names.Length; i++)
+                    table.AddRow(Markup.Escape(score.Names[i]), $"{score.MatchedEstimate[i] + 1}", F(score.SadDegrees?[i], "F2"), F(score.AbundanceRmse?[i], "F4"));
+                table.AddRow("[bold]mean[/]", "", F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"));
+                AnsiConsole.Write(table);
+            }
+            if (matches is not null)
+                foreach (var match in matches) Console.Out.WriteLine($"endmember {match.Endmember} ≈ {match.Name} ({match.SadDegrees:F1}°)");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,68 @@
+namespace Karma.Data;
+
+/// <summary>
+/// Reads windows of a scene as the model sees them: the bands <see cref="TilingOptions.Bands"/> keeps (resampled
+/// when asked), stored values divided by the reflectance scale, and a flag per pixel for no-data or non-finite
+/// values (whose spectra are set to 0). Tiling, unmixing and inference all read through it, so they agree.
+/// </summary>
+public sealed class ReflectanceReader
+{
+    readonly HyperspectralScene scene;
+    readonly int[] kept;
+    readonly SpectralResampler? resampler;
+    readonly double scale;
+    float[] buffer = [];
+
+    /// <summary>Bands per pixel after selection and resampling.</summary>
+    public int Bands { get; }
+    /// <summary>Wavelengths (nm) of those bands, or null.</summary>
+    public double[]? Wavelengths { get; }
+    /// <summary>The scene read.</summary>
+    public HyperspectralScene Scene => scene;
+
+    /// <summary>Prepares to read <paramref name="scene"/> as <paramref name="options"/> say.</summary>
+    public ReflectanceReader(HyperspectralScene scene, TilingOptions options)
+    {
+        this.scene = scene;
+        kept = options.Bands.Choose(scene);
+        Wavelengths = scene.Metadata.Wavelengths is { } wl ? kept.Select(b => wl[b]).ToArray() : null;
+        if (options.ResampleTo is { } target)
+        {
+            if (Wavelengths is null)
+                throw new KarmaException(scene.Path, "has no band wavelengths, so it cannot be resampled to the model's bands. Add wavelengths to its header.");
+            resampler = new SpectralResampler(Wavelengths, target, options.ResampleFwhm);
+            Wavelengths = target;
+        }
+        Bands = resampler?.TargetBands ?? kept.Length;
+        scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale
+                ?? (scene.DataType is RasterDataType.Float32 or RasterDataType.Float64 ? 1 : 10000);
+    }
+
+    /// <summary>
+    /// Reads a window as reflectance [band][row][col] into <paramref name="destination"/> and marks invalid
+    /// pixels in <paramref name="invalid"/> [row][col]; returns how many pixels are invalid.
+    /// </summary>
+    public int Read(int row, int col, int rows, int cols, Span<float> destination, Span<bool> invalid)
+    {
+        int pixels = rows * cols;
+        if (buffer.Length < kept.Length * pixels) buffer = new float[kept.Length * pixels];
+        var raw = buffer.AsSpan(0, kept.Length * pixels);
+        scene.ReadWindow(row, col, rows, cols, kept, raw);
+        double? noData = scene.Metadata.NoDataValue;
+        invalid[..pixels].Clear();
+        for (int b = 0; b < kept.Length; b++)
+            for (int p = 0; p < pixels; p++)
+            {
+                float v = raw[b * pixels + p];
+                if (!float.IsFinite(v) || (noData is { } nd && v == nd)) invalid[p] = true;
+            }
+        int count = 0;
+        for (int p = 0; p < pixels; p++) if (invalid[p]) count++;
+        for (int b = 0; b < kept.Length; b++)
+            for (int p = 0; p < pixels; p++)
+                raw[b * pixels + p] = invalid[p] ? 0f : (float)(raw[b * pixels + p] / scale);
+        if (resampler is null) raw.CopyTo(destination);
+        else resampler.Apply(raw, destination, pixels);
+        return count;
+    }
+}

@@ -1,0 +1,186 @@
+using ScottPlot;
+using SkiaSharp;
+
+namespace Karma.Reporting;
+
+/// <summary>
+/// The pictures Karma produces, as PNG files: spectra against wavelength, maps with a colour bar (abundances,
+/// errors, confusion matrices), training curves, bar charts, and colour composites of cubes. Charts are drawn
+/// by ScottPlot and images by SkiaSharp; every method copes with degenerate input (constant images, one band,
+/// NaN) by drawing what is there rather than failing.
+/// </summary>
+public static class Plots
+{
+    /// <summary>Default picture size in pixels.</summary>
+    public const int Width = 800, Height = 450;
+
+    /// <summary>Line plot of spectra against wavelength in nm (or band number when <paramref name="wavelengths"/> is null).</summary>
+    public static void Spectra(string path, double[]? wavelengths, IEnumerable<(string Label, double[] Values)> series, string title, string yLabel = "reflectance")
+    {
+        var plot = new Plot();
+        foreach (var (label, values) in series)
+        {
+            var x = wavelengths ?? Enumerable.Range(1, values.Length).Select(i => (double)i).ToArray();
+            var line = plot.Add.ScatterLine(x, Finite(values));
+            line.LegendText = label;
+            line.LineWidth = 2;
+        }
+        plot.Title(title);
+        plot.XLabel(wavelengths is null ? "band" : "wavelength (nm)");
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    /// <summary>A map [rows, cols] with a colour bar; NaN cells are drawn grey. <paramref name="range"/> fixes the colour scale.</summary>
+    public static void Map(string path, double[,] values, string title, string label, (double Min, double Max)? range = null, bool square = true)
+    {
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.NaNCellColor = Colors.Gray;
+        var finite = values.Cast<double>().Where(double.IsFinite).ToArray();
+        double lo = range?.Min ?? (finite.Length > 0 ? finite.Min() : 0), hi = range?.Max ?? (finite.Length > 0 ? finite.Max() : 1);
+        if (!(hi > lo)) hi = lo + 1;
+        heatmap.ManualRange = new ScottPlot.Range(lo, hi);
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = label;
+        plot.Title(title);
+        plot.Axes.InvertY();
+        if (square) plot.Axes.SquareUnits();
+        Save(plot, path, Width, Height);
+    }
+
+    /// <summary>Training curves: each loss term on a log scale against the step.</summary>
+    public static void Curves(string path, IReadOnlyList<Training.StepRecord> log, string title)
+    {
+        var plot = new Plot();
+        var steps = log.Select(r => (double)r.Step).ToArray();
+        void Add(string label, Func<Training.StepRecord, double?> f)
+        {
+            var ys = log.Select(r => f(r) is { } v && v > 0 ? Math.Log10(v) : double.NaN).ToArray();
+            if (ys.All(double.IsNaN)) return;
+            var line = plot.Add.ScatterLine(steps, Smooth(ys));
+            line.LegendText = label;
+            line.LineWidth = 1.5f;
+        }
+        Add("total", r => r.Loss);
+        Add("huber", r => r.Huber);
+        Add("sam", r => r.Sam);
+        Add("physics", r => r.Physics);
+        Add("learning rate", r => r.LearningRate);
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.YLabel("log10(value), smoothed");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    /// <summary>One bar per name.</summary>
+    public static void Bars(string path, IReadOnlyList<string> names, IReadOnlyList<double> values, string title, string yLabel)
+    {
+        var plot = new Plot();
+        var bars = values.Select((v, i) => new Bar { Position = i, Value = double.IsFinite(v) ? v : 0, FillColor = plot.Add.Palette.GetColor(i) }).ToArray();
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
+        plot.Axes.Margins(bottom: 0);
+        plot.Title(title);
+        plot.YLabel(yLabel);
+        Save(plot, path, 500, 380);
+    }
+
+    static double[] Finite(double[] values) => values.Select(v => double.IsFinite(v) ? v : double.NaN).ToArray();
+
+    static double[] Smooth(double[] ys)
+    {
+        int window = Math.Max(1, ys.Length / 50);
+        var result = new double[ys.Length];
+        for (int i = 0; i < ys.Length; i++)
+        {
+            var slice = ys.Skip(Math.Max(0, i - window + 1)).Take(Math.Min(window, i + 1)).Where(double.IsFinite).ToArray();
+            result[i] = slice.Length > 0 ? slice.Average() : double.NaN;
+        }
+        return result;
+    }
+
+    static void Save(Plot plot, string path, int width = Width, int height = Height)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFiles.Write(path, s => s.Write(plot.GetImageBytes(width, height, ImageFormat.Png)));
+    }
+
+    /// <summary>
+    /// A colour composite of a cube [bands][rows][cols]: the bands nearest <paramref name="redGreenBlueNm"/>
+    /// (true colour 640/550/460 nm by default; colour-infrared 860/650/550) or, without wavelengths, three
+    /// spread-out bands; each channel stretched between its 2nd and 98th percentiles; non-finite pixels black.
+    /// <paramref name="scale"/> enlarges each pixel to a block so small tiles stay visible.
+    /// </summary>
+    public static SKBitmap Composite(ReadOnlySpan<float> cube, int bands, int rows, int cols, double[]? wavelengths,
+                                     (double R, double G, double B)? redGreenBlueNm = null, int scale = 1)
+    {
+        int pixels = rows * cols;
+        var (rNm, gNm, bNm) = redGreenBlueNm ?? (640, 550, 460);
+        int[] channels = wavelengths is { Length: > 0 } wl
+            ? [Nearest(wl, rNm), Nearest(wl, gNm), Nearest(wl, bNm)]
+            : [Math.Min(bands - 1, 3 * bands / 4), bands / 2, bands / 4];
+        var bitmap = new SKBitmap(cols * scale, rows * scale, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var bytes = new byte[3, pixels];
+        for (int c = 0; c < 3; c++)
+        {
+            var band = cube.Slice(channels[c] * pixels, pixels);
+            var (lo, hi) = PercentileRange(band);
+            for (int p = 0; p < pixels; p++)
+                bytes[c, p] = float.IsFinite(band[p]) ? (byte)Math.Clamp((band[p] - lo) / (hi - lo) * 255, 0, 255) : (byte)0;
+        }
+        for (int y = 0; y < rows * scale; y++)
+            for (int x = 0; x < cols * scale; x++)
+            {
+                int p = y / scale * cols + x / scale;
+                bitmap.SetPixel(x, y, new SKColor(bytes[0, p], bytes[1, p], bytes[2, p]));
+            }
+        return bitmap;
+    }
+
+    static int Nearest(double[] wavelengths, double nm) =>
+        Enumerable.Range(0, wavelengths.Length).MinBy(i => Math.Abs(wavelengths[i] - nm));
+
+    static (float Lo, float Hi) PercentileRange(ReadOnlySpan<float> values)
+    {
+        var finite = new List<float>(values.Length);
+        foreach (var v in values) if (float.IsFinite(v)) finite.Add(v);
+        if (finite.Count == 0) return (0, 1);
+        finite.Sort();
+        float lo = finite[(int)(0.02 * (finite.Count - 1))], hi = finite[(int)(0.98 * (finite.Count - 1))];
+        return hi > lo ? (lo, hi) : (lo - 0.5f, lo + 0.5f);
+    }
+
+    /// <summary>Images side by side, each under its caption, on a white background.</summary>
+    public static SKBitmap SideBySide(IReadOnlyList<(string Caption, SKBitmap Image)> panels, int gap = 8)
+    {
+        const int captionHeight = 22;
+        int width = panels.Sum(p => p.Image.Width) + gap * (panels.Count + 1);
+        int height = panels.Max(p => p.Image.Height) + captionHeight + 2 * gap;
+        var result = new SKBitmap(width, height);
+        using var canvas = new SKCanvas(result);
+        canvas.Clear(SKColors.White);
+        using var font = new SKFont(SKTypeface.Default, 14);
+        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        int x = gap;
+        foreach (var (caption, image) in panels)
+        {
+            canvas.DrawText(caption, x, gap + 14, font, paint);
+            canvas.DrawBitmap(image, x, gap + captionHeight);
+            x += image.Width + gap;
+        }
+        return result;
+    }
+
+    /// <summary>Writes <paramref name="bitmap"/> as PNG, atomically.</summary>
+    public static void SavePng(SKBitmap bitmap, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        AtomicFiles.Write(path, s => data.SaveTo(s));
+    }
+}
