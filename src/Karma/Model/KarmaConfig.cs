@@ -85,8 +85,14 @@ public sealed record KarmaConfig
     public double CrossConsistencyWeight { get; init; } = 0.0;
     /// <summary>Huber threshold δ.</summary>
     public double HuberDelta { get; init; } = 1.0;
-    /// <summary>Compute losses on masked patches only (the MAE convention) or on all patches.</summary>
+    /// <summary>Compute the pixel losses (Huber, SAM) on masked patches only (the MAE convention) or on all patches.</summary>
     public bool LossOnMaskedOnly { get; init; } = true;
+    /// <summary>
+    /// Compute the physics-consistency term on every patch, visible ones included (default). Abundance maps are
+    /// read with nothing masked, so the abundance head must also learn to unmix patches it sees; trained on
+    /// masked patches only it never does, and its abundances stay a uniform mixture (see the README's findings).
+    /// </summary>
+    public bool PhysicsOnAllPatches { get; init; } = true;
 
     /// <summary>Patches per tile side.</summary>
     [JsonIgnore] public int GridSize => TileSize / PatchSize;

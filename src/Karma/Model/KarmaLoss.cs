@@ -14,8 +14,9 @@ public sealed record LossTerms(Tensor Total, Tensor Huber, Tensor? SpectralAngle
 
 /// <summary>
 /// KARMA's training objective, L = λ1·Huber + λ2·SAM + λ3·physics (+ λ4·‖r̂_phys − r̂‖²), each term a separate
-/// function so it can be tested and reused by metrics. Terms are averaged over masked patches by default
-/// (the MAE convention: visible patches are trivially copied) or over all patches.
+/// function so it can be tested and reused by metrics. The pixel terms are averaged over masked patches by
+/// default (the MAE convention: visible patches are trivially copied) or over all patches; the physics term
+/// over all patches by default (<see cref="KarmaConfig.PhysicsOnAllPatches"/>).
 /// </summary>
 public static class KarmaLoss
 {
@@ -54,8 +55,8 @@ public static class KarmaLoss
         long b = targetTokens.shape[0], n = targetTokens.shape[1];
         int pixels = config.PatchSize * config.PatchSize;
         var weights = config.LossOnMaskedOnly ? output.Masking.Mask : ones_like(output.Masking.Mask);
-        var denominator = weights.sum().clamp_min(1);
-        Tensor PerToken(Tensor t) => (t.view(b, n, -1).mean([-1L]) * weights).sum() / denominator;
+        Tensor Average(Tensor t, Tensor w) => (t.view(b, n, -1).mean([-1L]) * w).sum() / w.sum().clamp_min(1);
+        Tensor PerToken(Tensor t) => Average(t, weights);
         Tensor Pixels(Tensor t) => t.view(b, n, pixels, (long)config.Bands);
 
         var huber = PerToken(Huber(output.Reconstruction, targetTokens, config.HuberDelta));
@@ -68,7 +69,7 @@ public static class KarmaLoss
         }
         if (output.PhysicsReconstruction is { } phys)
         {
-            physics = PerToken(PhysicsConsistency(phys, targetTokens));
+            physics = config.PhysicsOnAllPatches ? Average(PhysicsConsistency(phys, targetTokens), ones_like(weights)) : PerToken(PhysicsConsistency(phys, targetTokens));
             total = total + config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)
             {

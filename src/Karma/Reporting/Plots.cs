@@ -109,26 +109,43 @@ public static class Plots
         AtomicFiles.Write(path, s => s.Write(plot.GetImageBytes(width, height, ImageFormat.Png)));
     }
 
+    /// <summary>Per-channel display range of a composite: which bands are shown and between which values.</summary>
+    public sealed record Stretch(int[] Channels, float[] Low, float[] High);
+
     /// <summary>
-    /// A colour composite of a cube [bands][rows][cols]: the bands nearest <paramref name="redGreenBlueNm"/>
+    /// The composite channels of a cube [bands][rows][cols]: the bands nearest <paramref name="redGreenBlueNm"/>
     /// (true colour 640/550/460 nm by default; colour-infrared 860/650/550) or, without wavelengths, three
-    /// spread-out bands; each channel stretched between its 2nd and 98th percentiles; non-finite pixels black.
-    /// <paramref name="scale"/> enlarges each pixel to a block so small tiles stay visible.
+    /// spread-out bands; each stretched between its 2nd and 98th percentiles.
     /// </summary>
-    public static SKBitmap Composite(ReadOnlySpan<float> cube, int bands, int rows, int cols, double[]? wavelengths,
-                                     (double R, double G, double B)? redGreenBlueNm = null, int scale = 1)
+    public static Stretch StretchOf(ReadOnlySpan<float> cube, int bands, int rows, int cols, double[]? wavelengths, (double R, double G, double B)? redGreenBlueNm = null)
     {
         int pixels = rows * cols;
         var (rNm, gNm, bNm) = redGreenBlueNm ?? (640, 550, 460);
         int[] channels = wavelengths is { Length: > 0 } wl
             ? [Nearest(wl, rNm), Nearest(wl, gNm), Nearest(wl, bNm)]
             : [Math.Min(bands - 1, 3 * bands / 4), bands / 2, bands / 4];
+        var low = new float[3];
+        var high = new float[3];
+        for (int c = 0; c < 3; c++) (low[c], high[c]) = PercentileRange(cube.Slice(channels[c] * pixels, pixels));
+        return new Stretch(channels, low, high);
+    }
+
+    /// <summary>
+    /// A colour composite of a cube [bands][rows][cols] shown with <paramref name="stretch"/> (by default the cube's
+    /// own, see <see cref="StretchOf"/>); pass the stretch of an original to show its reconstruction in the same
+    /// colours. Non-finite pixels are black; <paramref name="scale"/> enlarges each pixel to a block.
+    /// </summary>
+    public static SKBitmap Composite(ReadOnlySpan<float> cube, int bands, int rows, int cols, double[]? wavelengths,
+                                     (double R, double G, double B)? redGreenBlueNm = null, int scale = 1, Stretch? stretch = null)
+    {
+        int pixels = rows * cols;
+        stretch ??= StretchOf(cube, bands, rows, cols, wavelengths, redGreenBlueNm);
         var bitmap = new SKBitmap(cols * scale, rows * scale, SKColorType.Rgba8888, SKAlphaType.Opaque);
         var bytes = new byte[3, pixels];
         for (int c = 0; c < 3; c++)
         {
-            var band = cube.Slice(channels[c] * pixels, pixels);
-            var (lo, hi) = PercentileRange(band);
+            var band = cube.Slice(stretch.Channels[c] * pixels, pixels);
+            float lo = stretch.Low[c], hi = stretch.High[c];
             for (int p = 0; p < pixels; p++)
                 bytes[c, p] = float.IsFinite(band[p]) ? (byte)Math.Clamp((band[p] - lo) / (hi - lo) * 255, 0, 255) : (byte)0;
         }
