@@ -55,17 +55,36 @@ public abstract class HyperspectralScene : IDisposable
 
     int[] AllBands() => Enumerable.Range(0, Bands).ToArray();
 
+    /// <summary>Whether the scene carries quality flags (clouds, shadows, ...) beyond no-data values.</summary>
+    public virtual bool HasQualityMask => false;
+
+    /// <summary>
+    /// Marks in <paramref name="flagged"/> [row][col] the pixels of the window that quality layers flag (others
+    /// are left as they are). Scenes without quality layers flag nothing.
+    /// </summary>
+    public void ReadQualityMask(int row, int col, int rows, int cols, Span<bool> flagged)
+    {
+        if (row < 0 || col < 0 || row + rows > Lines || col + cols > Samples)
+            throw new KarmaException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
+        if (HasQualityMask) ReadQualityMaskCore(row, col, rows, cols, flagged);
+    }
+
+    /// <summary>Reader-specific quality flags; arguments are already checked.</summary>
+    protected virtual void ReadQualityMaskCore(int row, int col, int rows, int cols, Span<bool> flagged) { }
+
     /// <summary>Releases file handles and mappings.</summary>
     public abstract void Dispose();
 
     /// <summary>
-    /// Opens a scene, choosing the reader from the name: a GeoTIFF (<c>.tif</c>/<c>.tiff</c>), a MATLAB file
-    /// (<c>.mat</c>, or <c>file.mat:variable</c> to pick the cube), or an ENVI header (<c>.hdr</c>) or its binary.
+    /// Opens a scene, choosing the reader from the name: an EnMAP L2A product (its folder, spectral image or
+    /// metadata), a GeoTIFF (<c>.tif</c>/<c>.tiff</c>), a MATLAB file (<c>.mat</c>, or <c>file.mat:variable</c>
+    /// to pick the cube), or an ENVI header (<c>.hdr</c>) or its binary.
     /// </summary>
     public static HyperspectralScene Open(string path)
     {
+        if (EnmapScene.IsProduct(path)) return EnmapScene.Open(path);
         if (Directory.Exists(path))
-            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary, a GeoTIFF or a .mat).");
+            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary, a GeoTIFF, a .mat, or an EnMAP L2A product folder).");
         string file = MatScene.Split(path).File;
         if (!File.Exists(file) && !File.Exists(System.IO.Path.ChangeExtension(file, ".hdr")) && !File.Exists(file + ".hdr"))
             throw new KarmaException(file, "does not exist.");

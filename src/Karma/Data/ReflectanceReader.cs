@@ -2,8 +2,8 @@ namespace Karma.Data;
 
 /// <summary>
 /// Reads windows of a scene as the model sees them: the bands <see cref="TilingOptions.Bands"/> keeps (resampled
-/// when asked), stored values divided by the reflectance scale, and a flag per pixel for no-data or non-finite
-/// values (whose spectra are set to 0). Tiling, unmixing and inference all read through it, so they agree.
+/// when asked), stored values divided by the reflectance scale, and a flag per pixel for no-data, non-finite
+/// values or quality flags such as clouds (whose spectra are set to 0). Tiling, unmixing and inference all read through it, so they agree.
 /// </summary>
 public sealed class ReflectanceReader
 {
@@ -56,6 +56,7 @@ public sealed class ReflectanceReader
                 float v = raw[b * pixels + p];
                 if (!float.IsFinite(v) || (noData is { } nd && v == nd)) invalid[p] = true;
             }
+        scene.ReadQualityMask(row, col, rows, cols, invalid);
         int count = 0;
         for (int p = 0; p < pixels; p++) if (invalid[p]) count++;
         for (int b = 0; b < kept.Length; b++)
