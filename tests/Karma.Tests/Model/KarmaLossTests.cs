@@ -59,7 +59,7 @@ public class KarmaLossTests
     }
 
     [Fact]
-    public void Losses_count_masked_patches_only_by_default()
+    public void Pixel_losses_count_masked_patches_and_physics_every_patch_by_default()
     {
         var config = KarmaConfig.Tiny with { Variant = ModelVariant.Karma, Bands = 2, TileSize = 4, PatchSize = 2, EncoderDim = 8, EncoderHeads = 2, DecoderDim = 8, DecoderHeads = 2, Endmembers = 2 };
         // Two tokens per tile... four tokens: error 1 on token 0 (masked) and error 3 on token 3 (visible).
@@ -73,7 +73,10 @@ public class KarmaLossTests
         using var masked = KarmaLoss.Compute(output, target, config);
         // Masked tokens 0 (Huber ½·0.25 = 0.125) and 1 (0): mean 0.0625.
         Assert.Equal(0.0625, masked.Huber.item<float>(), 6);
-        Assert.Equal((0.25 + 0) / 2, masked.Physics!.item<float>(), 6);
+        // Physics over all four tokens by default: squared errors 0.25, 0, 0, 9.
+        Assert.Equal((0.25 + 0 + 0 + 9) / 4, masked.Physics!.item<float>(), 6);
+        using var maskedPhysics = KarmaLoss.Compute(output, target, config with { PhysicsOnAllPatches = false });
+        Assert.Equal((0.25 + 0) / 2, maskedPhysics.Physics!.item<float>(), 6);
         using var all = KarmaLoss.Compute(output, target, config with { LossOnMaskedOnly = false });
         Assert.Equal((0.125 + 2.5) / 4, all.Huber.item<float>(), 6);
         Assert.Equal(masked.Huber.item<float>() + 0.1 * masked.SpectralAngle!.item<float>() + masked.Physics.item<float>(), masked.Total.item<float>(), 5);
