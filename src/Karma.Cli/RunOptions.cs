@@ -28,11 +28,13 @@ sealed class RunOptions
     public readonly Option<double?> MaxWavelength = new("--max-wavelength") { Description = "Drop bands above this wavelength (nm)." };
     public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Write a resumable checkpoint every N steps (0: only at the end).", DefaultValueFactory = _ => 100 };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Do not flip/rotate training tiles." };
+    public readonly Option<string> EndmemberInit = new("--endmember-init") { Description = "How A starts: vca (purest training pixels), random, or library:PATH.", DefaultValueFactory = _ => "vca" };
+    public readonly Option<bool> FreezeEndmembers = new("--freeze-endmembers") { Description = "Keep A at its initial spectra (physically fixed endmembers)." };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, Stride,
-                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment })
+                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers })
             command.Options.Add(option);
     }
 
@@ -42,6 +44,7 @@ sealed class RunOptions
         var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant };
         if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
         if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
+        config = WithEndmemberInit(config, parse.GetValue(EndmemberInit)!) with { LearnEndmembers = !parse.GetValue(FreezeEndmembers) };
         config.Validate();
         if (parse.GetValue(Steps) is not null && parse.GetValue(Epochs) is not null)
             throw new KarmaException("Give either --steps or --epochs, not both.");
@@ -66,6 +69,22 @@ sealed class RunOptions
                     MinWavelength = parse.GetValue(MinWavelength), MaxWavelength = parse.GetValue(MaxWavelength),
                 },
             },
+        };
+    }
+
+    /// <summary>Applies an <c>--endmember-init</c> value: vca, random or library:PATH (which also sets M to the library's size).</summary>
+    public static KarmaConfig WithEndmemberInit(KarmaConfig config, string value)
+    {
+        if (value.StartsWith("library:", StringComparison.OrdinalIgnoreCase))
+        {
+            string path = Path.GetFullPath(value["library:".Length..]);
+            return config with { EndmemberInit = EndmemberInitialisation.Library, EndmemberLibrary = path, Endmembers = Unmixing.SpectralLibrary.Read(path).Names.Length };
+        }
+        return value.ToLowerInvariant() switch
+        {
+            "vca" => config with { EndmemberInit = EndmemberInitialisation.Vca },
+            "random" => config with { EndmemberInit = EndmemberInitialisation.Random },
+            _ => throw new KarmaException($"--endmember-init takes vca, random or library:PATH (got '{value}')."),
         };
     }
 }

@@ -17,9 +17,11 @@ static class CompareCommand
         var run = new RunOptions();
         var ablations = new Option<bool>("--ablations") { Description = "Also train huber+sam and huber+lsmm." };
         var sweep = new Option<string?>("--sweep-m") { Description = "Also train KARMA with each of these endmember counts, e.g. 2,4,8,16." };
+        var study = new Option<bool>("--endmembers-study") { Description = "Also train KARMA with random-learnable, VCA-fixed (and, with --library, library-fixed) endmembers." };
+        var library = new Option<string?>("--library") { Description = "Spectral library for the library-fixed model of --endmembers-study." };
         var output = new Option<string>("--out") { Description = "Folder for the runs and the comparison table.", Required = true };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics.")
-            { ablations, sweep, output };
+            { ablations, sweep, study, library, output };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -36,6 +38,13 @@ static class CompareCommand
                 if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out int m) || m < 2)
                     throw new KarmaException($"--sweep-m takes endmember counts of at least 2 separated by commas (got '{item}').");
                 variants.Add(($"karma-m{m}", config with { Endmembers = m }));
+            }
+            if (parse.GetValue(study))
+            {
+                variants.Add(("karma-random-learned", config with { EndmemberInit = EndmemberInitialisation.Random, LearnEndmembers = true }));
+                variants.Add(("karma-vca-fixed", config with { EndmemberInit = EndmemberInitialisation.Vca, LearnEndmembers = false }));
+                if (parse.GetValue(library) is { } lib)
+                    variants.Add(("karma-library-fixed", RunOptions.WithEndmemberInit(config, "library:" + lib) with { LearnEndmembers = false }));
             }
             string dir = parse.GetValue(output)!;
             Print(Comparison.Run(spec, variants, dir, PretrainCommand.Execute), dir);

@@ -24,6 +24,8 @@ public enum EndmemberInitialisation
     Vca,
     /// <summary>Independent random reflectance per band and endmember.</summary>
     Random,
+    /// <summary>The spectra of a spectral library (<see cref="KarmaConfig.EndmemberLibrary"/>), resampled to the model's bands.</summary>
+    Library,
 }
 
 /// <summary>
@@ -75,6 +77,8 @@ public sealed record KarmaConfig
     /// every endmember alike and the abundances collapsed to a uniform mixture (see the README's findings).
     /// </summary>
     public EndmemberInitialisation EndmemberInit { get; init; } = EndmemberInitialisation.Vca;
+    /// <summary>Spectral library (ENVI .sli or CSV) whose spectra start A when <see cref="EndmemberInit"/> is Library; M is its spectrum count.</summary>
+    public string? EndmemberLibrary { get; init; }
     /// <summary>Weight λ1 of the Huber term.</summary>
     public double HuberWeight { get; init; } = 1.0;
     /// <summary>Weight λ2 of the spectral-angle term (radians).</summary>

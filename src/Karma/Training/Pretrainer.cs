@@ -71,9 +71,25 @@ public sealed class Pretrainer : IDisposable
     {
         var (mean, std) = tiles.BandStatistics();
         model.SetBandStatistics(mean, std);
-        if (model.Physics is not { } physics || model.Config.EndmemberInit != EndmemberInitialisation.Vca) return;
-        var pixels = tiles.SamplePixels(4096, options.Seed);
-        var (endmembers, _) = Unmixing.VertexComponentAnalysis.Extract(pixels, model.Config.Endmembers, options.Seed);
+        if (model.Physics is not { } physics) return;
+        float[,] endmembers;
+        switch (model.Config.EndmemberInit)
+        {
+            case EndmemberInitialisation.Vca:
+                (endmembers, _) = Unmixing.VertexComponentAnalysis.Extract(tiles.SamplePixels(4096, options.Seed), model.Config.Endmembers, options.Seed);
+                break;
+            case EndmemberInitialisation.Library:
+                var library = Unmixing.SpectralLibrary.Read(model.Config.EndmemberLibrary ?? throw new KarmaException("Library endmember initialisation needs a library path."));
+                var resampled = library.ResampleTo(tiles.Wavelengths ?? throw new KarmaException("The training scenes have no wavelengths, so a spectral library cannot be resampled to them."));
+                if (resampled.GetLength(1) != model.Config.Endmembers)
+                    throw new KarmaException(library.Path, $"holds {resampled.GetLength(1)} spectra but the model has M = {model.Config.Endmembers}; set --endmembers {resampled.GetLength(1)}.");
+                endmembers = new float[resampled.GetLength(0), resampled.GetLength(1)];
+                for (int b = 0; b < resampled.GetLength(0); b++)
+                    for (int j = 0; j < resampled.GetLength(1); j++) endmembers[b, j] = (float)resampled[b, j];
+                break;
+            default:
+                return;
+        }
         using var spectra = from_array(endmembers);
         physics.SetEndmembers(spectra.clamp_min(1e-3), physics.LearnsEndmembers);
     }
