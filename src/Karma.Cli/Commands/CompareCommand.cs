@@ -20,8 +20,9 @@ static class CompareCommand
         var study = new Option<bool>("--endmembers-study") { Description = "Also train KARMA with random-learnable, VCA-fixed (and, with --library, library-fixed) endmembers." };
         var library = new Option<string?>("--library") { Description = "Spectral library for the library-fixed model of --endmembers-study." };
         var output = new Option<string>("--out") { Description = "Folder for the runs and the comparison table.", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace runs already in --out." };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics.")
-            { ablations, sweep, study, library, output };
+            { ablations, sweep, study, library, output, overwrite };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -47,7 +48,7 @@ static class CompareCommand
                     variants.Add(("karma-library-fixed", RunOptions.WithEndmemberInit(config, "library:" + lib) with { LearnEndmembers = false }));
             }
             string dir = parse.GetValue(output)!;
-            Print(Comparison.Run(spec, variants, dir, PretrainCommand.Execute), dir);
+            Print(Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite)), dir);
             return 0;
         });
         return command;

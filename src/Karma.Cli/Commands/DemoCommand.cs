@@ -34,7 +34,7 @@ static class DemoCommand
                 Training = new TrainingOptions { Steps = parse.GetValue(steps), BatchSize = 8, Seed = 0, CheckpointEvery = 0 },
                 Tiling = new Data.TilingOptions { TileSize = config.TileSize },
             };
-            var entries = Comparison.Run(spec, [("mae", config with { Variant = ModelVariant.Mae }), ("karma", config)], dir, PretrainCommand.Execute);
+            var entries = Comparison.Run(spec, [("mae", config with { Variant = ModelVariant.Mae }), ("karma", config)], dir, PretrainCommand.Execute, overwrite: true);
             CompareCommand.Print(entries, dir);
 
             // Unmix the simulated scene with KARMA's physics branch and with VCA + FCLS, scored against the simulator's truth.

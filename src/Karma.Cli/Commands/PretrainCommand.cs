@@ -14,8 +14,9 @@ static class PretrainCommand
         var modelName = new Option<string>("--model") { Description = "karma, mae, huber+sam or huber+lsmm.", DefaultValueFactory = _ => "karma" };
         var output = new Option<string>("--out") { Description = "Run folder (checkpoint, logs, metrics)." };
         var resume = new Option<string>("--resume") { Description = "Continue the run in this folder from its last checkpoint (other options are taken from its run.json)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a run already in --out." };
         var command = new Command("pretrain", "Pretrain a KARMA (or plain MAE) model on scenes; writes a resumable checkpoint, JSONL logs and held-out metrics.")
-            { modelName, output, resume };
+            { modelName, output, resume, overwrite };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -29,7 +30,7 @@ static class PretrainCommand
             {
                 string outDir = parse.GetValue(output) ?? throw new KarmaException("Give --out RUN_DIR for a new run, or --resume RUN_DIR to continue one.");
                 var spec = run.Spec(parse, KarmaConfig.ParseVariant(parse.GetValue(modelName)!));
-                result = Execute(parse.GetValue(modelName)!, spec.Training.Steps, onStep => TrainingRun.Start(spec, outDir, onStep));
+                result = Execute(parse.GetValue(modelName)!, spec.Training.Steps, onStep => TrainingRun.Start(spec, outDir, onStep, parse.GetValue(overwrite)));
             }
             Console.Out.WriteLine(JsonSerializer.Serialize(result, KarmaCli.Json));
             return 0;

@@ -19,7 +19,7 @@ public static class Comparison
 {
     /// <summary>Trains and evaluates <paramref name="variants"/> (name, config) with <paramref name="spec"/>'s data and budget.</summary>
     public static IReadOnlyList<ComparisonEntry> Run(RunSpec spec, IEnumerable<(string Name, KarmaConfig Config)> variants, string directory,
-                                                     Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute)
+                                                     Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false)
     {
         Directory.CreateDirectory(directory);
         if (spec.Data.Length == 0)
@@ -32,7 +32,7 @@ public static class Comparison
         foreach (var (name, config) in variants)
         {
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var result = execute(name, spec.Training.Steps, onStep => TrainingRun.Start(spec with { Config = config }, Path.Combine(directory, name), onStep));
+            var result = execute(name, spec.Training.Steps, onStep => TrainingRun.Start(spec with { Config = config }, Path.Combine(directory, name), onStep, overwrite));
             entries.Add(new ComparisonEntry(name, config, result, started.Elapsed.TotalSeconds));
         }
         AtomicFiles.WriteText(Path.Combine(directory, "comparison.md"), Markdown(entries));

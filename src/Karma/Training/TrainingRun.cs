@@ -44,9 +44,14 @@ public static class TrainingRun
     };
     static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
 
-    /// <summary>Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>.</summary>
-    public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null)
+    /// <summary>
+    /// Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>. A folder that already holds a
+    /// run is refused unless <paramref name="overwrite"/> is set, so a typo never destroys a finished run.
+    /// </summary>
+    public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null, bool overwrite = false)
     {
+        if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
+            throw new KarmaException(directory, "already holds a run. Continue it with --resume, choose another --out, or pass --overwrite to replace it.");
         Directory.CreateDirectory(directory);
         if (spec.Data.Length == 0)
         {

@@ -46,6 +46,21 @@ public class TrainingRunTests
     }
 
     [Fact]
+    public void Starting_over_a_finished_run_is_refused_unless_asked()
+    {
+        using var dir = new TempDir();
+        string scene = new SceneSimulator { Size = 32, Bands = 12, Endmembers = 3, Seed = 3 }.Generate().WriteTo(dir.File("scene"));
+        var spec = Spec(scene) with { Training = new TrainingOptions { Steps = 2, BatchSize = 2, CheckpointEvery = 0 } };
+        TrainingRun.Start(spec, dir.File("run"));
+        var weights = File.ReadAllBytes(dir.File("run/checkpoint/weights.bin"));
+        var e = Assert.Throws<KarmaException>(() => TrainingRun.Start(spec with { Training = spec.Training with { Seed = 9 } }, dir.File("run")));
+        Assert.Contains("already holds a run", e.Message);
+        Assert.Equal(weights, File.ReadAllBytes(dir.File("run/checkpoint/weights.bin")));
+        TrainingRun.Start(spec with { Training = spec.Training with { Seed = 9 } }, dir.File("run"), overwrite: true);
+        Assert.NotEqual(weights, File.ReadAllBytes(dir.File("run/checkpoint/weights.bin")));
+    }
+
+    [Fact]
     public void Resume_without_a_checkpoint_says_what_to_do()
     {
         using var dir = new TempDir();
