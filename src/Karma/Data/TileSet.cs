@@ -1,3 +1,5 @@
+using Karma.Training;
+
 namespace Karma.Data;
 
 /// <summary>
@@ -18,6 +20,8 @@ public sealed class TileSet
     public required int Bands { get; init; }
     /// <summary>Wavelengths of the kept bands (nm), or null.</summary>
     public double[]? Wavelengths { get; init; }
+    /// <summary>True when a scene had more tile positions than <see cref="TilingOptions.MemoryBudgetMiB"/> allows and a subset was kept.</summary>
+    public bool Subsampled { get; init; }
 
     /// <summary>
     /// Cuts tiles from <paramref name="scene"/> as <paramref name="options"/> say, through a
@@ -31,16 +35,28 @@ public sealed class TileSet
             throw new KarmaException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller tile size (--tile-size).");
         var reader = new ReflectanceReader(scene, options);
         int pixels = tileSize * tileSize;
+        var origins = new List<(int Row, int Col)>();
+        for (int r = 0; r + tileSize <= scene.Lines; r += stride)
+            for (int c = 0; c + tileSize <= scene.Samples; c += stride) origins.Add((r, c));
+        long tileBytes = (long)reader.Bands * pixels * sizeof(float);
+        int fit = (int)Math.Min(int.MaxValue, Math.Max(1, ((long)options.MemoryBudgetMiB << 20) / tileBytes));
+        bool subsampled = origins.Count > fit;
+        if (subsampled)
+        {
+            // An evenly spread subset: every k-th position from a seeded offset keeps the whole scene represented.
+            double step = origins.Count / (double)fit;
+            double offset = new Random(Seeds.Derive(origins.Count, fit, 4)).NextDouble() * step;
+            origins = Enumerable.Range(0, fit).Select(i => origins[(int)Math.Min(origins.Count - 1, offset + i * step)]).ToList();
+        }
         var tiles = new List<Tile>();
         var invalid = new bool[pixels];
-        for (int r = 0; r + tileSize <= scene.Lines; r += stride)
-            for (int c = 0; c + tileSize <= scene.Samples; c += stride)
-            {
-                var values = new float[reader.Bands * pixels];
-                if (reader.Read(r, c, tileSize, tileSize, values, invalid) > options.MaxNoDataFraction * pixels) continue;
-                tiles.Add(new Tile(scene.Path, r, c, values));
-            }
-        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Wavelengths = reader.Wavelengths };
+        foreach (var (r, c) in origins)
+        {
+            var values = new float[reader.Bands * pixels];
+            if (reader.Read(r, c, tileSize, tileSize, values, invalid) > options.MaxNoDataFraction * pixels) continue;
+            tiles.Add(new Tile(scene.Path, r, c, values));
+        }
+        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Wavelengths = reader.Wavelengths, Subsampled = subsampled };
     }
 
     /// <summary>
@@ -49,6 +65,7 @@ public sealed class TileSet
     public static TileSet FromScenes(IEnumerable<string> paths, TilingOptions options)
     {
         var all = new List<Tile>();
+        bool subsampled = false;
         TileSet? first = null;
         string? firstPath = null;
         foreach (var path in paths)
@@ -58,10 +75,11 @@ public sealed class TileSet
             if (first is not null && set.Bands != first.Bands)
                 throw new KarmaException(path, $"has {set.Bands} usable bands but {firstPath} has {first.Bands}; use scenes with the same bands, or resample them to one band set.");
             (first, firstPath) = (first ?? set, firstPath ?? path);
+            subsampled |= set.Subsampled;
             all.AddRange(set.Tiles);
         }
         if (first is null) throw new KarmaException("No scenes were given.");
-        return first.With(all);
+        return new TileSet { Tiles = all, TileSize = first.TileSize, Bands = first.Bands, Wavelengths = first.Wavelengths, Subsampled = subsampled };
     }
 
     /// <summary>This set's tiles followed by <paramref name="other"/>'s (same tile size and bands).</summary>
@@ -81,7 +99,7 @@ public sealed class TileSet
     }
 
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>
-    public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths };
+    public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths, Subsampled = Subsampled };
 
     /// <summary>
     /// Up to <paramref name="count"/> valid pixels (not all zero) drawn without replacement with a seeded

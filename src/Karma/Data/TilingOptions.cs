@@ -22,6 +22,13 @@ public sealed record TilingOptions
     /// <summary>Stored value ÷ this = reflectance; null uses the scene's own factor, or 10000 for integer data without one.</summary>
     public double? ReflectanceScale { get; init; }
 
+    /// <summary>
+    /// Most memory the tiles of one scene may take, in MiB (default 2048). A scene with more tile positions than
+    /// fit keeps an evenly spread, seeded subset of them, chosen before any pixel is read, so even a scene far
+    /// larger than memory is tiled with bounded memory and reading time.
+    /// </summary>
+    public int MemoryBudgetMiB { get; init; } = 2048;
+
     /// <summary>The effective stride.</summary>
     public int EffectiveStride => Stride ?? Math.Max(1, TileSize / 2);
 }

@@ -148,6 +148,9 @@ public static class TrainingRun
         if (validatedOnTraining)
             warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
                                "and overstate quality. Give held-out scenes (--holdout) or use a smaller --tile-size.");
+        if (train.Subsampled || validation.Subsampled)
+            warnings.Add($"The scenes hold more tiles than fit in {spec.Tiling.MemoryBudgetMiB} MiB; an evenly spread subset was used. " +
+                         "Raise the budget (TilingOptions.MemoryBudgetMiB) or the stride to use more of them.");
         var result = new RunResult(metrics, warnings, train.Tiles.Count, validation.Tiles.Count, validatedOnTraining);
         AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, Json));
         return result;

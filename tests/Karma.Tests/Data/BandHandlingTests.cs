@@ -67,4 +67,22 @@ public class BandHandlingTests
         Assert.Equal(target, tiles.Wavelengths);
         Assert.Equal(9, tiles.Tiles.Count); // 16² tiles with stride 8 over 32²
     }
+
+    [Fact]
+    public void A_scene_with_more_tiles_than_the_memory_budget_keeps_an_even_subset()
+    {
+        var scene = new SceneSimulator { Size = 128, Bands = 64, Seed = 2 }.Generate();
+        using var dir = new TempDir();
+        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        var all = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
+        Assert.Equal(225, all.Tiles.Count);
+        Assert.False(all.Subsampled);
+        var bounded = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8, MemoryBudgetMiB = 1 });
+        Assert.True(bounded.Subsampled);
+        Assert.Equal((1 << 20) / (64 * 16 * 16 * 4), bounded.Tiles.Count);
+        Assert.True(bounded.Tiles.Sum(t => (long)t.Values.Length * sizeof(float)) <= 1 << 20);
+        // Spread over the whole scene, not the first rows.
+        Assert.True(bounded.Tiles.Max(t => t.Row) - bounded.Tiles.Min(t => t.Row) >= 64);
+        Assert.Equal(bounded.Tiles.Select(t => (t.Row, t.Col)), TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8, MemoryBudgetMiB = 1 }).Tiles.Select(t => (t.Row, t.Col)));
+    }
 }
