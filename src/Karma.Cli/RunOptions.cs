@@ -22,6 +22,7 @@ sealed class RunOptions
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay on weight matrices.", DefaultValueFactory = _ => 0.05 };
     public readonly Option<int> Seed = new("--seed") { Description = "Random seed (weights, data order, masks).", DefaultValueFactory = _ => 0 };
     public readonly Option<int?> TileSize = new("--tile-size") { Description = "Tile side in pixels (default: the preset's)." };
+    public readonly Option<int?> PatchSize = new("--patch-size") { Description = "Patch side in pixels (default: the preset's); must divide the tile size." };
     public readonly Option<int?> Stride = new("--stride") { Description = "Step between tiles (default: half a tile)." };
     public readonly Option<bool> DropWaterVapour = new("--drop-water-vapour") { Description = "Also drop bands in 1340–1460 nm and 1790–1960 nm." };
     public readonly Option<double?> MinWavelength = new("--min-wavelength") { Description = "Drop bands below this wavelength (nm)." };
@@ -33,7 +34,7 @@ sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, Stride,
+        foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
                                               DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers })
             command.Options.Add(option);
     }
@@ -44,6 +45,7 @@ sealed class RunOptions
         var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant };
         if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
         if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
+        if (parse.GetValue(PatchSize) is int p) config = config with { PatchSize = p };
         config = WithEndmemberInit(config, parse.GetValue(EndmemberInit)!) with { LearnEndmembers = !parse.GetValue(FreezeEndmembers) };
         config.Validate();
         if (parse.GetValue(Steps) is not null && parse.GetValue(Epochs) is not null)

@@ -139,7 +139,7 @@ public static class RunReport
     {
         var c = spec.Config;
         var t = spec.Training;
-        var line = new StringBuilder($"karma pretrain --model {Variant(c.Variant)} --preset {c.Preset} --tile-size {c.TileSize}");
+        var line = new StringBuilder($"karma pretrain --model {Variant(c.Variant)} --preset {c.Preset} --tile-size {c.TileSize} --patch-size {c.PatchSize}");
         if (spec.Data.Length > 0) line.Append(" --data ").AppendJoin(' ', spec.Data.Select(Quote));
         if (spec.Holdout.Length > 0) line.Append(" --holdout ").AppendJoin(' ', spec.Holdout.Select(Quote));
         if (c.HasPhysicsBranch) line.Append($" --endmembers {c.Endmembers}");
