@@ -47,6 +47,7 @@ public static class KarmaCli
         root.Subcommands.Add(UnmixCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(PreviewCommand.Create());
         return root;
     }
 

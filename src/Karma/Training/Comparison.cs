@@ -13,7 +13,8 @@ public sealed record ComparisonEntry(string Name, KarmaConfig Config, RunResult 
 /// <summary>
 /// The paper's experiments as one procedure: several models (MAE, KARMA, ablations, an M sweep) trained on the
 /// same tiles with the same seed and step budget, each evaluated on the same held-out tiles with the same masks,
-/// written as <c>comparison.md</c> and <c>comparison.json</c> beside one run folder per model.
+/// written as <c>comparison.md</c>, <c>comparison.json</c> and bar charts (<c>comparison_psnr.png</c>,
+/// <c>comparison_sam.png</c>) beside one run folder per model.
 /// </summary>
 public static class Comparison
 {
@@ -36,6 +37,9 @@ public static class Comparison
             entries.Add(new ComparisonEntry(name, config, result, started.Elapsed.TotalSeconds));
         }
         AtomicFiles.WriteText(Path.Combine(directory, "comparison.md"), Markdown(entries));
+        var names = entries.Select(e => e.Name).ToList();
+        Reporting.Plots.Bars(Path.Combine(directory, "comparison_psnr.png"), names, entries.Select(e => e.Result.Metrics.Psnr).ToList(), "PSNR, masked patches (held out)", "dB");
+        Reporting.Plots.Bars(Path.Combine(directory, "comparison_sam.png"), names, entries.Select(e => e.Result.Metrics.SamDegrees).ToList(), "Spectral angle, masked patches (held out)", "degrees");
         AtomicFiles.WriteText(Path.Combine(directory, "comparison.json"), JsonSerializer.Serialize(entries, Json));
         return entries;
     }

@@ -33,7 +33,8 @@ public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<stri
 /// A pretraining run in a folder: <c>run.json</c> (the spec), <c>checkpoint/</c> (model, optimiser and step,
 /// replaced atomically every <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end),
 /// <c>train.jsonl</c> (one line per step), <c>validation.jsonl</c> (held-out metrics during training) and
-/// <c>metrics.json</c> (final held-out metrics and warnings). <see cref="Resume"/> continues from the last
+/// <c>metrics.json</c> (final held-out metrics and warnings), and the same curves as TensorBoard event files in
+/// <c>tensorboard/</c>. <see cref="Resume"/> continues from the last
 /// checkpoint and rewrites the logs from there, so the finished folder equals an uninterrupted run's.
 /// </summary>
 public static class TrainingRun
@@ -128,15 +129,20 @@ public static class TrainingRun
         using (var trainLog = new StreamWriter(Path.Combine(directory, "train.jsonl"), append: true) { AutoFlush = true })
         using (var validationLog = new StreamWriter(Path.Combine(directory, "validation.jsonl"), append: true) { AutoFlush = true })
         {
+            var tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(directory, "tensorboard"), createRunName: false);
             trainer.Train(train, record =>
             {
                 trainLog.WriteLine(JsonSerializer.Serialize(record, JsonLine));
+                Scalars(tensorboard, record);
                 onStep?.Invoke(record);
                 int done = trainer.Step;
                 if (done % validateEvery == 0 && done < options.Steps)
                 {
                     var m = ReconstructionMetrics.Evaluate(model, evaluation);
                     validationLog.WriteLine(JsonSerializer.Serialize(new { step = done, epoch = record.Epoch, metrics = m }, JsonLine));
+                    tensorboard.add_scalar("validation/psnr", (float)m.Psnr, done);
+                    tensorboard.add_scalar("validation/ssim", (float)m.Ssim, done);
+                    tensorboard.add_scalar("validation/sam_degrees", (float)m.SamDegrees, done);
                     model.train();
                 }
                 if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < options.Steps) Save();
@@ -154,6 +160,19 @@ public static class TrainingRun
         var result = new RunResult(metrics, warnings, train.Tiles.Count, validation.Tiles.Count, validatedOnTraining);
         AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, Json));
         return result;
+    }
+
+    /// <summary>Mirrors a step record into TensorBoard event files (the JSONL log stays the source of truth).</summary>
+    static void Scalars(TorchSharp.Modules.SummaryWriter writer, StepRecord r)
+    {
+        writer.add_scalar("loss/total", (float)r.Loss, r.Step);
+        writer.add_scalar("loss/huber", (float)r.Huber, r.Step);
+        if (r.Sam is { } sam) writer.add_scalar("loss/sam", (float)sam, r.Step);
+        if (r.Physics is { } physics) writer.add_scalar("loss/physics", (float)physics, r.Step);
+        if (r.AbundanceSpread is { } spread) writer.add_scalar("abundance/spread", (float)spread, r.Step);
+        writer.add_scalar("optimiser/lr", (float)r.LearningRate, r.Step);
+        writer.add_scalar("optimiser/grad_norm", (float)r.GradNorm, r.Step);
+        writer.add_scalar("speed/tiles_per_second", (float)r.TilesPerSecond, r.Step);
     }
 
     /// <summary>The step records of a <c>train.jsonl</c>.</summary>

@@ -67,4 +67,17 @@ public class PlotsTests
         using var strip = Plots.SideBySide([("a", single), ("b", empty)]);
         Assert.True(strip.Width > 2 * cols);
     }
+
+    [Fact]
+    public void Scene_previews_read_three_bands_and_decimate_large_scenes()
+    {
+        using var dir = new TempDir();
+        var scene = new Karma.Data.SceneSimulator { Size = 40, Bands = 30, Seed = 2 }.Generate();
+        using var opened = Karma.Data.HyperspectralScene.Open(scene.WriteTo(dir.File("scene")));
+        ScenePreview.Write(opened, dir.File("true.png"), ScenePreview.TrueColour);
+        Assert.Equal((240, 240), PngSize(dir.File("true.png"))); // 40 px shown 6× larger
+        ScenePreview.Write(opened, dir.File("small.png"), ScenePreview.FalseColour, maxSide: 10);
+        Assert.Equal((250, 250), PngSize(dir.File("small.png"))); // every 4th pixel, 10 px shown 25× larger
+        Assert.True(Colours(dir.File("true.png")) > 20);
+    }
 }

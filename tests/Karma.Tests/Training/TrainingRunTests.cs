@@ -43,6 +43,8 @@ public class TrainingRunTests
                      b.Select(r => (r.Loss, r.Huber, r.Sam, r.Physics, r.GradNorm, r.LearningRate, r.Epoch)));
         Assert.Equal(whole.Metrics, resumed.Metrics);
         Assert.Equal(File.ReadAllBytes(dir.File("whole/checkpoint/weights.bin")), File.ReadAllBytes(dir.File("crashed/checkpoint/weights.bin")));
+        // TensorBoard event files mirror the log.
+        Assert.Contains(Directory.GetFiles(dir.File("whole/tensorboard"), "*", SearchOption.AllDirectories), f => new FileInfo(f).Length > 100);
     }
 
     [Fact]
