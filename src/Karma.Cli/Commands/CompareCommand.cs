@@ -21,8 +21,9 @@ static class CompareCommand
         var library = new Option<string?>("--library") { Description = "Spectral library for the library-fixed model of --endmembers-study." };
         var output = new Option<string>("--out") { Description = "Folder for the runs and the comparison table.", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace runs already in --out." };
+        var truth = new Option<string[]>("--truth") { Description = "Unmixing truth for the first --data scene: also score each model's abundances and endmembers (SAD, abundance RMSE) next to VCA + FCLS.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics.")
-            { ablations, sweep, study, library, output, overwrite };
+            { ablations, sweep, study, library, output, overwrite, truth };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -48,10 +49,44 @@ static class CompareCommand
                     variants.Add(("karma-library-fixed", RunOptions.WithEndmemberInit(config, "library:" + lib) with { LearnEndmembers = false }));
             }
             string dir = parse.GetValue(output)!;
-            Print(Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite)), dir);
+            var entries = Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite));
+            Print(entries, dir);
+            if (parse.GetValue(truth) is { Length: > 0 } truthFiles) ScoreUnmixing(entries, spec.Data.Length > 0 ? spec.Data[0] : Path.Combine(dir, "simulated", "scene.hdr"), truthFiles, dir);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Unmixes <paramref name="scenePath"/> with every model that has a physics branch and with VCA + FCLS, scores
+    /// each against the truth, prints the table and writes it to <c>unmixing.md</c>.
+    /// </summary>
+    public static void ScoreUnmixing(IReadOnlyList<ComparisonEntry> entries, string scenePath, string[] truthFiles, string dir)
+    {
+        using var scene = Data.HyperspectralScene.Open(scenePath);
+        var rows = new List<(string Name, Unmixing.UnmixingScore Score)>();
+        foreach (var entry in entries.Where(e => e.Config.HasPhysicsBranch))
+        {
+            var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
+            using (model)
+            {
+                var cube = Unmixing.ReflectanceCube.Read(scene, meta.Tiling!);
+                rows.Add((entry.Name, Unmixing.UnmixingScore.Compute(Unmixing.SceneUnmixing.Karma(model, cube), Unmixing.UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands))));
+            }
+        }
+        var baseCube = Unmixing.ReflectanceCube.Read(scene, new Data.TilingOptions());
+        var baseTruth = Unmixing.UnmixingTruth.Read(truthFiles, baseCube.Rows, baseCube.Cols, baseCube.Bands);
+        rows.Add(("vca-fcls", Unmixing.UnmixingScore.Compute(Unmixing.SceneUnmixing.VcaFcls(baseCube, baseTruth.Count), baseTruth)));
+        static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
+        var table = new Table().AddColumns("unmixing", "SAD (°)", "abundance RMSE");
+        var md = new System.Text.StringBuilder("| unmixing | SAD (°) | abundance RMSE |\n|---|---|---|\n");
+        foreach (var (name, score) in rows)
+        {
+            table.AddRow(name, F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"));
+            md.Append($"| {name} | {F(score.MeanSadDegrees, "F2")} | {F(score.MeanAbundanceRmse, "F4")} |\n");
+        }
+        AnsiConsole.Write(table);
+        AtomicFiles.WriteText(Path.Combine(dir, "unmixing.md"), md.ToString());
     }
 
     /// <summary>Prints the comparison as a table and says where the files are.</summary>
