@@ -92,10 +92,25 @@ public sealed class TileSet
     /// </summary>
     public (TileSet Train, TileSet Validation) SplitByRows(int sceneLines, double validationFraction)
     {
-        int boundary = (int)Math.Round(sceneLines * (1 - validationFraction));
-        var train = Tiles.Where(t => t.Row + TileSize <= boundary).ToList();
-        var validation = Tiles.Where(t => t.Row >= boundary).ToList();
-        return (With(train), With(validation));
+        var (train, validation, _) = SplitByRows(sceneLines, validationFraction, 0);
+        return (train, validation);
+    }
+
+    /// <summary>
+    /// Three spatial blocks of rows, top to bottom: training, validation (<paramref name="validationFraction"/> of the
+    /// rows) and test (<paramref name="testFraction"/>, the bottom). A tile belongs to a block only when it lies
+    /// wholly inside it; tiles across a boundary are dropped, so no pixel of one block sits inside another's tile.
+    /// </summary>
+    public (TileSet Train, TileSet Validation, TileSet Test) SplitByRows(int sceneLines, double validationFraction, double testFraction)
+    {
+        if (validationFraction < 0 || testFraction < 0 || validationFraction + testFraction >= 1)
+            throw new ArgumentException("the validation and test fractions must be non-negative and leave rows for training");
+        int testStart = (int)Math.Round(sceneLines * (1 - testFraction));
+        int validationStart = (int)Math.Round(sceneLines * (1 - testFraction - validationFraction));
+        bool Inside(Tile t, int from, int to) => t.Row >= from && t.Row + TileSize <= to;
+        return (With(Tiles.Where(t => Inside(t, 0, validationStart)).ToList()),
+                With(Tiles.Where(t => Inside(t, validationStart, testFraction > 0 ? testStart : int.MaxValue)).ToList()),
+                With(Tiles.Where(t => testFraction > 0 && Inside(t, testStart, int.MaxValue)).ToList()));
     }
 
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>

@@ -51,6 +51,43 @@ public static class Plots
         Save(plot, path, Width, Height);
     }
 
+    /// <summary>
+    /// A confusion matrix [true class, predicted class] as a heat map of row-normalised fractions (so rare
+    /// classes stay visible) with each cell's count written in it, class names on both axes.
+    /// </summary>
+    public static void ConfusionMatrix(string path, int[,] counts, IReadOnlyList<string> classes, string title)
+    {
+        int n = counts.GetLength(0);
+        if (counts.GetLength(1) != n || classes.Count != n) throw new ArgumentException("the matrix must be square with one name per class");
+        var fractions = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            double total = Enumerable.Range(0, n).Sum(j => counts[i, j]);
+            for (int j = 0; j < n; j++) fractions[i, j] = total > 0 ? counts[i, j] / total : double.NaN;
+        }
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(fractions);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        heatmap.NaNCellColor = Colors.LightGray;
+        plot.Add.ColorBar(heatmap).Label = "fraction of the true class";
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                var text = plot.Add.Text(counts[i, j].ToString(System.Globalization.CultureInfo.InvariantCulture), j, i);
+                text.LabelFontColor = fractions[i, j] > 0.5 ? Colors.Black : Colors.White;
+                text.LabelAlignment = Alignment.MiddleCenter;
+            }
+        var ticks = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.SetTicks(ticks, classes.ToArray());
+        plot.Axes.Left.SetTicks(ticks, classes.ToArray());
+        plot.Axes.InvertY();
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        plot.Title(title);
+        Save(plot, path, 640, 560);
+    }
+
     /// <summary>Training curves: each loss term on a log scale against the step.</summary>
     public static void Curves(string path, IReadOnlyList<Training.StepRecord> log, string title)
     {

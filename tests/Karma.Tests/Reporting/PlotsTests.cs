@@ -80,4 +80,14 @@ public class PlotsTests
         Assert.Equal((250, 250), PngSize(dir.File("small.png"))); // every 4th pixel, 10 px shown 25× larger
         Assert.True(Colours(dir.File("true.png")) > 20);
     }
+
+    [Fact]
+    public void Confusion_matrices_render_with_an_empty_class()
+    {
+        using var dir = new TempDir();
+        Plots.ConfusionMatrix(dir.File("cm.png"), new[,] { { 50, 3, 0 }, { 4, 20, 1 }, { 0, 0, 0 } }, ["roof", "tree", "water"], "confusion");
+        Assert.Equal((640, 560), PngSize(dir.File("cm.png")));
+        Assert.True(Colours(dir.File("cm.png")) > 20);
+        Assert.Throws<ArgumentException>(() => Plots.ConfusionMatrix(dir.File("bad.png"), new int[2, 3], ["a", "b"], "bad"));
+    }
 }

@@ -95,4 +95,18 @@ public class PretrainerTests
         int lastTrainRow = train.Tiles.Max(t => t.Row + 16);
         Assert.All(validation.Tiles, v => Assert.True(v.Row >= lastTrainRow));
     }
+
+    [Fact]
+    public void Three_way_split_keeps_blocks_apart()
+    {
+        var scene = new SceneSimulator { Size = 96, Bands = 8, Seed = 1 }.Generate();
+        using var dir = new TempDir();
+        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        var tiles = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
+        var (train, validation, test) = tiles.SplitByRows(96, 0.25, 0.25);
+        Assert.All(new[] { train, validation, test }, set => Assert.NotEmpty(set.Tiles));
+        Assert.True(train.Tiles.Max(t => t.Row + 16) <= validation.Tiles.Min(t => t.Row));
+        Assert.True(validation.Tiles.Max(t => t.Row + 16) <= test.Tiles.Min(t => t.Row));
+        Assert.Throws<ArgumentException>(() => tiles.SplitByRows(96, 0.5, 0.5));
+    }
 }
