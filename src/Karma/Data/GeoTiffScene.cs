@@ -48,6 +48,9 @@ public sealed class GeoTiffScene : HyperspectralScene
                 _ => throw new KarmaException(path, $"stores {bits}-bit samples of format {format}; Karma reads 8-bit unsigned, 16/32-bit integers and 32/64-bit floats. Convert it with gdal_translate -ot Float32."),
             };
             bool tiled = tiff.IsTiled();
+            long chunk = tiled ? tiff.TileSize() : tiff.StripSize();
+            if (chunk <= 0 || chunk > (1L << 30))
+                throw new KarmaException(path, $"declares {(tiled ? "tiles" : "strips")} of {chunk} bytes; the TIFF is damaged.");
             var scene = new GeoTiffScene
             {
                 Path = path, Lines = height, Samples = width, Bands = spp, DataType = type,
@@ -60,6 +63,11 @@ public sealed class GeoTiffScene : HyperspectralScene
                 chunkBytes = tiled ? tiff.TileSize() : tiff.StripSize(),
             };
             return scene;
+        }
+        catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
+        {
+            tiff.Dispose();
+            throw new KarmaException(path, $"has TIFF tags Karma cannot use ({e.Message}): the file is damaged.", e);
         }
         catch
         {
@@ -157,7 +165,9 @@ public sealed class GeoTiffScene : HyperspectralScene
             return node.Value.Data;
         }
         var data = new byte[chunkBytes];
-        int read = tiled ? tiff!.ReadEncodedTile(index, data, 0, -1) : tiff!.ReadEncodedStrip(index, data, 0, -1);
+        int read;
+        try { read = tiled ? tiff!.ReadEncodedTile(index, data, 0, -1) : tiff!.ReadEncodedStrip(index, data, 0, -1); }
+        catch (Exception e) when (e is not KarmaException and not OutOfMemoryException) { read = -1; TiffErrors.Note(e.Message); }
         if (read < 0)
             throw new KarmaException(Path, $"{(tiled ? "tile" : "strip")} {index} could not be decoded ({TiffErrors.Last ?? "unknown error"}): the file is truncated or damaged.");
         cache[index] = recent.AddFirst((index, data));

@@ -10,7 +10,7 @@ namespace Karma.Data;
 public sealed record MatVariable(string Name, string Class, int[] Dimensions)
 {
     /// <summary>Number of elements.</summary>
-    public long Count => Dimensions.Aggregate(1L, (a, d) => a * d);
+    public long Count => Dimensions.Aggregate(1L, (a, d) => a > 0 && d > long.MaxValue / a ? long.MaxValue : a * d);
     /// <summary>True for numeric and logical arrays, the only ones Karma reads values from.</summary>
     public bool IsNumeric => Class is not ("char" or "cell" or "struct" or "object" or "sparse" or "function" or "opaque");
     /// <summary>"95×95×156 double".</summary>
@@ -53,7 +53,17 @@ public static class MatFile
 
     /// <summary>The file's variables, in file order.</summary>
     public static IReadOnlyList<MatVariable> List(string path) =>
-        IsHdf5(path) ? Hdf5Variables(path) : Level5(path, null).Variables;
+        IsHdf5(path) ? Damaged(path, () => Hdf5Variables(path)) : Level5(path, null).Variables;
+
+    /// <summary>Runs an HDF5 read, turning whatever PureHDF throws on a damaged file into one clear error.</summary>
+    static T Damaged<T>(string path, Func<T> read)
+    {
+        try { return read(); }
+        catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
+        {
+            throw new KarmaException(path, $"says MATLAB 7.3 but its HDF5 content cannot be read ({e.Message}): the file is truncated or damaged.", e);
+        }
+    }
 
     /// <summary>Reads the numeric variable <paramref name="name"/>, or throws listing the variables there are.</summary>
     public static MatArray Read(string path, string name)
@@ -63,7 +73,7 @@ public static class MatFile
                        ?? throw new KarmaException(path, $"has no variable '{name}'. It holds: {string.Join(", ", variables)}.");
         if (!variable.IsNumeric)
             throw new KarmaException(path, $"variable {variable} is not a numeric array; Karma reads numeric and logical arrays.");
-        return IsHdf5(path) ? ReadHdf5(path, variable) : Level5(path, name).Array!;
+        return IsHdf5(path) ? Damaged(path, () => ReadHdf5(path, variable)) : Level5(path, name).Array!;
     }
 
     static bool IsHdf5(string path)
@@ -110,13 +120,18 @@ public static class MatFile
                         var inner = ReadExactly(content, 8);
                         if (ReadInt(inner, 0, bigEndian) != MiMatrix) { file.Position = Align(end, type); continue; }
                     }
-                    var reader = new Level5Reader(content, bigEndian, path);
+                    // Deflate expands at most ~1032:1, so no honest element inflates beyond this.
+                    long limit = type == MiCompressed ? size * 1100L + (1 << 20) : size;
+                    var reader = new Level5Reader(content, bigEndian, path, limit);
                     var variable = reader.ReadMatrixHeader();
                     variables.Add(variable);
                     if (variable.Name == wanted)
                         return (variables, new MatArray(variable, reader.ReadValues(variable)));
                 }
-                catch (InvalidDataException e) { throw new KarmaException(path, $"has a compressed variable at byte {start} that does not inflate: {e.Message}", e); }
+                catch (Exception e) when (e is InvalidDataException or IOException and not EndOfStreamException)
+                {
+                    throw new KarmaException(path, $"has a compressed variable at byte {start} that does not inflate: {e.Message}", e);
+                }
                 catch (EndOfStreamException e) { throw new KarmaException(path, $"has a variable at byte {start} that ends early: the file is truncated or damaged.", e); }
             }
             file.Position = Align(end, type);
@@ -137,7 +152,7 @@ public static class MatFile
     }
 
     /// <summary>Reads the sub-elements of one miMATRIX element from a stream positioned after its tag.</summary>
-    sealed class Level5Reader(Stream stream, bool bigEndian, string path)
+    sealed class Level5Reader(Stream stream, bool bigEndian, string path, long limit)
     {
         /// <summary>One sub-element: (data type, bytes), in the small (4-byte) or normal form, padded to 8 bytes.</summary>
         (int Type, byte[] Data) Element()
@@ -151,7 +166,8 @@ public static class MatFile
                 return (first & 0xFFFF, tag.AsSpan(4, Math.Min(n, 4)).ToArray());
             }
             int size = ReadInt(tag, 4, bigEndian);
-            if (size < 0) throw new KarmaException(path, $"has a sub-element of negative size {size}: the file is damaged.");
+            if (size < 0 || size > limit)
+                throw new KarmaException(path, $"has a sub-element claiming {size} bytes inside a variable of at most {limit}: the file is damaged.");
             var data = ReadExactly(stream, size);
             int pad = (8 - size % 8) % 8;
             if (pad > 0) ReadExactly(stream, pad);
@@ -168,6 +184,8 @@ public static class MatFile
             var (_, dimBytes) = Element();
             var dims = new int[dimBytes.Length / 4];
             for (int i = 0; i < dims.Length; i++) dims[i] = ReadInt(dimBytes, 4 * i, bigEndian);
+            if (dims.Length < 2 || dims.Any(d => d < 0))
+                throw new KarmaException(path, $"has a variable with dimensions [{string.Join(", ", dims)}]: the file is damaged.");
             var (_, nameBytes) = Element();
             return new MatVariable(Encoding.UTF8.GetString(nameBytes), name, dims);
         }
@@ -186,7 +204,7 @@ public static class MatFile
                 MiDouble or MiInt64 or MiUInt64 => 8,
                 _ => throw new KarmaException(path, $"variable {variable} stores its values as MAT data type {type}, which Karma does not read."),
             };
-            if ((long)data.Length < count * size)
+            if (count > data.Length / size)
                 throw new KarmaException(path, $"variable {variable} holds {data.Length / size} values but its size says {count}: the file is damaged.");
             var values = new double[count];
             var raster = type switch
