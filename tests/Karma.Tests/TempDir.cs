@@ -9,6 +9,10 @@ sealed class TempDir : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>Writes a simulated scene into this folder and opens it.</summary>
+    public Karma.Data.HyperspectralScene Simulate(int size, int bands, int seed, int endmembers = 5) =>
+        Karma.Data.HyperspectralScene.Open(new Karma.Data.SceneSimulator { Size = size, Bands = bands, Seed = seed, Endmembers = endmembers }.Generate().WriteTo(Path));
+
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

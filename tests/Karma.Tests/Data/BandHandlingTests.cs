@@ -58,9 +58,8 @@ public class BandHandlingTests
     [Fact]
     public void Tiles_of_a_resampled_scene_carry_the_target_wavelengths()
     {
-        var scene = new SceneSimulator { Size = 32, Bands = 50, Seed = 2 }.Generate();
         using var dir = new TempDir();
-        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        using var opened = dir.Simulate(size: 32, bands: 50, seed: 2);
         double[] target = [500, 800, 1200, 2000];
         var tiles = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, ResampleTo = target });
         Assert.Equal(4, tiles.Bands);
@@ -71,9 +70,8 @@ public class BandHandlingTests
     [Fact]
     public void A_scene_with_more_tiles_than_the_memory_budget_keeps_an_even_subset()
     {
-        var scene = new SceneSimulator { Size = 128, Bands = 64, Seed = 2 }.Generate();
         using var dir = new TempDir();
-        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        using var opened = dir.Simulate(size: 128, bands: 64, seed: 2);
         var all = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
         Assert.Equal(225, all.Tiles.Count);
         Assert.False(all.Subsampled);

@@ -85,9 +85,8 @@ public class PretrainerTests
     [Fact]
     public void Spatial_split_keeps_validation_pixels_out_of_training_tiles()
     {
-        var scene = new SceneSimulator { Size = 64, Bands = 8, Seed = 1 }.Generate();
         using var dir = new TempDir();
-        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        using var opened = dir.Simulate(size: 64, bands: 8, seed: 1);
         var tiles = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
         var (train, validation) = tiles.SplitByRows(64, 0.25);
         Assert.NotEmpty(train.Tiles);
@@ -99,9 +98,8 @@ public class PretrainerTests
     [Fact]
     public void Three_way_split_keeps_blocks_apart()
     {
-        var scene = new SceneSimulator { Size = 96, Bands = 8, Seed = 1 }.Generate();
         using var dir = new TempDir();
-        using var opened = HyperspectralScene.Open(scene.WriteTo(dir.Path));
+        using var opened = dir.Simulate(size: 96, bands: 8, seed: 1);
         var tiles = TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8 });
         var (train, validation, test) = tiles.SplitByRows(96, 0.25, 0.25);
         Assert.All(new[] { train, validation, test }, set => Assert.NotEmpty(set.Tiles));
