@@ -25,6 +25,29 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
         return s;
     }
 
+    /// <summary>
+    /// Tiles of side <paramref name="tile"/> that cover the cube edge to edge (the last row and column of tiles
+    /// aligned to the border), each as (row, col, [bands][tile][tile] values).
+    /// </summary>
+    public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile)
+    {
+        if (Rows < tile || Cols < tile) throw new KarmaException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
+        static IEnumerable<int> Origins(int size, int tile)
+        {
+            for (int o = 0; o + tile <= size; o += tile) yield return o;
+            if (size % tile != 0) yield return size - tile;
+        }
+        foreach (int r in Origins(Rows, tile))
+            foreach (int c in Origins(Cols, tile))
+            {
+                var values = new float[Bands * tile * tile];
+                for (int b = 0; b < Bands; b++)
+                    for (int y = 0; y < tile; y++)
+                        Array.Copy(Values, (b * Rows + r + y) * Cols + c, values, (b * tile + y) * tile, tile);
+                yield return (r, c, values);
+            }
+    }
+
     /// <summary>Up to <paramref name="count"/> valid pixels as [bands, pixels], seeded.</summary>
     public float[,] SamplePixels(int count, int seed)
     {
@@ -84,26 +107,20 @@ public static class SceneUnmixing
     {
         var physics = model.Physics ?? throw new KarmaException($"A {model.Config.Variant} model has no physics branch; unmix with --method vca-fcls.");
         int t = model.Config.TileSize, m = model.Config.Endmembers, pixels = cube.Rows * cube.Cols;
-        if (cube.Rows < t || cube.Cols < t) throw new KarmaException($"The scene is {cube.Rows}×{cube.Cols} pixels, smaller than the model's {t}×{t} tiles.");
         if (cube.Bands != model.Config.Bands) throw new KarmaException($"The scene has {cube.Bands} bands but the model {model.Config.Bands}.");
         var abundances = new float[m * pixels];
         model.eval();
         using var _ = no_grad();
-        var tile = new float[cube.Bands * t * t];
-        foreach (int r in Origins(cube.Rows, t))
-            foreach (int c in Origins(cube.Cols, t))
-            {
-                for (int b = 0; b < cube.Bands; b++)
-                    for (int y = 0; y < t; y++)
-                        Array.Copy(cube.Values, (b * cube.Rows + r + y) * cube.Cols + c, tile, (b * t + y) * t, t);
-                using var input = tensor(tile, 1, cube.Bands, t, t);
-                using var a = model.Abundances(input);
-                var values = a.data<float>().ToArray();
-                for (int j = 0; j < m; j++)
-                    for (int y = 0; y < t; y++)
-                        for (int x = 0; x < t; x++)
-                            abundances[j * pixels + (r + y) * cube.Cols + c + x] = values[(j * t + y) * t + x];
-            }
+        foreach (var (r, c, tile) in cube.CoveringTiles(t))
+        {
+            using var input = tensor(tile, 1, cube.Bands, t, t);
+            using var a = model.Abundances(input);
+            var values = a.data<float>().ToArray();
+            for (int j = 0; j < m; j++)
+                for (int y = 0; y < t; y++)
+                    for (int x = 0; x < t; x++)
+                        abundances[j * pixels + (r + y) * cube.Cols + c + x] = values[(j * t + y) * t + x];
+        }
         for (int p = 0; p < pixels; p++)
             if (cube.Invalid[p]) for (int j = 0; j < m; j++) abundances[j * pixels + p] = float.NaN;
         using var spectra = physics.Endmembers();
@@ -112,12 +129,6 @@ public static class SceneUnmixing
         for (int b = 0; b < cube.Bands; b++)
             for (int j = 0; j < m; j++) endmembers[b, j] = e[b * m + j];
         return new UnmixingResult(endmembers, abundances, Error(cube, endmembers, abundances), cube.Rows, cube.Cols, "karma");
-    }
-
-    static IEnumerable<int> Origins(int size, int tile)
-    {
-        for (int o = 0; o + tile <= size; o += tile) yield return o;
-        if (size % tile != 0) yield return size - tile;
     }
 
     static float[] Error(ReflectanceCube cube, double[,] endmembers, float[] abundances)

@@ -1,0 +1,46 @@
+using Karma.Model;
+using Karma.Unmixing;
+using static TorchSharp.torch;
+
+namespace Karma.Downstream;
+
+/// <summary>
+/// Per-pixel features from a pretrained encoder: the scene is covered with tiles, every patch is encoded with
+/// nothing masked, and each pixel takes the feature of its patch (D values). Returned as [pixel][feature].
+/// </summary>
+public static class PixelFeatures
+{
+    /// <summary>Encoder features of every pixel of <paramref name="cube"/>, [rows·cols, D].</summary>
+    public static float[,] Encode(KarmaModel model, ReflectanceCube cube)
+    {
+        var cfg = model.Config;
+        if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands but the model {cfg.Bands}.");
+        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
+        var features = new float[cube.Rows * cube.Cols, d];
+        model.eval();
+        using var _ = no_grad();
+        foreach (var (r, c, tile) in cube.CoveringTiles(t))
+        {
+            using var input = tensor(tile, 1, cube.Bands, t, t);
+            using var encoded = model.EncodeAll(input);              // [1, N, D]
+            var values = encoded.data<float>().ToArray();
+            for (int y = 0; y < t; y++)
+                for (int x = 0; x < t; x++)
+                {
+                    int token = y / p * g + x / p, pixel = (r + y) * cube.Cols + c + x;
+                    for (int k = 0; k < d; k++) features[pixel, k] = values[token * d + k];
+                }
+        }
+        return features;
+    }
+
+    /// <summary>The raw spectra of every pixel, [rows·cols, bands]: the baseline every probe is compared with.</summary>
+    public static float[,] Spectra(ReflectanceCube cube)
+    {
+        int pixels = cube.Rows * cube.Cols;
+        var result = new float[pixels, cube.Bands];
+        for (int b = 0; b < cube.Bands; b++)
+            for (int p = 0; p < pixels; p++) result[p, b] = cube.Values[b * pixels + p];
+        return result;
+    }
+}

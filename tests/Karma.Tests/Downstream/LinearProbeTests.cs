@@ -1,0 +1,57 @@
+using Karma.Downstream;
+using Karma.Evaluation;
+using Karma.Runtime;
+
+namespace Karma.Tests.Downstream;
+
+[Collection(SerialTorchCollection.Name)]
+public class LinearProbeTests
+{
+    public LinearProbeTests() => TorchRuntime.EnsureLoaded();
+
+    static int[] Labels(int pixels, int classes, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, pixels).Select(_ => 1 + random.Next(classes)).ToArray();
+    }
+
+    [Fact]
+    public void One_hot_features_are_classified_perfectly_and_random_ones_at_chance()
+    {
+        const int rows = 40, cols = 40, classes = 4;
+        var labels = Labels(rows * cols, classes, 1);
+        var split = LabelSplit.Create(labels, rows, cols, unlabelled: 0, trainFraction: 0.1, perClass: null, spatial: false, seed: 2);
+        var oneHot = new float[labels.Length, classes];
+        for (int p = 0; p < labels.Length; p++) oneHot[p, labels[p] - 1] = 1;
+        var predicted = LinearProbe.FitPredict(oneHot, labels, split.Train, split.Test);
+        Assert.Equal(1.0, ClassificationMetrics.Compute(split.Test.Select(p => labels[p]).ToArray(), predicted).Oa);
+
+        var random = new Random(3);
+        var noise = new float[labels.Length, 8];
+        for (int p = 0; p < labels.Length; p++) for (int k = 0; k < 8; k++) noise[p, k] = (float)random.NextDouble();
+        var guessed = ClassificationMetrics.Compute(split.Test.Select(p => labels[p]).ToArray(), LinearProbe.FitPredict(noise, labels, split.Train, split.Test));
+        Assert.InRange(guessed.Oa, 0.15, 0.4); // chance is 0.25
+    }
+
+    [Fact]
+    public void Splits_never_share_pixels_and_spatial_splits_keep_halves_apart()
+    {
+        const int rows = 30, cols = 20;
+        var labels = Labels(rows * cols, 3, 4);
+        for (int p = 0; p < 50; p++) labels[p] = 0; // unlabelled
+        foreach (bool spatial in new[] { false, true })
+        {
+            var split = LabelSplit.Create(labels, rows, cols, 0, null, perClass: 10, spatial, seed: 5);
+            Assert.Empty(split.Train.Intersect(split.Test));
+            Assert.DoesNotContain(split.Train.Concat(split.Test), p => labels[p] == 0);
+            Assert.Equal(30, split.Train.Length);
+            if (spatial)
+            {
+                Assert.All(split.Train, p => Assert.True(p / cols < rows / 2));
+                Assert.All(split.Test, p => Assert.True(p / cols >= rows / 2));
+            }
+        }
+        labels[100] = 9; // a class with a single pixel is reported
+        Assert.Contains(LabelSplit.Create(labels, rows, cols, 0, 0.05, null, false, 1).Notes, n => n.StartsWith("class 9"));
+    }
+}
