@@ -45,6 +45,7 @@ public static class KarmaCli
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(UnmixCommand.Create());
+        root.Subcommands.Add(ProbeCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PreviewCommand.Create());

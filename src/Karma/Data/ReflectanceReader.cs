@@ -34,8 +34,27 @@ public sealed class ReflectanceReader
             Wavelengths = target;
         }
         Bands = resampler?.TargetBands ?? kept.Length;
-        scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale
-                ?? (scene.DataType is RasterDataType.Float32 or RasterDataType.Float64 ? 1 : 10000);
+        scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale ?? GuessScale(scene);
+    }
+
+    /// <summary>
+    /// The reflectance scale of a scene that does not state one: 10000 for integer data, and for floating-point
+    /// data that holds integer-scaled reflectance (as many .mat benchmark scenes do) — values far above 1 in a
+    /// sample of rows; otherwise 1.
+    /// </summary>
+    static double GuessScale(HyperspectralScene scene)
+    {
+        if (scene.DataType is not (RasterDataType.Float32 or RasterDataType.Float64)) return 10000;
+        var row = new float[scene.Bands * scene.Samples];
+        var values = new List<float>();
+        for (int r = 0; r < scene.Lines; r += Math.Max(1, scene.Lines / 16))
+        {
+            scene.ReadWindow(r, 0, 1, scene.Samples, [], row);
+            values.AddRange(row.Where(v => float.IsFinite(v) && !(scene.Metadata.NoDataValue is { } nd && v == nd)));
+        }
+        if (values.Count == 0) return 1;
+        values.Sort();
+        return values[(int)(0.99 * (values.Count - 1))] > 20 ? 10000 : 1;
     }
 
     /// <summary>

@@ -83,4 +83,16 @@ public class BandHandlingTests
         Assert.True(bounded.Tiles.Max(t => t.Row) - bounded.Tiles.Min(t => t.Row) >= 64);
         Assert.Equal(bounded.Tiles.Select(t => (t.Row, t.Col)), TileSet.FromScene(opened, new TilingOptions { TileSize = 16, Stride = 8, MemoryBudgetMiB = 1 }).Tiles.Select(t => (t.Row, t.Col)));
     }
+
+    [Fact]
+    public void Floating_point_scenes_holding_scaled_integers_are_read_as_reflectance()
+    {
+        // Salinas-A ships as doubles holding reflectance × 10000 and states no scale.
+        using var scene = HyperspectralScene.Open(Shared.Require("data/salinas_a/SalinasA_corrected.mat"));
+        var reader = new ReflectanceReader(scene, new TilingOptions());
+        var values = new float[reader.Bands * 4 * 4];
+        reader.Read(40, 40, 4, 4, values, new bool[16]);
+        Assert.All(values, v => Assert.InRange(v, -0.05f, 1.5f));
+        Assert.Contains(values, v => v > 0.05f);
+    }
 }
