@@ -46,6 +46,7 @@ public static class KarmaCli
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(UnmixCommand.Create());
         root.Subcommands.Add(ProbeCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PreviewCommand.Create());

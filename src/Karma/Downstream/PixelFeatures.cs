@@ -1,3 +1,4 @@
+using Karma.Data;
 using Karma.Model;
 using Karma.Unmixing;
 using static TorchSharp.torch;
@@ -32,6 +33,49 @@ public static class PixelFeatures
                 }
         }
         return features;
+    }
+
+    /// <summary>
+    /// Streams the per-pixel encoder features of a whole scene to <paramref name="outputPath"/> (GeoTIFF or ENVI,
+    /// one band per feature, georeferencing kept): one tile is read, encoded and written at a time, so memory
+    /// stays bounded by a tile whatever the scene's size.
+    /// </summary>
+    public static void Write(KarmaModel model, HyperspectralScene scene, TilingOptions tiling, string outputPath)
+    {
+        var cfg = model.Config;
+        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
+        if (scene.Lines < t || scene.Samples < t) throw new KarmaException(scene.Path, $"is smaller than one {t}×{t} tile.");
+        var reader = new ReflectanceReader(scene, tiling);
+        if (reader.Bands != cfg.Bands) throw new KarmaException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
+        var names = Enumerable.Range(1, d).Select(k => $"feature {k}").ToArray();
+        using var writer = SceneWriter.Create(outputPath, scene.Lines, scene.Samples, d,
+            new SceneMetadata { GeoTransform = scene.Metadata.GeoTransform, CoordinateSystem = scene.Metadata.CoordinateSystem, MapInfo = scene.Metadata.MapInfo, BandNames = names });
+        var tile = new float[reader.Bands * t * t];
+        var invalid = new bool[t * t];
+        var block = new float[d * t * t];
+        model.eval();
+        using var _ = no_grad();
+        static IEnumerable<int> Origins(int size, int tile)
+        {
+            for (int o = 0; o + tile <= size; o += tile) yield return o;
+            if (size % tile != 0) yield return size - tile;
+        }
+        foreach (int r in Origins(scene.Lines, t))
+            foreach (int c in Origins(scene.Samples, t))
+            {
+                reader.Read(r, c, t, t, tile, invalid);
+                using var input = tensor(tile, 1, reader.Bands, t, t);
+                using var encoded = model.EncodeAll(input);
+                var values = encoded.data<float>().ToArray();
+                for (int y = 0; y < t; y++)
+                    for (int x = 0; x < t; x++)
+                    {
+                        int token = y / p * g + x / p;
+                        for (int k = 0; k < d; k++) block[(k * t + y) * t + x] = invalid[y * t + x] ? float.NaN : values[token * d + k];
+                    }
+                writer.WriteWindow(r, c, t, t, block);
+            }
+        writer.Commit();
     }
 
     /// <summary>The raw spectra of every pixel, [rows·cols, bands]: the baseline every probe is compared with.</summary>

@@ -54,4 +54,25 @@ public class LinearProbeTests
         labels[100] = 9; // a class with a single pixel is reported
         Assert.Contains(LabelSplit.Create(labels, rows, cols, 0, 0.05, null, false, 1).Notes, n => n.StartsWith("class 9"));
     }
+
+    [Fact]
+    public void Streamed_feature_files_equal_the_in_memory_features()
+    {
+        using var dir = new TempDir();
+        using var scene = dir.Simulate(size: 40, bands: 12, seed: 3);
+        TorchSharp.torch.manual_seed(1);
+        using var model = new Karma.Model.KarmaModel(Karma.Model.KarmaConfig.Tiny with
+        {
+            Bands = 12, TileSize = 16, PatchSize = 4, EncoderDim = 16, EncoderDepth = 1, EncoderHeads = 2, DecoderDim = 16, DecoderDepth = 1, DecoderHeads = 2, Endmembers = 3,
+        });
+        var tiling = new Karma.Data.TilingOptions { TileSize = 16 };
+        PixelFeatures.Write(model, scene, tiling, dir.File("features.tif"));
+        var expected = PixelFeatures.Encode(model, Karma.Unmixing.ReflectanceCube.Read(scene, tiling));
+        using var written = Karma.Data.HyperspectralScene.Open(dir.File("features.tif"));
+        Assert.Equal((40, 40, 16), (written.Lines, written.Samples, written.Bands));
+        var values = new float[16 * 40 * 40];
+        written.ReadWindow(0, 0, 40, 40, [], values);
+        for (int p = 0; p < 40 * 40; p += 37)
+            for (int k = 0; k < 16; k++) Assert.Equal(expected[p, k], values[k * 1600 + p], 5);
+    }
 }

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Karma.Data;
+using Karma.Downstream;
+using Karma.Model;
+
+namespace Karma.Cli.Commands;
+
+/// <summary><c>karma embed</c>: per-pixel encoder features of a whole scene, streamed to a GeoTIFF or ENVI file.</summary>
+static class EmbedCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder of the pretrained model.", Required = true };
+        var data = new Option<string>("--data") { Description = "Scene to embed.", Required = true };
+        var output = new Option<string>("--out") { Description = "Feature file (.tif for GeoTIFF, otherwise ENVI); one band per feature.", Required = true };
+        var command = new Command("embed", "Write per-pixel features from the pretrained encoder for a whole scene (tile by tile, bounded memory).") { checkpoint, data, output };
+        KarmaCli.SetRun(command, parse =>
+        {
+            var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
+            using var _ = model;
+            using var scene = HyperspectralScene.Open(parse.GetValue(data)!);
+            PixelFeatures.Write(model, scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize }, parse.GetValue(output)!);
+            Console.Out.WriteLine($"features: {Path.GetFullPath(parse.GetValue(output)!)} ({scene.Lines}×{scene.Samples}×{meta.Config.EncoderDim})");
+            return 0;
+        });
+        return command;
+    }
+}
