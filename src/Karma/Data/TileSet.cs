@@ -113,6 +113,16 @@ public sealed class TileSet
                 With(Tiles.Where(t => testFraction > 0 && Inside(t, testStart, int.MaxValue)).ToList()));
     }
 
+    /// <summary>
+    /// Tile origins along one axis that cover <paramref name="size"/> pixels edge to edge without overlap, except the
+    /// last tile, which is aligned to the border so it stays inside the scene.
+    /// </summary>
+    public static IEnumerable<int> CoveringOrigins(int size, int tile)
+    {
+        for (int o = 0; o + tile <= size; o += tile) yield return o;
+        if (size % tile != 0) yield return size - tile;
+    }
+
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>
     public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths, Subsampled = Subsampled };
 

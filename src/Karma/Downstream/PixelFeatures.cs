@@ -55,13 +55,8 @@ public static class PixelFeatures
         var block = new float[d * t * t];
         model.eval();
         using var _ = no_grad();
-        static IEnumerable<int> Origins(int size, int tile)
-        {
-            for (int o = 0; o + tile <= size; o += tile) yield return o;
-            if (size % tile != 0) yield return size - tile;
-        }
-        foreach (int r in Origins(scene.Lines, t))
-            foreach (int c in Origins(scene.Samples, t))
+        foreach (int r in TileSet.CoveringOrigins(scene.Lines, t))
+            foreach (int c in TileSet.CoveringOrigins(scene.Samples, t))
             {
                 reader.Read(r, c, t, t, tile, invalid);
                 using var input = tensor(tile, 1, reader.Bands, t, t);

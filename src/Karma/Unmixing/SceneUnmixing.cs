@@ -32,13 +32,8 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
     public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile)
     {
         if (Rows < tile || Cols < tile) throw new KarmaException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
-        static IEnumerable<int> Origins(int size, int tile)
-        {
-            for (int o = 0; o + tile <= size; o += tile) yield return o;
-            if (size % tile != 0) yield return size - tile;
-        }
-        foreach (int r in Origins(Rows, tile))
-            foreach (int c in Origins(Cols, tile))
+        foreach (int r in TileSet.CoveringOrigins(Rows, tile))
+            foreach (int c in TileSet.CoveringOrigins(Cols, tile))
             {
                 var values = new float[Bands * tile * tile];
                 for (int b = 0; b < Bands; b++)
