@@ -115,6 +115,9 @@ public static class TrainingRun
         using var trainer = new Pretrainer(model, options);
         if (resume)
         {
+            // A process killed while saving leaves its temporary or set-aside checkpoint folder behind; the real one is intact.
+            foreach (var stale in Directory.GetDirectories(directory, "checkpoint.tmp-*").Concat(Directory.GetDirectories(directory, "checkpoint.old-*")))
+                Directory.Delete(stale, recursive: true);
             if (!File.Exists(Path.Combine(checkpoint, ModelCheckpoint.MetadataFile)))
                 throw new KarmaException(directory, "has no checkpoint yet, so there is nothing to resume; start it again without --resume.");
             ModelCheckpoint.LoadWeights(model, checkpoint);
@@ -175,11 +178,18 @@ public static class TrainingRun
         writer.add_scalar("speed/tiles_per_second", (float)r.TilesPerSecond, r.Step);
     }
 
-    /// <summary>The step records of a <c>train.jsonl</c>.</summary>
-    public static IReadOnlyList<StepRecord> ReadLog(string path) =>
-        File.Exists(path)
-            ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepRecord>(l, JsonLine)!).ToList()
-            : [];
+    /// <summary>The step records of a <c>train.jsonl</c>; a last line cut short by a killed process is skipped.</summary>
+    public static IReadOnlyList<StepRecord> ReadLog(string path)
+    {
+        var records = new List<StepRecord>();
+        if (!File.Exists(path)) return records;
+        foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
+        {
+            try { records.Add(JsonSerializer.Deserialize<StepRecord>(line, JsonLine)!); }
+            catch (JsonException) { }
+        }
+        return records;
+    }
 
     /// <summary>Keeps only the lines of a JSONL log whose step is below <paramref name="step"/> (a crash may have left more).</summary>
     static void TruncateLog(string path, int step)
