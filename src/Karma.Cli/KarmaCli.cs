@@ -32,6 +32,11 @@ public static class KarmaCli
     /// <summary>JSON settings for one-line records (JSONL logs).</summary>
     public static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
 
+    static readonly CancellationTokenSource interrupt = new();
+
+    /// <summary>Cancelled by the first Ctrl-C: training saves a checkpoint and stops; a second Ctrl-C ends the process.</summary>
+    public static CancellationToken Interrupted => interrupt.Token;
+
     /// <summary>Builds the root command with every subcommand.</summary>
     public static RootCommand Build()
     {
@@ -57,6 +62,13 @@ public static class KarmaCli
     public static void SetRun(Command command, Func<ParseResult, int> run, bool needsTorch = true) =>
         command.SetAction(parse =>
         {
+            Console.CancelKeyPress += (_, e) =>
+            {
+                if (interrupt.IsCancellationRequested) return; // second Ctrl-C: let the process end
+                e.Cancel = true;
+                interrupt.Cancel();
+                Console.Error.WriteLine("karma: stopping after this step (a checkpoint is written); press Ctrl-C again to abort at once.");
+            };
             try
             {
                 if (needsTorch) TorchRuntime.EnsureLoaded();
@@ -71,6 +83,11 @@ public static class KarmaCli
             {
                 Console.Error.WriteLine($"karma: error: {e.Message}");
                 return 1;
+            }
+            catch (OperationCanceledException e) when (interrupt.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"karma: {e.Message}");
+                return 130;
             }
         });
 }

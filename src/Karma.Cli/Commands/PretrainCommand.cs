@@ -24,13 +24,13 @@ static class PretrainCommand
             if (parse.GetValue(resume) is { } dir)
             {
                 var spec = TrainingRun.ReadSpec(dir);
-                result = Execute($"{spec.Config.Variant}".ToLowerInvariant(), spec.Training.Steps, onStep => TrainingRun.Resume(dir, onStep));
+                result = Execute($"{spec.Config.Variant}".ToLowerInvariant(), spec.Training.Steps, onStep => TrainingRun.Resume(dir, onStep, KarmaCli.Interrupted));
             }
             else
             {
                 string outDir = parse.GetValue(output) ?? throw new KarmaException("Give --out RUN_DIR for a new run, or --resume RUN_DIR to continue one.");
                 var spec = run.Spec(parse, KarmaConfig.ParseVariant(parse.GetValue(modelName)!));
-                result = Execute(parse.GetValue(modelName)!, spec.Training.Steps, onStep => TrainingRun.Start(spec, outDir, onStep, parse.GetValue(overwrite)));
+                result = Execute(parse.GetValue(modelName)!, spec.Training.Steps, onStep => TrainingRun.Start(spec, outDir, onStep, parse.GetValue(overwrite), KarmaCli.Interrupted));
             }
             Console.Out.WriteLine(JsonSerializer.Serialize(result, KarmaCli.Json));
             return 0;

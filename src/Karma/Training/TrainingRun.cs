@@ -34,7 +34,7 @@ public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<stri
 /// replaced atomically every <see cref="TrainingOptions.CheckpointEvery"/> steps and at the end),
 /// <c>train.jsonl</c> (one line per step), <c>validation.jsonl</c> (held-out metrics during training) and
 /// <c>metrics.json</c> (final held-out metrics and warnings), and the same curves as TensorBoard event files in
-/// <c>tensorboard/</c>. <see cref="Resume"/> continues from the last
+/// <c>tensorboard/</c>. Cancelling the token stops after the current step with a checkpoint of that step. <see cref="Resume"/> continues from the last
 /// checkpoint and rewrites the logs from there, so the finished folder equals an uninterrupted run's.
 /// </summary>
 public static class TrainingRun
@@ -49,7 +49,7 @@ public static class TrainingRun
     /// Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>. A folder that already holds a
     /// run is refused unless <paramref name="overwrite"/> is set, so a typo never destroys a finished run.
     /// </summary>
-    public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null, bool overwrite = false)
+    public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null, bool overwrite = false, CancellationToken cancel = default)
     {
         if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
             throw new KarmaException(directory, "already holds a run. Continue it with --resume, choose another --out, or pass --overwrite to replace it.");
@@ -62,12 +62,12 @@ public static class TrainingRun
         spec = spec with { Data = spec.Data.Select(Path.GetFullPath).ToArray(), Holdout = spec.Holdout.Select(Path.GetFullPath).ToArray() };
         AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, Json));
         foreach (var log in new[] { "train.jsonl", "validation.jsonl" }) File.Delete(Path.Combine(directory, log));
-        return Execute(spec, directory, resume: false, onStep);
+        return Execute(spec, directory, resume: false, onStep, cancel);
     }
 
     /// <summary>Continues the run in <paramref name="directory"/> from its last checkpoint.</summary>
-    public static RunResult Resume(string directory, Action<StepRecord>? onStep = null) =>
-        Execute(ReadSpec(directory), directory, resume: true, onStep);
+    public static RunResult Resume(string directory, Action<StepRecord>? onStep = null, CancellationToken cancel = default) =>
+        Execute(ReadSpec(directory), directory, resume: true, onStep, cancel);
 
     /// <summary>The spec of the run in <paramref name="directory"/>.</summary>
     public static RunSpec ReadSpec(string directory)
@@ -97,7 +97,7 @@ public static class TrainingRun
         return (train, validation!);
     }
 
-    static RunResult Execute(RunSpec spec, string directory, bool resume, Action<StepRecord>? onStep)
+    static RunResult Execute(RunSpec spec, string directory, bool resume, Action<StepRecord>? onStep, CancellationToken cancel)
     {
         var (train, validation) = LoadTiles(spec);
         if (train.Tiles.Count == 0)
@@ -149,6 +149,12 @@ public static class TrainingRun
                     model.train();
                 }
                 if (options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0 && done < options.Steps) Save();
+                if (cancel.IsCancellationRequested && done < options.Steps)
+                {
+                    // Stop cleanly: the step just taken is saved, so --resume continues exactly from here.
+                    Save();
+                    throw new OperationCanceledException($"Training stopped at step {done}; continue with karma pretrain --resume {directory}.", cancel);
+                }
             });
         }
         Save();

@@ -48,6 +48,20 @@ public class TrainingRunTests
     }
 
     [Fact]
+    public void A_cancelled_run_checkpoints_the_step_it_stopped_at_and_resumes_exactly()
+    {
+        using var dir = new TempDir();
+        string scene = new SceneSimulator { Size = 48, Bands = 24, Endmembers = 4, Seed = 3 }.Generate().WriteTo(dir.File("scene"));
+        var spec = Spec(scene);
+        TrainingRun.Start(spec, dir.File("whole"));
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => TrainingRun.Start(spec, dir.File("stopped"), r => { if (r.Step == 6) cancel.Cancel(); }, cancel: cancel.Token));
+        Assert.Contains("\"Step\":7", File.ReadAllText(dir.File("stopped/checkpoint/trainer.json")));
+        TrainingRun.Resume(dir.File("stopped"));
+        Assert.Equal(TrainingRun.ReadLog(dir.File("whole/train.jsonl")).Select(r => r.Loss), TrainingRun.ReadLog(dir.File("stopped/train.jsonl")).Select(r => r.Loss));
+    }
+
+    [Fact]
     public void Starting_over_a_finished_run_is_refused_unless_asked()
     {
         using var dir = new TempDir();
