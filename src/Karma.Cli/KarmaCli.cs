@@ -58,6 +58,24 @@ public static class KarmaCli
         return root;
     }
 
+    /// <summary>
+    /// Refuses an output that would overwrite one of the inputs or land inside an input folder (such as the
+    /// checkpoint being read), before any work is done.
+    /// </summary>
+    public static void CheckOutput(string output, params string?[] inputs)
+    {
+        string target = Path.GetFullPath(output).TrimEnd('/');
+        foreach (var input in inputs.OfType<string>())
+        {
+            string source = Path.GetFullPath(Karma.Data.MatScene.Split(input).File).TrimEnd('/');
+            // An ENVI header's binary sits beside it under the same stem.
+            var files = source.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase)
+                ? new[] { source, source[..^4], source[..^4] + ".img", source[..^4] + ".bsq", source[..^4] + ".dat" } : [source];
+            if (files.Contains(target) || (Directory.Exists(source) && target.StartsWith(source + "/", StringComparison.Ordinal)))
+                throw new KarmaException(output, $"would overwrite or write inside the input {input}; choose another --out.");
+        }
+    }
+
     /// <summary>Attaches <paramref name="run"/> to <paramref name="command"/> with Karma's error handling.</summary>
     public static void SetRun(Command command, Func<ParseResult, int> run, bool needsTorch = true) =>
         command.SetAction(parse =>

@@ -16,6 +16,7 @@ static class EmbedCommand
         var command = new Command("embed", "Write per-pixel features from the pretrained encoder for a whole scene (tile by tile, bounded memory).") { checkpoint, data, output };
         KarmaCli.SetRun(command, parse =>
         {
+            KarmaCli.CheckOutput(parse.GetValue(output)!, parse.GetValue(data), parse.GetValue(checkpoint));
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
             using var scene = HyperspectralScene.Open(parse.GetValue(data)!);

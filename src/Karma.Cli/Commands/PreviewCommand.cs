@@ -24,6 +24,7 @@ static class PreviewCommand
                      && double.TryParse(g, System.Globalization.CultureInfo.InvariantCulture, out double gg) && double.TryParse(b, System.Globalization.CultureInfo.InvariantCulture, out double bb)
                      ? (rr, gg, bb) : throw new KarmaException($"--colour takes true, false or R,G,B in nm (got '{c}')."),
             };
+            KarmaCli.CheckOutput(parse.GetValue(output)!, parse.GetValue(path));
             using var scene = HyperspectralScene.Open(parse.GetValue(path)!);
             ScenePreview.Write(scene, parse.GetValue(output)!, nm);
             Console.Out.WriteLine($"preview: {Path.GetFullPath(parse.GetValue(output)!)}");

@@ -35,6 +35,7 @@ static class ProbeCommand
         KarmaCli.SetRun(command, parse =>
         {
             if (parse.GetValue(split) is not ("random" or "spatial")) throw new KarmaException("--split must be random or spatial.");
+            if (parse.GetValue(output) is { } outDir) KarmaCli.CheckOutput(outDir, parse.GetValue(data), parse.GetValue(labels), parse.GetValue(checkpoint));
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
             using var scene = HyperspectralScene.Open(parse.GetValue(data)!);

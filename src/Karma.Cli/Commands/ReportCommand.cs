@@ -15,6 +15,7 @@ static class ReportCommand
             { run, compare, output };
         KarmaCli.SetRun(command, parse =>
         {
+            KarmaCli.CheckOutput(parse.GetValue(output)!, Path.Combine(parse.GetValue(run)!, "checkpoint"));
             RunReport.Write(parse.GetValue(run)!, parse.GetValue(output)!, parse.GetValue(compare));
             Console.Out.WriteLine($"report: {Path.GetFullPath(parse.GetValue(output)!)}");
             return 0;

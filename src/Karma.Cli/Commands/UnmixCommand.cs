@@ -27,6 +27,7 @@ static class UnmixCommand
         KarmaCli.SetRun(command, parse =>
         {
             string path = parse.GetValue(data)!, dir = parse.GetValue(output)!;
+            KarmaCli.CheckOutput(dir, path, parse.GetValue(checkpoint));
             string? ckpt = parse.GetValue(checkpoint);
             string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");
             using var scene = HyperspectralScene.Open(path);
