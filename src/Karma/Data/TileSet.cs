@@ -9,8 +9,11 @@ namespace Karma.Data;
 /// </summary>
 public sealed class TileSet
 {
-    /// <summary>One tile: [bands][T][T] reflectance, and its top-left pixel in the source scene.</summary>
-    public sealed record Tile(string Scene, int Row, int Col, float[] Values);
+    /// <summary>
+    /// One tile: [bands][T][T] reflectance, its top-left pixel in the source scene, and which pixels are no-data,
+    /// non-finite or quality-flagged ([T][T]; null when all are valid). Invalid pixels hold 0 and are left out of losses.
+    /// </summary>
+    public sealed record Tile(string Scene, int Row, int Col, float[] Values, bool[]? Invalid = null);
 
     /// <summary>The tiles.</summary>
     public required IReadOnlyList<Tile> Tiles { get; init; }
@@ -53,8 +56,9 @@ public sealed class TileSet
         foreach (var (r, c) in origins)
         {
             var values = new float[reader.Bands * pixels];
-            if (reader.Read(r, c, tileSize, tileSize, values, invalid) > options.MaxNoDataFraction * pixels) continue;
-            tiles.Add(new Tile(scene.Path, r, c, values));
+            int bad = reader.Read(r, c, tileSize, tileSize, values, invalid);
+            if (bad > options.MaxNoDataFraction * pixels) continue;
+            tiles.Add(new Tile(scene.Path, r, c, values, bad > 0 ? (bool[])invalid.Clone() : null));
         }
         return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Wavelengths = reader.Wavelengths, Subsampled = subsampled };
     }

@@ -48,14 +48,27 @@ public static class KarmaLoss
     /// <summary>Element-wise squared error between the physics reconstruction and the target.</summary>
     public static Tensor PhysicsConsistency(Tensor physics, Tensor target) => (physics - target).square();
 
-    /// <summary>Computes every term the configuration asks for from a forward pass and the tiles' tokens.</summary>
-    public static LossTerms Compute(KarmaOutput output, Tensor targetTokens, KarmaConfig config)
+    /// <summary>
+    /// Computes every term the configuration asks for from a forward pass and the tiles' tokens. When
+    /// <paramref name="validPixels"/> ([B, N, P²], 1 = valid) is given, no-data pixels are left out of every term,
+    /// and a patch with no valid pixel counts for nothing.
+    /// </summary>
+    public static LossTerms Compute(KarmaOutput output, Tensor targetTokens, KarmaConfig config, Tensor? validPixels = null)
     {
         using var scope = NewDisposeScope();
         long b = targetTokens.shape[0], n = targetTokens.shape[1];
         int pixels = config.PatchSize * config.PatchSize;
         var weights = config.LossOnMaskedOnly ? output.Masking.Mask : ones_like(output.Masking.Mask);
-        Tensor Average(Tensor t, Tensor w) => (t.view(b, n, -1).mean([-1L]) * w).sum() / w.sum().clamp_min(1);
+        // Per-pixel values [B, N, P²] → per-token means over valid pixels → mean over weighted tokens.
+        Tensor Average(Tensor t, Tensor w)
+        {
+            if (validPixels is null) return (t.view(b, n, -1).mean([-1L]) * w).sum() / w.sum().clamp_min(1);
+            var perPixel = t.view(b, n, pixels, -1).mean([-1L]);
+            var count = validPixels.sum(-1);
+            var perToken = (perPixel * validPixels).sum(-1) / count.clamp_min(1);
+            var tokenWeights = w * (count > 0).to_type(w.dtype);
+            return (perToken * tokenWeights).sum() / tokenWeights.sum().clamp_min(1);
+        }
         Tensor PerToken(Tensor t) => Average(t, weights);
         Tensor Pixels(Tensor t) => t.view(b, n, pixels, (long)config.Bands);
 

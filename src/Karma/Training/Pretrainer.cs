@@ -114,11 +114,19 @@ public sealed class Pretrainer : IDisposable
         int batch = Math.Min(options.BatchSize, tiles.Tiles.Count);
         var (indices, epoch) = BatchIndices(tiles.Tiles.Count, batch, Step, options.Seed);
         var images = Batch(tiles, indices);
-        if (options.Augment) images = Augment(images, new Random(Seeds.Derive(options.Seed, Step, 2)));
+        var valid = ValidPixels(tiles, indices);
+        if (options.Augment)
+        {
+            // The validity mask turns with its tile: augment it as one more channel.
+            var turned = Augment(valid is null ? images : cat([images, valid], 1), new Random(Seeds.Derive(options.Seed, Step, 2)));
+            images = valid is null ? turned : turned[.., ..^1];
+            valid = valid is null ? null : turned[.., ^1..];
+        }
         using var masks = new Generator((ulong)Seeds.Derive(options.Seed, Step, 3));
         optimizer.zero_grad();
         using var output = model.call(images, model.SampleMasking(batch, masks));
-        using var loss = KarmaLoss.Compute(output, model.Targets(images), model.Config);
+        using var loss = KarmaLoss.Compute(output, model.Targets(images), model.Config,
+                                           valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
         loss.Total.backward();
         double gradNorm = nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
         optimizer.step();
@@ -183,6 +191,20 @@ public sealed class Pretrainer : IDisposable
         double spread = flat.std(0).mean().item<float>();
         double entropy = -(flat * (flat + 1e-12).log()).sum(1).mean().item<float>() / Math.Log(Math.Max(2, m));
         return (spread, entropy);
+    }
+
+    /// <summary>[B, 1, T, T] with 1 for valid pixels of the listed tiles, or null when every pixel is valid.</summary>
+    public static Tensor? ValidPixels(TileSet tiles, IReadOnlyList<int> indices)
+    {
+        if (indices.All(i => tiles.Tiles[i].Invalid is null)) return null;
+        int pixels = tiles.TileSize * tiles.TileSize;
+        var data = new float[indices.Count * pixels];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            var invalid = tiles.Tiles[indices[i]].Invalid;
+            for (int p = 0; p < pixels; p++) data[i * pixels + p] = invalid is not null && invalid[p] ? 0f : 1f;
+        }
+        return tensor(data, indices.Count, 1, tiles.TileSize, tiles.TileSize);
     }
 
     /// <summary>Stacks the listed tiles into a [B, bands, T, T] tensor.</summary>

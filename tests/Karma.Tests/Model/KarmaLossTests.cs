@@ -81,4 +81,25 @@ public class KarmaLossTests
         Assert.Equal((0.125 + 2.5) / 4, all.Huber.item<float>(), 6);
         Assert.Equal(masked.Huber.item<float>() + 0.1 * masked.SpectralAngle!.item<float>() + masked.Physics.item<float>(), masked.Total.item<float>(), 5);
     }
+
+    [Fact]
+    public void No_data_pixels_are_left_out_of_every_term()
+    {
+        var config = KarmaConfig.Tiny with { Variant = ModelVariant.Karma, Bands = 2, TileSize = 4, PatchSize = 2, EncoderDim = 8, EncoderHeads = 2, DecoderDim = 8, DecoderHeads = 2, Endmembers = 2 };
+        var target = ones(1, 4, 8) * 0.5;
+        var recon = target.clone();
+        recon[0, 0, TensorIndex.Slice(0, 2)] = tensor(new float[] { 100, 100 });   // pixel 0 of token 0: huge error
+        var mask = ones(1, 4);
+        var order = tensor(new long[] { 0, 1, 2, 3 }).view(1, 4);
+        var masking = new TokenMasking { Mask = mask, Shuffle = order, Restore = order, Visible = 0 };
+        var output = new KarmaOutput { Reconstruction = recon, PhysicsReconstruction = recon.clone(), Masking = masking };
+        var valid = ones(1, 4, 4);
+        valid[0, 0, 0] = tensor(0f);                                                     // that pixel is no-data
+        using var masked = KarmaLoss.Compute(output, target, config, valid);
+        Assert.Equal(0, masked.Huber.item<float>(), 6);
+        Assert.Equal(0, masked.Physics!.item<float>(), 6);
+        Assert.Equal(0, masked.SpectralAngle!.item<float>(), 3);
+        using var counted = KarmaLoss.Compute(output, target, config);
+        Assert.True(counted.Huber.item<float>() > 1);
+    }
 }
