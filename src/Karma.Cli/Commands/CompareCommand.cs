@@ -21,9 +21,10 @@ static class CompareCommand
         var library = new Option<string?>("--library") { Description = "Spectral library for the library-fixed model of --endmembers-study." };
         var output = new Option<string>("--out") { Description = "Folder for the runs and the comparison table.", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace runs already in --out." };
+        var labels = new Option<string?>("--labels") { Description = "Label map of the first --data scene: also report each model's linear-probe accuracy (5% of each class for training) next to raw spectra." };
         var truth = new Option<string[]>("--truth") { Description = "Unmixing truth for the first --data scene: also score each model's abundances and endmembers (SAD, abundance RMSE) next to VCA + FCLS.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics.")
-            { ablations, sweep, study, library, output, overwrite, truth };
+            { ablations, sweep, study, library, output, overwrite, truth, labels };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -51,7 +52,9 @@ static class CompareCommand
             string dir = parse.GetValue(output)!;
             var entries = Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite));
             Print(entries, dir);
-            if (parse.GetValue(truth) is { Length: > 0 } truthFiles) ScoreUnmixing(entries, spec.Data.Length > 0 ? spec.Data[0] : Path.Combine(dir, "simulated", "scene.hdr"), truthFiles, dir);
+            string firstScene = spec.Data.Length > 0 ? spec.Data[0] : Path.Combine(dir, "simulated", "scene.hdr");
+            if (parse.GetValue(truth) is { Length: > 0 } truthFiles) ScoreUnmixing(entries, firstScene, truthFiles, dir);
+            if (parse.GetValue(labels) is { } labelMap) ScoreProbe(entries, firstScene, labelMap, dir, spec.Training.Seed);
             return 0;
         });
         return command;
@@ -87,6 +90,42 @@ static class CompareCommand
         }
         AnsiConsole.Write(table);
         AtomicFiles.WriteText(Path.Combine(dir, "unmixing.md"), md.ToString());
+    }
+
+    /// <summary>
+    /// Linear-probe accuracy of every model's frozen features on <paramref name="scenePath"/> (5% of each class
+    /// trains, the rest tests; one split for all) next to the same probe on raw spectra; printed and written to
+    /// <c>probe.md</c>.
+    /// </summary>
+    public static void ScoreProbe(IReadOnlyList<ComparisonEntry> entries, string scenePath, string labelPath, string dir, int seed)
+    {
+        using var scene = Data.HyperspectralScene.Open(scenePath);
+        var rows = new List<(string Name, Evaluation.ClassificationMetrics Metrics)>();
+        int[]? map = null;
+        Downstream.LabelSplit? split = null;
+        foreach (var entry in entries)
+        {
+            var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
+            using (model)
+            {
+                var cube = Unmixing.ReflectanceCube.Read(scene, meta.Tiling!);
+                map ??= ProbeCommand.ReadLabels(labelPath, cube.Rows, cube.Cols);
+                split ??= Downstream.LabelSplit.Create(map, cube.Rows, cube.Cols, 0, 0.05, null, spatial: false, seed);
+                var truth = split.Test.Select(p => map[p]).ToArray();
+                if (rows.Count == 0)
+                    rows.Add(("raw spectra", Evaluation.ClassificationMetrics.Compute(truth, Downstream.LinearProbe.FitPredict(Downstream.PixelFeatures.Spectra(cube), map, split.Train, split.Test, seed))));
+                rows.Add((entry.Name, Evaluation.ClassificationMetrics.Compute(truth, Downstream.LinearProbe.FitPredict(Downstream.PixelFeatures.Encode(model, cube), map, split.Train, split.Test, seed))));
+            }
+        }
+        var table = new Table().AddColumns("probe features", "OA", "AA", "kappa", "mIoU");
+        var md = new System.Text.StringBuilder("| probe features | OA | AA | kappa | mIoU |\n|---|---|---|---|---|\n");
+        foreach (var (name, m) in rows)
+        {
+            table.AddRow(name, $"{m.Oa:P1}", $"{m.Aa:P1}", $"{m.Kappa:F3}", $"{m.Miou:P1}");
+            md.Append(CultureInfo.InvariantCulture, $"| {name} | {m.Oa:P1} | {m.Aa:P1} | {m.Kappa:F3} | {m.Miou:P1} |\n");
+        }
+        AnsiConsole.Write(table);
+        AtomicFiles.WriteText(Path.Combine(dir, "probe.md"), md.ToString());
     }
 
     /// <summary>Prints the comparison as a table and says where the files are.</summary>

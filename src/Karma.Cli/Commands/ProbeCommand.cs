@@ -86,7 +86,7 @@ static class ProbeCommand
         });
 
     /// <summary>A label map as integers [rows·cols], from a one-band raster or a 2-D MATLAB variable.</summary>
-    static int[] ReadLabels(string path, int rows, int cols)
+    public static int[] ReadLabels(string path, int rows, int cols)
     {
         var (file, variable) = MatScene.Split(path);
         double[] values;
