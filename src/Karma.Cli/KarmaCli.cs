@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Karma.Cli.Commands;
 using Karma.Runtime;
 using TorchSharp;
@@ -21,16 +20,11 @@ public static class KarmaCli
         Recursive = true,
     };
 
-    /// <summary>JSON settings for every machine-readable output: camelCase keys, indented.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>JSON settings for every machine-readable output: the library's convention, indented.</summary>
+    public static readonly JsonSerializerOptions Json = KarmaJson.Indented;
 
     /// <summary>JSON settings for one-line records (JSONL logs).</summary>
-    public static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
+    public static readonly JsonSerializerOptions JsonLine = KarmaJson.Line;
 
     static readonly CancellationTokenSource interrupt = new();
 

@@ -16,23 +16,35 @@ public static class PixelFeatures
     {
         var cfg = model.Config;
         if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands but the model {cfg.Bands}.");
-        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
+        int t = cfg.TileSize, d = cfg.EncoderDim;
         var features = new float[cube.Rows * cube.Cols, d];
+        var block = new float[d * t * t];
         model.eval();
         using var _ = no_grad();
         foreach (var (r, c, tile) in cube.CoveringTiles(t))
         {
-            using var input = tensor(tile, 1, cube.Bands, t, t);
-            using var encoded = model.EncodeAll(input);              // [1, N, D]
-            var values = encoded.data<float>().ToArray();
-            for (int y = 0; y < t; y++)
-                for (int x = 0; x < t; x++)
-                {
-                    int token = y / p * g + x / p, pixel = (r + y) * cube.Cols + c + x;
-                    for (int k = 0; k < d; k++) features[pixel, k] = values[token * d + k];
-                }
+            EncodeTile(model, tile, block);
+            for (int k = 0; k < d; k++)
+                for (int y = 0; y < t; y++)
+                    for (int x = 0; x < t; x++) features[(r + y) * cube.Cols + c + x, k] = block[(k * t + y) * t + x];
         }
         return features;
+    }
+
+    /// <summary>One tile [bands][T][T] → each pixel's patch feature, [D][T][T]. Call under no_grad.</summary>
+    static void EncodeTile(KarmaModel model, float[] tile, float[] block)
+    {
+        var cfg = model.Config;
+        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
+        using var input = tensor(tile, 1, cfg.Bands, t, t);
+        using var encoded = model.EncodeAll(input);              // [1, N, D]
+        var values = encoded.data<float>().ToArray();
+        for (int y = 0; y < t; y++)
+            for (int x = 0; x < t; x++)
+            {
+                int token = y / p * g + x / p;
+                for (int k = 0; k < d; k++) block[(k * t + y) * t + x] = values[token * d + k];
+            }
     }
 
     /// <summary>
@@ -43,7 +55,7 @@ public static class PixelFeatures
     public static void Write(KarmaModel model, HyperspectralScene scene, TilingOptions tiling, string outputPath)
     {
         var cfg = model.Config;
-        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
+        int t = cfg.TileSize, d = cfg.EncoderDim;
         if (scene.Lines < t || scene.Samples < t) throw new KarmaException(scene.Path, $"is smaller than one {t}×{t} tile.");
         var reader = new ReflectanceReader(scene, tiling);
         if (reader.Bands != cfg.Bands) throw new KarmaException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
@@ -59,15 +71,10 @@ public static class PixelFeatures
             foreach (int c in TileSet.CoveringOrigins(scene.Samples, t))
             {
                 reader.Read(r, c, t, t, tile, invalid);
-                using var input = tensor(tile, 1, reader.Bands, t, t);
-                using var encoded = model.EncodeAll(input);
-                var values = encoded.data<float>().ToArray();
-                for (int y = 0; y < t; y++)
-                    for (int x = 0; x < t; x++)
-                    {
-                        int token = y / p * g + x / p;
-                        for (int k = 0; k < d; k++) block[(k * t + y) * t + x] = invalid[y * t + x] ? float.NaN : values[token * d + k];
-                    }
+                EncodeTile(model, tile, block);
+                for (int k = 0; k < d; k++)
+                    for (int i = 0; i < t * t; i++)
+                        if (invalid[i]) block[k * t * t + i] = float.NaN;
                 writer.WriteWindow(r, c, t, t, block);
             }
         writer.Commit();

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Karma.Model;
@@ -17,7 +16,6 @@ public static class ModelCheckpoint
     /// <summary>File name of the weights inside a checkpoint folder.</summary>
     public const string WeightsFile = "weights.bin";
 
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
     public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
@@ -35,7 +33,7 @@ public static class ModelCheckpoint
         if (Directory.Exists(temp)) Directory.Delete(temp, true);
         Directory.CreateDirectory(temp);
         var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling);
-        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, Json));
+        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
         model.save(Path.Combine(temp, WeightsFile));
         extra?.Invoke(temp);
         AtomicFiles.ReplaceDirectory(temp, directory);
@@ -50,7 +48,7 @@ public static class ModelCheckpoint
             throw new KarmaException(directory, $"is not a Karma checkpoint: {MetadataFile} is missing. Point at the folder `karma pretrain --out` wrote.");
         try
         {
-            return JsonSerializer.Deserialize<Metadata>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize<Metadata>(File.ReadAllText(path), KarmaJson.Indented)
                    ?? throw new KarmaException(path, "is empty.");
         }
         catch (JsonException e) { throw new KarmaException(path, $"is not valid checkpoint metadata: {e.Message}", e); }

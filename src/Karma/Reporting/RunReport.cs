@@ -37,7 +37,7 @@ public static class RunReport
             var html = new StringBuilder();
             var log = TrainingRun.ReadLog(Path.Combine(runDirectory, "train.jsonl"));
             var result = File.Exists(Path.Combine(runDirectory, "metrics.json"))
-                ? JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(runDirectory, "metrics.json")), Json) : null;
+                ? JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(runDirectory, "metrics.json")), KarmaJson.Line) : null;
             string name = Path.GetFileName(Path.GetFullPath(runDirectory).TrimEnd('/'));
             html.Append($"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Karma report: {E(name)}</title><style>{Css}</style></head><body>");
             html.Append($"<h1>Karma report: {E(name)}</h1><p class=\"muted\">{E(meta.Config.Variant.ToString())} model, {E(meta.Config.Preset)} preset · generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · Karma {E(Runtime.KarmaEnvironment.Capture().Karma)}</p>");
@@ -108,7 +108,7 @@ public static class RunReport
             if (compareDirectory is not null && File.Exists(Path.Combine(compareDirectory, "comparison.json")))
             {
                 Section(html, "Comparison");
-                var entries = JsonSerializer.Deserialize<List<ComparisonEntry>>(File.ReadAllText(Path.Combine(compareDirectory, "comparison.json")), Json)!;
+                var entries = JsonSerializer.Deserialize<List<ComparisonEntry>>(File.ReadAllText(Path.Combine(compareDirectory, "comparison.json")), KarmaJson.Line)!;
                 Table(html, ["model", "PSNR (dB)", "SSIM", "SAM (°)", "RMSE", "PSNR phys", "SAM phys (°)", "train time"],
                       entries.Select(e => new[] { e.Name, F(e.Result.Metrics.Psnr, "F2"), F(e.Result.Metrics.Ssim, "F4"), F(e.Result.Metrics.SamDegrees, "F2"),
                                                   F(e.Result.Metrics.Rmse, "F4"), F(e.Result.Metrics.PsnrPhys, "F2"), F(e.Result.Metrics.SamPhysDegrees, "F2"), $"{e.Seconds:F0} s" }).ToList());
@@ -200,13 +200,8 @@ public static class RunReport
     sealed record ValidationRecord(int Step, ReconstructionMetrics Metrics);
 
     static List<ValidationRecord> ReadValidation(string path) =>
-        File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<ValidationRecord>(l, Json)!).ToList() : [];
+        File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<ValidationRecord>(l, KarmaJson.Line)!).ToList() : [];
 
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
 
     static string E(string s) => WebUtility.HtmlEncode(s);
     static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Karma.Evaluation;
 using Karma.Model;
 
@@ -40,14 +39,10 @@ public static class Comparison
         var names = entries.Select(e => e.Name).ToList();
         Reporting.Plots.Bars(Path.Combine(directory, "comparison_psnr.png"), names, entries.Select(e => e.Result.Metrics.Psnr).ToList(), "PSNR, masked patches (held out)", "dB");
         Reporting.Plots.Bars(Path.Combine(directory, "comparison_sam.png"), names, entries.Select(e => e.Result.Metrics.SamDegrees).ToList(), "Spectral angle, masked patches (held out)", "degrees");
-        AtomicFiles.WriteText(Path.Combine(directory, "comparison.json"), JsonSerializer.Serialize(entries, Json));
+        AtomicFiles.WriteText(Path.Combine(directory, "comparison.json"), JsonSerializer.Serialize(entries, KarmaJson.Indented));
         return entries;
     }
 
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, Converters = { new JsonStringEnumConverter() },
-    };
 
     /// <summary>The comparison as a Markdown table, with training cost relative to the first entry.</summary>
     public static string Markdown(IReadOnlyList<ComparisonEntry> entries)

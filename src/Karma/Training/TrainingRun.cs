@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Karma.Data;
 using Karma.Evaluation;
 using Karma.Model;
@@ -39,11 +38,6 @@ public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<stri
 /// </summary>
 public static class TrainingRun
 {
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, Converters = { new JsonStringEnumConverter() },
-    };
-    static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
 
     /// <summary>
     /// Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>. A folder that already holds a
@@ -60,7 +54,7 @@ public static class TrainingRun
             spec = spec with { Data = [Path.GetFullPath(simulated)] };
         }
         spec = spec with { Data = spec.Data.Select(Path.GetFullPath).ToArray(), Holdout = spec.Holdout.Select(Path.GetFullPath).ToArray() };
-        AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, Json));
+        AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, KarmaJson.Indented));
         foreach (var log in new[] { "train.jsonl", "validation.jsonl" }) File.Delete(Path.Combine(directory, log));
         return Execute(spec, directory, resume: false, onStep, cancel);
     }
@@ -74,7 +68,7 @@ public static class TrainingRun
     {
         string path = Path.Combine(directory, "run.json");
         if (!File.Exists(path)) throw new KarmaException(directory, "is not a Karma run folder (run.json is missing); give the folder `karma pretrain --out` wrote.");
-        try { return JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path), Json) ?? throw new KarmaException(path, "is empty."); }
+        try { return JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path), KarmaJson.Indented) ?? throw new KarmaException(path, "is empty."); }
         catch (JsonException e) { throw new KarmaException(path, $"is not a valid run description: {e.Message}", e); }
     }
 
@@ -135,14 +129,14 @@ public static class TrainingRun
             var tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(directory, "tensorboard"), createRunName: false);
             trainer.Train(train, record =>
             {
-                trainLog.WriteLine(JsonSerializer.Serialize(record, JsonLine));
+                trainLog.WriteLine(JsonSerializer.Serialize(record, KarmaJson.Line));
                 Scalars(tensorboard, record);
                 onStep?.Invoke(record);
                 int done = trainer.Step;
                 if (done % validateEvery == 0 && done < options.Steps)
                 {
                     var m = ReconstructionMetrics.Evaluate(model, evaluation);
-                    validationLog.WriteLine(JsonSerializer.Serialize(new { step = done, epoch = record.Epoch, metrics = m }, JsonLine));
+                    validationLog.WriteLine(JsonSerializer.Serialize(new { step = done, epoch = record.Epoch, metrics = m }, KarmaJson.Line));
                     tensorboard.add_scalar("validation/psnr", (float)m.Psnr, done);
                     tensorboard.add_scalar("validation/ssim", (float)m.Ssim, done);
                     tensorboard.add_scalar("validation/sam_degrees", (float)m.SamDegrees, done);
@@ -167,7 +161,7 @@ public static class TrainingRun
             warnings.Add($"The scenes hold more tiles than fit in {spec.Tiling.MemoryBudgetMiB} MiB; an evenly spread subset was used. " +
                          "Raise the budget (TilingOptions.MemoryBudgetMiB) or the stride to use more of them.");
         var result = new RunResult(metrics, warnings, train.Tiles.Count, validation.Tiles.Count, validatedOnTraining);
-        AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, Json));
+        AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, KarmaJson.Indented));
         return result;
     }
 
@@ -191,7 +185,7 @@ public static class TrainingRun
         if (!File.Exists(path)) return records;
         foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
         {
-            try { records.Add(JsonSerializer.Deserialize<StepRecord>(line, JsonLine)!); }
+            try { records.Add(JsonSerializer.Deserialize<StepRecord>(line, KarmaJson.Line)!); }
             catch (JsonException) { }
         }
         return records;

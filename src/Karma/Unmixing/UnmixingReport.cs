@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Karma.Data;
 using Karma.Reporting;
 
@@ -21,7 +20,6 @@ public sealed record UnmixingSummary(string Method, int Endmembers, int Rows, in
 /// </summary>
 public static class UnmixingReport
 {
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Each estimated endmember's closest spectrum in <paramref name="library"/>.</summary>
     public static LibraryMatch[] MatchLibrary(UnmixingResult result, SpectralLibrary library, double[] wavelengths)
@@ -68,7 +66,7 @@ public static class UnmixingReport
         }
         Plots.Map(Path.Combine(directory, "error.png"), Grid(result.Error, rows, cols), $"Reconstruction error ({result.Method})", "RMSE (reflectance)");
         var summary = new UnmixingSummary(result.Method, m, rows, cols, result.Error.Where(float.IsFinite).Select(v => (double)v).DefaultIfEmpty(double.NaN).Average(), library, truth);
-        AtomicFiles.WriteText(Path.Combine(directory, "unmix.json"), JsonSerializer.Serialize(summary, Json));
+        AtomicFiles.WriteText(Path.Combine(directory, "unmix.json"), JsonSerializer.Serialize(summary, KarmaJson.Indented));
         return summary;
     }
 
