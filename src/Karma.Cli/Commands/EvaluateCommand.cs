@@ -34,7 +34,7 @@ static class EvaluateCommand
                 table.AddRow("full tile", F(metrics.Full.Psnr, "F2"), F(metrics.Full.Ssim, "F4"), F(metrics.Full.SamDegrees, "F2"), F(metrics.Full.Rmse, "F4"));
                 if (metrics.PsnrPhys is not null) table.AddRow("physics A·â (masked)", F(metrics.PsnrPhys, "F2"), "–", F(metrics.SamPhysDegrees, "F2"), "–");
                 AnsiConsole.Write(table);
-                Console.Out.WriteLine($"{metrics.Tiles} tiles, mask seed {metrics.MaskSeed}, reflectance data range 1");
+                Console.Out.WriteLine($"{metrics.Tiles} tiles, mask seed {metrics.MaskSeed}, reflectance data range 1, {metrics.ExcludedPixels} no-data pixels left out");
                 return 0;
             }
         });

@@ -19,9 +19,11 @@ public sealed record TileMetrics(double Psnr, double Ssim, double SamDegrees, do
 /// <item><c>PsnrPhys</c>/<c>SamPhysDegrees</c>: the same for the physics branch's A·â, masked patches;</item>
 /// <item><c>Full</c>: PSNR, SSIM, SAM and RMSE of the model's prediction for every patch of the tile.</item>
 /// </list>
+/// No-data pixels (non-finite, flagged or no-data value in the scene, see <see cref="TileSet.Tile.Invalid"/>) are
+/// left out of every number: they count in no error, angle or SSIM window. <c>ExcludedPixels</c> says how many.
 /// </summary>
 public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamDegrees, double Rmse, double? PsnrPhys, double? SamPhysDegrees,
-                                           TileMetrics Full, int Tiles, int MaskSeed)
+                                           TileMetrics Full, int Tiles, int MaskSeed, long ExcludedPixels = 0)
 {
     /// <summary>Evaluates <paramref name="model"/> on every tile in batches, masks drawn from <paramref name="maskSeed"/>.</summary>
     public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16)
@@ -32,8 +34,9 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
         using var generator = new Generator((ulong)maskSeed);
         var cfg = model.Config;
         int t = cfg.TileSize, pixels = t * t;
-        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, values = 0, maskedPixels = 0;
-        double seFull = 0, angleFull = 0, ssim = 0, ssimFull = 0;
+        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, maskedPixels = 0, validPixels = 0;
+        double seFull = 0, angleFull = 0, ssim = 0, ssimFull = 0, bandImages = 0, bandImagesFull = 0;
+        long excluded = 0;
         for (int start = 0; start < tiles.Tiles.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
@@ -42,44 +45,63 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
             using var output = model.call(images, model.SampleMasking(idx.Length, generator));
             var target = model.Targets(images);
             var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
-            double maskedTokens = masked.sum().item<float>();
-            values += maskedTokens * cfg.PatchValues;
-            maskedPixels += maskedTokens * cfg.PatchSize * cfg.PatchSize;
-            se += ((output.Reconstruction - target).square() * masked).sum(type: ScalarType.Float64).item<double>();
-            angle += PixelAngles(output.Reconstruction, target, masked, cfg);
-            seFull += (output.Reconstruction - target).square().sum(type: ScalarType.Float64).item<double>();
-            angleFull += PixelAngles(output.Reconstruction, target, ones_like(masked), cfg);
+            var valid = Pretrainer.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
+                ? Patches.Patchify(v, cfg.PatchSize)
+                : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize);
+            var weight = valid * masked;
+            maskedPixels += weight.sum(type: ScalarType.Float64).item<double>();
+            validPixels += valid.sum(type: ScalarType.Float64).item<double>();
+            se += SquaredError(output.Reconstruction, target, weight, cfg);
+            angle += PixelAngles(output.Reconstruction, target, weight, cfg);
+            seFull += SquaredError(output.Reconstruction, target, valid, cfg);
+            angleFull += PixelAngles(output.Reconstruction, target, valid, cfg);
             if (output.PhysicsReconstruction is { } phys)
             {
-                sePhys += ((phys - target).square() * masked).sum(type: ScalarType.Float64).item<double>();
-                anglePhys += PixelAngles(phys, target, masked, cfg);
+                sePhys += SquaredError(phys, target, weight, cfg);
+                anglePhys += PixelAngles(phys, target, weight, cfg);
             }
             var input = images.data<float>().ToArray();
             var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
             var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
             for (int i = 0; i < idx.Length; i++)
+            {
+                var invalid = tiles.Tiles[idx[i]].Invalid;
+                excluded += invalid?.Count(x => x) ?? 0;
                 for (int b = 0; b < cfg.Bands; b++)
                 {
                     int at = (i * cfg.Bands + b) * pixels;
-                    ssim += StructuralSimilarity.Compute(input.AsSpan(at, pixels), composite.AsSpan(at, pixels), t, t);
-                    ssimFull += StructuralSimilarity.Compute(input.AsSpan(at, pixels), full.AsSpan(at, pixels), t, t);
+                    double s = StructuralSimilarity.Compute(input.AsSpan(at, pixels), composite.AsSpan(at, pixels), t, t, invalid);
+                    double sf = StructuralSimilarity.Compute(input.AsSpan(at, pixels), full.AsSpan(at, pixels), t, t, invalid);
+                    if (!double.IsNaN(s)) { ssim += s; bandImages++; }
+                    if (!double.IsNaN(sf)) { ssimFull += sf; bandImagesFull++; }
                 }
+            }
         }
+        if (maskedPixels == 0) throw new KarmaException("Every masked pixel of the evaluation tiles is no-data; there is nothing to score.");
         static double Psnr(double sse, double n) => 10 * Math.Log10(1.0 / (sse / n));
         const double Degrees = 180 / Math.PI;
-        double n = tiles.Tiles.Count, allValues = n * cfg.Bands * pixels, bandImages = n * cfg.Bands;
+        double values = maskedPixels * cfg.Bands, allValues = validPixels * cfg.Bands;
         bool physics = model.Physics is not null;
         return new ReconstructionMetrics(Psnr(se, values), ssim / bandImages, angle / maskedPixels * Degrees, Math.Sqrt(se / values),
             physics ? Psnr(sePhys, values) : null, physics ? anglePhys / maskedPixels * Degrees : null,
-            new TileMetrics(Psnr(seFull, allValues), ssimFull / bandImages, angleFull / (n * pixels) * Degrees, Math.Sqrt(seFull / allValues)),
-            tiles.Tiles.Count, maskSeed);
+            new TileMetrics(Psnr(seFull, allValues), ssimFull / bandImagesFull, angleFull / validPixels * Degrees, Math.Sqrt(seFull / allValues)),
+            tiles.Tiles.Count, maskSeed, excluded);
     }
 
-    static double PixelAngles(Tensor estimate, Tensor target, Tensor masked, KarmaConfig cfg)
+    /// <summary>Sum of squared errors over the pixels <paramref name="weight"/> ([B, N, P²]) selects.</summary>
+    static double SquaredError(Tensor estimate, Tensor target, Tensor weight, KarmaConfig cfg)
+    {
+        long b = estimate.shape[0], n = estimate.shape[1];
+        var perPixel = (estimate - target).square().view(b, n, -1, cfg.Bands).sum(-1);
+        return (perPixel * weight).sum(type: ScalarType.Float64).item<double>();
+    }
+
+    /// <summary>Sum of spectral angles (radians) over the pixels <paramref name="weight"/> ([B, N, P²]) selects.</summary>
+    static double PixelAngles(Tensor estimate, Tensor target, Tensor weight, KarmaConfig cfg)
     {
         long b = estimate.shape[0], n = estimate.shape[1];
         int p = cfg.PatchSize * cfg.PatchSize;
         var angles = KarmaLoss.SpectralAngle(estimate.view(b, n, p, cfg.Bands), target.view(b, n, p, cfg.Bands)); // [B, N, P²]
-        return (angles * masked).sum(type: ScalarType.Float64).item<double>();
+        return (angles * weight).sum(type: ScalarType.Float64).item<double>();
     }
 }

@@ -6,6 +6,8 @@ namespace Karma.Evaluation;
 /// variances and covariance under a normalised 11×11 Gaussian window (radius int(3.5σ + 0.5) = 5), the SSIM
 /// map, and its mean over pixels at least 5 from the border (where the window lies fully inside the image).
 /// The result lies in [-1, 1]; images smaller than 11×11 have no such pixels and are rejected.
+/// With an <c>invalid</c> mask (no-data pixels), the mean runs only over windows that hold no invalid pixel, so
+/// a no-data pixel neither raises nor lowers the score; <see cref="double.NaN"/> when no window is clean.
 /// </summary>
 public static class StructuralSimilarity
 {
@@ -26,6 +28,10 @@ public static class StructuralSimilarity
 
     /// <summary>SSIM of <paramref name="estimate"/> against <paramref name="reference"/>, both [rows][cols] row-major.</summary>
     public static double Compute(ReadOnlySpan<float> reference, ReadOnlySpan<float> estimate, int rows, int cols, double dataRange = 1.0)
+        => Compute(reference, estimate, rows, cols, default, dataRange);
+
+    /// <summary>SSIM as above, averaged over windows that contain no pixel flagged in <paramref name="invalid"/> (empty: all valid).</summary>
+    public static double Compute(ReadOnlySpan<float> reference, ReadOnlySpan<float> estimate, int rows, int cols, ReadOnlySpan<bool> invalid, double dataRange = 1.0)
     {
         if (rows < MinimumSide || cols < MinimumSide)
             throw new KarmaException($"SSIM needs images of at least {MinimumSide}×{MinimumSide} pixels (got {rows}×{cols}).");
@@ -46,10 +52,14 @@ public static class StructuralSimilarity
                 }
                 h[0, r, c] = x; h[1, r, c] = y; h[2, r, c] = xx; h[3, r, c] = yy; h[4, r, c] = xy;
             }
+        var clean = invalid.IsEmpty ? null : CleanWindows(invalid, rows, cols);
         double total = 0;
+        int counted = 0;
         for (int r = 0; r < outRows; r++)
             for (int c = 0; c < outCols; c++)
             {
+                if (clean is not null && !clean[r * outCols + c]) continue;
+                counted++;
                 double ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
                 for (int k = 0; k <= 2 * Radius; k++)
                 {
@@ -59,6 +69,23 @@ public static class StructuralSimilarity
                 double vx = uxx - ux * ux, vy = uyy - uy * uy, vxy = uxy - ux * uy;
                 total += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
             }
-        return total / (outRows * outCols);
+        return counted == 0 ? double.NaN : total / counted;
+    }
+
+    /// <summary>For each window centre whose window fits, whether its (2R+1)² window holds no invalid pixel (summed-area table).</summary>
+    static bool[] CleanWindows(ReadOnlySpan<bool> invalid, int rows, int cols)
+    {
+        var sum = new int[(rows + 1) * (cols + 1)];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                sum[(r + 1) * (cols + 1) + c + 1] = (invalid[r * cols + c] ? 1 : 0) + sum[r * (cols + 1) + c + 1]
+                                                    + sum[(r + 1) * (cols + 1) + c] - sum[r * (cols + 1) + c];
+        int side = 2 * Radius + 1, outRows = rows - 2 * Radius, outCols = cols - 2 * Radius;
+        var clean = new bool[outRows * outCols];
+        for (int r = 0; r < outRows; r++)
+            for (int c = 0; c < outCols; c++)
+                clean[r * outCols + c] = sum[(r + side) * (cols + 1) + c + side] - sum[r * (cols + 1) + c + side]
+                                         - sum[(r + side) * (cols + 1) + c] + sum[r * (cols + 1) + c] == 0;
+        return clean;
     }
 }
