@@ -30,12 +30,13 @@ sealed class RunOptions
     public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Write a resumable checkpoint every N steps (0: only at the end).", DefaultValueFactory = _ => 100 };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Do not flip/rotate training tiles." };
     public readonly Option<string> EndmemberInit = new("--endmember-init") { Description = "How A starts: vca (purest training pixels), random, or library:PATH.", DefaultValueFactory = _ => "vca" };
+    public readonly Option<bool> SkipMemoryCheck = new("--skip-memory-check") { Description = "Start even when the memory estimate exceeds what is available." };
     public readonly Option<bool> FreezeEndmembers = new("--freeze-endmembers") { Description = "Keep A at its initial spectra (physically fixed endmembers)." };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
-                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers })
+                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck })
             command.Options.Add(option);
     }
 
@@ -60,7 +61,7 @@ sealed class RunOptions
             {
                 Steps = parse.GetValue(Steps) ?? 200, BatchSize = parse.GetValue(Batch), LearningRate = parse.GetValue(LearningRate),
                 WeightDecay = parse.GetValue(WeightDecay), Seed = parse.GetValue(Seed), CheckpointEvery = parse.GetValue(CheckpointEvery),
-                Augment = !parse.GetValue(NoAugment),
+                Augment = !parse.GetValue(NoAugment), CheckMemory = !parse.GetValue(SkipMemoryCheck),
             },
             Tiling = new TilingOptions
             {

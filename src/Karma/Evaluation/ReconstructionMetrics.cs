@@ -29,6 +29,7 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
     public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16)
     {
         if (tiles.Tiles.Count == 0) throw new KarmaException("No evaluation tiles.");
+        batchSize = MemoryEstimate.InferenceBatch(model.Config, model.ParameterCount, batchSize);
         model.eval();
         using var _ = no_grad();
         using var generator = new Generator((ulong)maskSeed);

@@ -29,6 +29,9 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     /// <summary>The physics branch, or null for variants without it.</summary>
     public LinearMixingBranch? Physics => physics;
 
+    /// <summary>Number of parameters (weights and endmembers), for memory estimates and reports.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
     /// <summary>Builds a model with freshly initialised weights (seed torch first for reproducibility).</summary>
     public KarmaModel(KarmaConfig config) : base("karma")
     {

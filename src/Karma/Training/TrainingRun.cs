@@ -106,6 +106,9 @@ public static class TrainingRun
 
         manual_seed(options.Seed);
         using var model = new KarmaModel(config);
+        if (options.CheckMemory)
+            MemoryEstimate.For(config, model.ParameterCount, batch, training: true)
+                          .EnsureFits($"Training the {config.Preset} preset on {config.TileSize}² × {config.Bands}-band tiles");
         using var trainer = new Pretrainer(model, options);
         if (resume)
         {

@@ -6,11 +6,41 @@ using static TorchSharp.torch;
 
 namespace Karma.Tests.Evaluation;
 
-/// <summary>No-data pixels must not move any metric: they are left out, and counted.</summary>
+/// <summary>No-data pixels must not move any metric (they are left out, and counted); the batch size must not either.</summary>
 [Collection(SerialTorchCollection.Name)]
-public class NoDataMetricsTests
+public class ReconstructionMetricsTests
 {
-    public NoDataMetricsTests() => TorchRuntime.EnsureLoaded();
+    public ReconstructionMetricsTests() => TorchRuntime.EnsureLoaded();
+
+    static readonly KarmaConfig Micro = KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 1, EncoderHeads = 4,
+                                                                DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 3, Bands = 6 };
+
+    static TileSet RandomTiles(int count, int seed, Func<int, bool>? invalidAt = null)
+    {
+        var random = new Random(seed);
+        return new TileSet
+        {
+            Tiles = Enumerable.Range(0, count).Select(i => new TileSet.Tile("t", 0, 16 * i,
+                Enumerable.Range(0, 6 * 16 * 16).Select(_ => (float)random.NextDouble() * 0.5f + 0.1f).ToArray(),
+                invalidAt is null ? null : Enumerable.Range(0, 256).Select(invalidAt).ToArray())).ToList(),
+            TileSize = 16, Bands = 6,
+        };
+    }
+
+    [Fact]
+    public void Metrics_do_not_depend_on_the_batch_size()
+    {
+        // The evaluation batch adapts to free memory, so the numbers must not change with it.
+        manual_seed(0);
+        using var model = new KarmaModel(Micro);
+        var tiles = RandomTiles(7, 3);
+        var whole = ReconstructionMetrics.Evaluate(model, tiles, maskSeed: 5, batchSize: 16);
+        var pieces = ReconstructionMetrics.Evaluate(model, tiles, maskSeed: 5, batchSize: 3);
+        Assert.Equal(whole.Psnr, pieces.Psnr, 5);   // float32 sums group differently; a different mask would move it by dB
+        Assert.Equal(whole.Ssim, pieces.Ssim, 6);
+        Assert.Equal(whole.SamDegrees, pieces.SamDegrees, 5);
+        Assert.Equal(whole.PsnrPhys!.Value, pieces.PsnrPhys!.Value, 5);
+    }
 
     [Fact]
     public void SSIM_ignores_whatever_lies_at_invalid_pixels()
@@ -39,17 +69,8 @@ public class NoDataMetricsTests
         // then the right half must split the all-valid totals exactly.
         set_num_threads(1);
         manual_seed(0);
-        var cfg = KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 1, EncoderHeads = 4,
-                                          DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 3, Bands = 6 };
-        using var model = new KarmaModel(cfg);
-        var random = new Random(2);
-        var values = Enumerable.Range(0, 6 * 16 * 16).Select(_ => (float)random.NextDouble() * 0.5f + 0.1f).ToArray();
-        TileSet With(Func<int, bool>? invalidAt) =>
-            new()
-            {
-                Tiles = [new TileSet.Tile("t", 0, 0, values, invalidAt is null ? null : Enumerable.Range(0, 256).Select(invalidAt).ToArray())],
-                TileSize = 16, Bands = 6,
-            };
+        using var model = new KarmaModel(Micro);
+        TileSet With(Func<int, bool>? invalidAt) => RandomTiles(1, 2, invalidAt);
 
         var all = ReconstructionMetrics.Evaluate(model, With(null));
         var right = ReconstructionMetrics.Evaluate(model, With(p => p % 16 < 8));   // left half no-data
