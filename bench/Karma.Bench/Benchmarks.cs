@@ -1,53 +1,220 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Karma.Data;
+using Karma.Downstream;
+using Karma.Evaluation;
 using Karma.Model;
 using Karma.Training;
+using Karma.Unmixing;
 using static TorchSharp.torch;
 
 namespace Karma.Bench;
 
-/// <summary>The benchmark list. The matmul peak is the yardstick that model-throughput (MFU) figures divide by.</summary>
+/// <summary>What each preset is timed with: the preset's own tile size; batch 8 on the CPU presets, 1 on paper.</summary>
+sealed record StepCase(KarmaConfig Config, int Batch);
+
+/// <summary>
+/// The benchmark list: the matmul peak (the yardstick for MFU), training steps per preset and variant next to
+/// the PyTorch peer, whole-scene inference, reading ENVI/GeoTIFF against a raw read of the same file, and the
+/// peak memory of tiling and streaming a scene larger than 2 GB.
+/// </summary>
 static class Benchmarks
 {
-    public static IEnumerable<Benchmark> All(bool quick)
-    {
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-            yield return MatmulPeak(quick ? 512 : 2048, dtype);
-        // Training cost of each variant on the same tiles (the paper reports KARMA at +31.7% over MAE).
-        var tiles = SimulatedTiles(quick ? 16 : 32);
-        foreach (var variant in new[] { ModelVariant.Mae, ModelVariant.HuberSam, ModelVariant.HuberLsmm, ModelVariant.Karma })
-            yield return TrainStep(KarmaConfig.Small with { TileSize = 32, Variant = variant }, tiles, steps: quick ? 1 : 5);
-    }
+    public static IEnumerable<StepCase> StepCases(bool quick) => quick
+        ? [new(KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }, 2)]
+        : [new(KarmaConfig.Tiny with { Bands = 218 }, 8), new(KarmaConfig.Small with { Bands = 218 }, 8), new(KarmaConfig.Paper, 1)];
 
-    static TileSet SimulatedTiles(int tileSize)
-    {
-        var scene = new SceneSimulator { Size = 96, Bands = 218, Seed = 1 }.Generate();
-        string dir = Path.Combine(Path.GetTempPath(), $"karma-bench-{Environment.ProcessId}");
-        try
-        {
-            using var opened = HyperspectralScene.Open(scene.WriteTo(dir));
-            return TileSet.FromScene(opened, new TilingOptions { TileSize = tileSize });
-        }
-        finally { Directory.Delete(dir, true); }
-    }
-
-    /// <summary>Optimiser steps of one model variant (batch 8) in tiles per second.</summary>
-    static Benchmark TrainStep(KarmaConfig config, TileSet tiles, int steps)
-    {
-        manual_seed(0);
-        var model = new KarmaModel(config with { Bands = tiles.Bands, TileSize = tiles.TileSize });
-        var trainer = new Pretrainer(model, new TrainingOptions { Steps = int.MaxValue, BatchSize = 8 });
-        return new Benchmark($"train_step_{config.Preset}_{tiles.TileSize}_{config.Variant}".ToLowerInvariant(),
-            () => { for (int i = 0; i < steps; i++) trainer.TrainStep(tiles); },
-            ms => new() { ["tilesPerSecond"] = steps * 8 / (ms * 1e-3), ["msPerStep"] = ms / steps });
-    }
+    public static readonly ModelVariant[] Variants = [ModelVariant.Mae, ModelVariant.Karma];
 
     /// <summary>Square matrix product throughput in GFLOP/s: 2·n³ floating-point operations per product.</summary>
-    static Benchmark MatmulPeak(int n, ScalarType dtype)
+    public static Benchmark MatmulPeak(int n, ScalarType dtype)
     {
         var a = randn(n, n).to(dtype);
         var b = randn(n, n).to(dtype);
         return new Benchmark($"matmul_peak_{n}_{dtype}".ToLowerInvariant(),
             () => { using var c = a.matmul(b); },
             ms => new() { ["gflops"] = 2.0 * n * n * n / (ms * 1e-3) / 1e9 });
+    }
+
+    /// <summary>Optimiser steps (forward, backward, clipping, AdamW, the step log) of one preset and variant on random tiles.</summary>
+    public static Benchmark TrainStep(StepCase c, ModelVariant variant, double peakGflops)
+    {
+        var config = c.Config with { Variant = variant };
+        var random = new Random(1);
+        int values = config.Bands * config.TileSize * config.TileSize;
+        var tiles = new TileSet
+        {
+            TileSize = config.TileSize, Bands = config.Bands,
+            Tiles = Enumerable.Range(0, Math.Max(16, c.Batch)).Select(i => new TileSet.Tile("bench", 0, i,
+                Enumerable.Range(0, values).Select(_ => (float)random.NextDouble() * 0.5f).ToArray())).ToList(),
+        };
+        manual_seed(0);
+        var model = new KarmaModel(config);
+        var trainer = new Pretrainer(model, new TrainingOptions { Steps = int.MaxValue, BatchSize = c.Batch });
+        double flops = ModelFlops.TrainingStep(config, c.Batch);
+        return new Benchmark(StepName(config, c.Batch),
+            () => trainer.TrainStep(tiles),
+            ms => new()
+            {
+                ["msPerStep"] = ms, ["tilesPerSecond"] = c.Batch / (ms * 1e-3), ["tokensPerSecond"] = c.Batch * config.Tokens / (ms * 1e-3),
+                ["gflopPerStep"] = flops / 1e9, ["gflops"] = flops / (ms * 1e-3) / 1e9, ["mfu"] = flops / (ms * 1e-3) / 1e9 / peakGflops,
+                ["parameters"] = model.ParameterCount,
+            });
+    }
+
+    public static string StepName(KarmaConfig config, int batch) =>
+        $"train_step_{config.Preset}_{config.TileSize}x{config.Bands}_b{batch}_{config.Variant}".ToLowerInvariant();
+
+    /// <summary>
+    /// The same step in PyTorch (bench/reference/karma_step.py) in a child process with the same shapes and threads.
+    /// OpenBLAS is given its AVX-512 kernels when the CPU has them: left alone it falls back to generic kernels on
+    /// CPUs newer than it knows, which would make the peer look 5× slower than it can be.
+    /// </summary>
+    public static BenchResult? Peer(StepCase c, ModelVariant variant, int threads, int warmup, int repetitions)
+    {
+        var config = c.Config with { Variant = variant };
+        string script = Path.Combine(RepositoryRoot(), "bench", "reference", "karma_step.py");
+        var spec = new
+        {
+            variant = variant.ToString().ToLowerInvariant(), config.Bands, config.TileSize, config.PatchSize, config.EncoderDim, config.EncoderDepth,
+            config.EncoderHeads, config.DecoderDim, config.DecoderDepth, config.DecoderHeads, config.MlpRatio, config.Endmembers,
+            config.PerPixelAbundances, config.MaskRatio, batch = c.Batch, threads, warmup, repetitions,
+        };
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(JsonSerializer.Serialize(spec, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        start.Environment.Remove("OPENBLAS_CORETYPE");
+        start.Environment.Remove("OPENBLAS_L2_SIZE");
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"PyTorch peer failed ({error.Trim().Split('\n').LastOrDefault()}); run bench/reference/install.sh to install it.");
+            return null;
+        }
+        var json = JsonNode.Parse(output)!;
+        var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        var blas = json["blas"]!;
+        return BenchResult.FromSamples("peer_" + StepName(config, c.Batch), samples,
+            new()
+            {
+                ["matmulFloat32Gflops"] = json["matmulGflops"]!["float32"]!.GetValue<double>(),
+                ["matmulBfloat16Gflops"] = json["matmulGflops"]!["bfloat16"]!.GetValue<double>(),
+                ["parameters"] = json["parameters"]!.GetValue<double>(),
+            },
+            new()
+            {
+                ["torch"] = json["torch"]!.GetValue<string>(),
+                ["blas"] = string.Join(" ", blas["libraries"]!.AsArray().Select(l => Path.GetFileName(l!.GetValue<string>()))),
+                ["openblasKernels"] = blas["openblasCore"]?.GetValue<string>() ?? "-",
+                ["attention"] = "explicit softmax(QKᵀ/√d)V (PyTorch 1.13 has no public SDPA)",
+            });
+    }
+
+    /// <summary>
+    /// Whole-scene inference with nothing masked, in pixels per second: reconstruction, abundances and per-pixel
+    /// features over tiles covering a simulated scene.
+    /// </summary>
+    public static IEnumerable<Benchmark> Inference(KarmaConfig config, int sceneSize)
+    {
+        var scene = new SceneSimulator { Size = sceneSize, Bands = config.Bands, Seed = 2 }.Generate();
+        var cube = new ReflectanceCube(scene.Cube, new bool[sceneSize * sceneSize], scene.Bands, sceneSize, sceneSize, scene.Wavelengths, new SceneMetadata());
+        manual_seed(0);
+        var model = new KarmaModel(config with { Variant = ModelVariant.Karma });
+        double pixels = sceneSize * sceneSize;
+        Dictionary<string, double> Rate(double ms) => new() { ["pixelsPerSecond"] = pixels / (ms * 1e-3) };
+        string name = $"{config.Preset}_{config.TileSize}x{config.Bands}_scene{sceneSize}";
+        yield return new Benchmark("reconstruct_" + name, () => SceneReconstruction.Reconstruct(model, cube), Rate);
+        yield return new Benchmark("abundances_" + name, () => SceneUnmixing.Karma(model, cube), Rate);
+        yield return new Benchmark("embed_" + name, () => PixelFeatures.Encode(model, cube), Rate);
+    }
+
+    /// <summary>
+    /// Reading a whole int16 ENVI scene (BSQ and BIP) and a float32 Deflate GeoTIFF through Karma's readers, in
+    /// 64-row windows of all bands, against a plain sequential read of the same file (both from the page cache).
+    /// </summary>
+    public static IEnumerable<Benchmark> Reading(string directory, int size, int bands)
+    {
+        foreach (var interleave in new[] { "bsq", "bip" })
+        {
+            string header = WriteInt16Envi(directory, $"scene-{interleave}", size, size, bands, interleave);
+            foreach (var b in ReadPair(header, Path.ChangeExtension(header, ".img"), $"envi_int16_{interleave}_{size}x{size}x{bands}")) yield return b;
+        }
+        int tiffSize = Math.Min(size, 512);
+        string tiff = Path.Combine(directory, "scene.tif");
+        var random = new Random(3);
+        var cube = new float[bands * tiffSize * tiffSize];
+        for (int i = 0; i < cube.Length; i++) cube[i] = (float)(0.2 + 0.1 * Math.Sin(i * 0.001) + 0.01 * random.NextDouble());
+        SceneWriter.Write(tiff, tiffSize, tiffSize, bands, cube);
+        foreach (var b in ReadPair(tiff, tiff, $"geotiff_f32_deflate_{tiffSize}x{tiffSize}x{bands}")) yield return b;
+    }
+
+    static IEnumerable<Benchmark> ReadPair(string scenePath, string dataPath, string name)
+    {
+        double megabytes = new FileInfo(dataPath).Length / 1e6;
+        Dictionary<string, double> Rate(double ms) => new() { ["megabytesPerSecond"] = megabytes / (ms * 1e-3), ["fileMegabytes"] = megabytes };
+        yield return new Benchmark("read_raw_" + name, () =>
+        {
+            using var stream = new FileStream(dataPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            var buffer = new byte[1 << 22];
+            while (stream.Read(buffer) > 0) { }
+        }, Rate);
+        yield return new Benchmark("read_karma_" + name, () =>
+        {
+            using var scene = HyperspectralScene.Open(scenePath);
+            var all = Enumerable.Range(0, scene.Bands).ToArray();
+            var window = new float[scene.Bands * 64 * scene.Samples];
+            for (int r = 0; r < scene.Lines; r += 64)
+            {
+                int rows = Math.Min(64, scene.Lines - r);
+                scene.ReadWindow(r, 0, rows, scene.Samples, all, window.AsSpan(0, scene.Bands * rows * scene.Samples));
+            }
+        }, Rate);
+    }
+
+    /// <summary>An int16 ENVI scene (reflectance × 10000) of smooth spectra, written directly so gigabytes take seconds.</summary>
+    public static string WriteInt16Envi(string directory, string name, int lines, int samples, int bands, string interleave)
+    {
+        Directory.CreateDirectory(directory);
+        string header = Path.Combine(directory, name + ".hdr"), data = Path.Combine(directory, name + ".img");
+        var wavelengths = Enumerable.Range(0, bands).Select(b => (420 + b * 2080.0 / bands).ToString("F2", System.Globalization.CultureInfo.InvariantCulture));
+        File.WriteAllText(header, $"ENVI\nsamples = {samples}\nlines = {lines}\nbands = {bands}\nheader offset = 0\nfile type = ENVI Standard\n" +
+                                  $"data type = 2\ninterleave = {interleave}\nbyte order = 0\nreflectance scale factor = 10000\n" +
+                                  $"wavelength units = Nanometers\nwavelength = {{{string.Join(", ", wavelengths)}}}\n");
+        using var stream = new FileStream(data, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var row = new short[(long)samples * bands > int.MaxValue ? throw new ArgumentException("row too large") : samples * bands];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan());
+        // One line (BIP/BIL) or one band-line (BSQ) at a time; values vary smoothly with band, row and column.
+        if (interleave == "bsq")
+        {
+            var line = new short[samples];
+            for (int b = 0; b < bands; b++)
+                for (int r = 0; r < lines; r++)
+                {
+                    for (int c = 0; c < samples; c++) line[c] = (short)(1500 + 800 * Math.Sin(0.01 * b + 0.003 * (r + c)));
+                    stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(line.AsSpan()));
+                }
+        }
+        else
+            for (int r = 0; r < lines; r++)
+            {
+                for (int c = 0; c < samples; c++)
+                    for (int b = 0; b < bands; b++) row[c * bands + b] = (short)(1500 + 800 * Math.Sin(0.01 * b + 0.003 * (r + c)));
+                stream.Write(bytes);
+            }
+        return header;
+    }
+
+    /// <summary>The repository root: the first parent folder holding Karma.sln.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Karma.sln"))) return dir.FullName;
+        return Directory.GetCurrentDirectory();
     }
 }

@@ -5,24 +5,33 @@ namespace Karma.Bench;
 /// <summary>One benchmark: a name, an action timed per repetition, and how to turn the median time into rates.</summary>
 public sealed record Benchmark(string Name, Action Run, Func<double, Dictionary<string, double>>? Rates = null);
 
-/// <summary>What one benchmark measured: per-repetition times and derived rates at the median.</summary>
-public sealed record BenchResult(string Name, double MedianMs, double MinMs, double MaxMs, double[] SamplesMs, Dictionary<string, double> Metrics);
+/// <summary>What one benchmark measured: per-repetition times, rates at the median, and notes (e.g. which BLAS a peer used).</summary>
+public sealed record BenchResult(string Name, double MedianMs, double MinMs, double MaxMs, double[] SamplesMs, Dictionary<string, double> Metrics,
+                                 Dictionary<string, string>? Notes = null)
+{
+    /// <summary>The median of <paramref name="samples"/>, with min and max.</summary>
+    public static BenchResult FromSamples(string name, double[] samples, Dictionary<string, double> metrics, Dictionary<string, string>? notes = null)
+    {
+        var sorted = samples.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+        return new BenchResult(name, median, sorted[0], sorted[^1], samples, metrics, notes);
+    }
+}
 
 /// <summary>Warm-up, then repeated timing; reports median and spread rather than a mean that one hiccup skews.</summary>
 public sealed class Harness(int warmup, int repetitions)
 {
-    public BenchResult Measure(Benchmark b)
+    public BenchResult Measure(Benchmark b, int? reps = null)
     {
         for (int i = 0; i < warmup; i++) b.Run();
-        var samples = new double[repetitions];
-        for (int i = 0; i < repetitions; i++)
+        var samples = new double[reps ?? repetitions];
+        for (int i = 0; i < samples.Length; i++)
         {
             long t0 = Stopwatch.GetTimestamp();
             b.Run();
             samples[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
-        var sorted = samples.Order().ToArray();
-        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
-        return new BenchResult(b.Name, median, sorted[0], sorted[^1], samples, b.Rates?.Invoke(median) ?? []);
+        var result = BenchResult.FromSamples(b.Name, samples, []);
+        return result with { Metrics = b.Rates?.Invoke(result.MedianMs) ?? [] };
     }
 }

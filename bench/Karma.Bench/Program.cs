@@ -1,25 +1,71 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using Karma;
 using Karma.Bench;
+using Karma.Data;
+using Karma.Model;
 using Karma.Runtime;
+using static TorchSharp.torch;
 
-// Usage: dotnet run -c Release --project bench/Karma.Bench -- [--out results.json] [--quick]
-// Runs every benchmark in one process and writes one JSON file with the environment and all results,
-// so ratios between entries come from the same run on the same machine.
+// Usage: dotnet run -c Release --project bench/Karma.Bench -- [--out results.json] [--quick] [--no-peer] [--threads N]
+// Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
+// and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
+// ratio comes from the same run on the same machine. --quick is the smoke test's tiny version.
+if (args.Length == 3 && args[0] == "--rss-child") return MemoryProbe.Child(args[1], args[2]);
+
 string outPath = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json";
-bool quick = args.Contains("--quick");
+bool quick = args.Contains("--quick"), peer = !quick && !args.Contains("--no-peer");
+int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
 TorchRuntime.EnsureLoaded();
-var harness = new Harness(quick ? 1 : 3, quick ? 3 : 10);
+set_num_threads(threads);
+var harness = new Harness(quick ? 1 : 2, quick ? 2 : 5);
 var results = new List<BenchResult>();
-foreach (var bench in Benchmarks.All(quick))
+void Report(BenchResult r)
 {
-    var r = harness.Measure(bench);
     results.Add(r);
-    Console.WriteLine($"{r.Name,-40} median {r.MedianMs,10:F3} ms  (min {r.MinMs:F3}, max {r.MaxMs:F3})  {string.Join(", ", r.Metrics.Select(m => $"{m.Key}={m.Value:G4}"))}");
+    Console.WriteLine($"{r.Name,-58} median {r.MedianMs,10:F1} ms  (min {r.MinMs:F1}, max {r.MaxMs:F1})  {string.Join(", ", r.Metrics.Select(m => $"{m.Key}={m.Value:G4}"))}");
 }
-var report = new { environment = KarmaEnvironment.Capture(), startedUtc = Process.GetCurrentProcess().StartTime.ToUniversalTime(), results };
-string tmp = outPath + ".tmp";
-File.WriteAllText(tmp, JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
-File.Move(tmp, outPath, overwrite: true);
-Console.WriteLine($"wrote {outPath}");
+
+foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+    Report(harness.Measure(Benchmarks.MatmulPeak(quick ? 256 : 2048, dtype)));
+double peak = results[0].Metrics["gflops"];
+
+foreach (var c in Benchmarks.StepCases(quick))
+    foreach (var variant in Benchmarks.Variants)
+    {
+        bool paper = c.Config.Preset == "paper";
+        Report(harness.Measure(Benchmarks.TrainStep(c, variant, peak), reps: paper ? 3 : null));
+        if (peer && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5) is { } p) Report(p);
+    }
+
+foreach (var config in quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
+                             : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })
+    foreach (var b in Benchmarks.Inference(config, quick ? 32 : 448))
+        Report(harness.Measure(b, reps: quick ? 1 : 3));
+
+string scratch = Path.Combine(Path.GetTempPath(), $"karma-bench-{Environment.ProcessId}");
+try
+{
+    foreach (var b in Benchmarks.Reading(scratch, quick ? 64 : 1024, quick ? 16 : 218))
+        Report(harness.Measure(b, reps: quick ? 1 : 3));
+    // Peak memory of a scene larger than 2 GB (quick: a small one), each in a fresh process so peaks do not mix.
+    int side = quick ? 128 : 2304, bands = quick ? 16 : 218;
+    string big = Benchmarks.WriteInt16Envi(scratch, "large", side, side, bands, "bsq");
+    File.Delete(Path.Combine(scratch, "scene-bsq.img"));
+    File.Delete(Path.Combine(scratch, "scene-bip.img"));
+    foreach (var mode in new[] { "tiling", "streaming" })
+        Report(MemoryProbe.Run(mode, big));
+}
+finally { if (Directory.Exists(scratch)) Directory.Delete(scratch, true); }
+
+var summary = Summary.Markdown(results, threads);
+var report = new { environment = KarmaEnvironment.Capture(), threads, startedUtc = Process.GetCurrentProcess().StartTime.ToUniversalTime(), results };
+AtomicFiles.WriteText(outPath, JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+AtomicFiles.WriteText(Path.ChangeExtension(outPath, ".md"), summary);
+Console.WriteLine();
+Console.WriteLine(summary);
+Console.WriteLine($"wrote {outPath} and {Path.ChangeExtension(outPath, ".md")}");
+return 0;

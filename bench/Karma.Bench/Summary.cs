@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text;
+using Karma.Model;
+
+namespace Karma.Bench;
+
+/// <summary>The run's headline numbers as Markdown tables, every ratio taken between results of this one run.</summary>
+static class Summary
+{
+    public static string Markdown(IReadOnlyList<BenchResult> results, int threads)
+    {
+        var byName = results.ToDictionary(r => r.Name);
+        var text = new StringBuilder();
+        string F(double v, string format = "F1") => v.ToString(format, CultureInfo.InvariantCulture);
+        var fp32 = results.First(r => r.Name.StartsWith("matmul_peak_", StringComparison.Ordinal) && r.Name.EndsWith("float32", StringComparison.Ordinal));
+        var bf16 = results.FirstOrDefault(r => r.Name.StartsWith("matmul_peak_", StringComparison.Ordinal) && r.Name.EndsWith("bfloat16", StringComparison.Ordinal));
+        text.AppendLine($"Matmul peak ({threads} threads): fp32 {F(fp32.Metrics["gflops"], "F0")} GFLOP/s, bf16 {F(bf16?.Metrics["gflops"] ?? double.NaN, "F0")} GFLOP/s (libtorch {TorchSharp.torch.__version__}).");
+        text.AppendLine();
+        text.AppendLine("| preset (tile × bands, batch) | mae ms/step | karma ms/step | KARMA overhead | karma GFLOP/s | MFU | PyTorch mae ms | PyTorch karma ms | Karma/PyTorch (karma) | Karma/PyTorch (mae) |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        string? peerNote = null;
+        foreach (var mae in results.Where(r => r.Name.StartsWith("train_step_", StringComparison.Ordinal) && r.Name.EndsWith("_mae", StringComparison.Ordinal)))
+        {
+            string stem = mae.Name[..^"_mae".Length];
+            if (!byName.TryGetValue(stem + "_karma", out var karma)) continue;
+            byName.TryGetValue("peer_" + mae.Name, out var peerMae);
+            byName.TryGetValue("peer_" + karma.Name, out var peerKarma);
+            peerNote ??= peerKarma?.Notes is { } n ? $"PyTorch peer: torch {n["torch"]}, BLAS {n["blas"]}, OpenBLAS kernels {n["openblasKernels"]}, attention {n["attention"]}; " +
+                                                     $"its own matmul peak fp32 {F(peerKarma.Metrics["matmulFloat32Gflops"], "F0")} GFLOP/s, bf16 {F(peerKarma.Metrics["matmulBfloat16Gflops"], "F0")}." : null;
+            string Peer(BenchResult? p) => p is null ? "–" : F(p.MedianMs);
+            string Ratio(BenchResult ours, BenchResult? p) => p is null ? "–" : F(ours.MedianMs / p.MedianMs, "F2") + "×";
+            text.AppendLine($"| {stem["train_step_".Length..].Replace('_', ' ')} | {F(mae.MedianMs)} | {F(karma.MedianMs)} | {F(100 * (karma.MedianMs / mae.MedianMs - 1), "+0.0;-0.0")}% | " +
+                            $"{F(karma.Metrics["gflops"])} | {F(100 * karma.Metrics["mfu"])}% | {Peer(peerMae)} | {Peer(peerKarma)} | {Ratio(karma, peerKarma)} | {Ratio(mae, peerMae)} |");
+        }
+        if (peerNote is not null) text.AppendLine().AppendLine(peerNote);
+        text.AppendLine();
+        text.AppendLine("| inference (untrained weights, nothing masked) | pixels/s |");
+        text.AppendLine("|---|---|");
+        foreach (var r in results.Where(r => r.Metrics.ContainsKey("pixelsPerSecond")))
+            text.AppendLine($"| {r.Name.Replace('_', ' ')} | {F(r.Metrics["pixelsPerSecond"], "N0")} |");
+        text.AppendLine();
+        text.AppendLine("| read (page cache warm) | Karma MB/s | raw sequential MB/s | Karma / raw |");
+        text.AppendLine("|---|---|---|---|");
+        foreach (var ours in results.Where(r => r.Name.StartsWith("read_karma_", StringComparison.Ordinal)))
+            if (byName.TryGetValue("read_raw_" + ours.Name["read_karma_".Length..], out var raw))
+                text.AppendLine($"| {ours.Name["read_karma_".Length..]} ({F(ours.Metrics["fileMegabytes"], "F0")} MB) | {F(ours.Metrics["megabytesPerSecond"], "F0")} | {F(raw.Metrics["megabytesPerSecond"], "F0")} | {F(ours.Metrics["megabytesPerSecond"] / raw.Metrics["megabytesPerSecond"], "F2")} |");
+        text.AppendLine();
+        text.AppendLine("| memory (fresh process) | scene MB | peak RSS MiB | runtime baseline MiB | MB/s | tiles kept |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        foreach (var r in results.Where(r => r.Name.StartsWith("memory_", StringComparison.Ordinal)))
+            text.AppendLine($"| {r.Name.Split('_')[1]} | {F(r.Metrics["sceneMegabytes"], "F0")} | {F(r.Metrics["peakRssMiB"], "F0")} | {F(r.Metrics["baselineRssMiB"], "F0")} | {F(r.Metrics["megabytesPerSecond"], "F0")} | {F(r.Metrics["tiles"], "F0")} |");
+        return text.ToString();
+    }
+}

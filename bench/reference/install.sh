@@ -1,0 +1,9 @@
+#!/bin/sh
+# Installs the PyTorch peer that bench/Karma.Bench measures Karma against (a measuring stick only;
+# Karma itself never needs Python). Debian's python3-torch (1.13, CPU) runs on whatever libblas.so.3
+# is installed; the default reference BLAS is ~50x slower than OpenBLAS here, so install OpenBLAS
+# (pthread build) too, or the comparison is unfair to PyTorch.
+set -e
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get install -y python3-torch libopenblas0-pthread
+/usr/bin/python3 -c 'import torch; print("peer ready: torch", torch.__version__)'
