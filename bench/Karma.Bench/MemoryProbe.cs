@@ -30,6 +30,7 @@ static class MemoryProbe
         {
             ["sceneMegabytes"] = megabytes,
             ["peakRssMiB"] = json["peakRssMiB"]!.GetValue<double>(),
+            ["peakAnonymousMiB"] = json["peakAnonymousMiB"]!.GetValue<double>(),
             ["baselineRssMiB"] = json["baselineRssMiB"]!.GetValue<double>(),
             ["megabytesPerSecond"] = megabytes / (ms * 1e-3),
             ["tiles"] = json["tiles"]!.GetValue<double>(),
@@ -39,7 +40,18 @@ static class MemoryProbe
     public static int Child(string mode, string scenePath)
     {
         TorchRuntime.EnsureLoaded();
-        double baseline = Status("VmRSS:");
+        double baseline = Status("VmRSS:"), peakAnonymous = 0;
+        // Peak RSS counts the scene's memory-mapped file pages, which the kernel can drop at will; sample the
+        // anonymous (heap) part separately, as that is what the process itself holds on to.
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peakAnonymous = Math.Max(peakAnonymous, Status("RssAnon:"));
+                try { await Task.Delay(20, sampling.Token); } catch (TaskCanceledException) { }
+            }
+        });
         long t0 = Stopwatch.GetTimestamp();
         int tiles = 0;
         using (var scene = HyperspectralScene.Open(scenePath))
@@ -59,7 +71,10 @@ static class MemoryProbe
             }
         }
         double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        Console.WriteLine(JsonSerializer.Serialize(new { ms, peakRssMiB = Status("VmHWM:"), baselineRssMiB = baseline, tiles }));
+        sampling.Cancel();
+        sampler.Wait();
+        peakAnonymous = Math.Max(peakAnonymous, Status("RssAnon:"));
+        Console.WriteLine(JsonSerializer.Serialize(new { ms, peakRssMiB = Status("VmHWM:"), peakAnonymousMiB = peakAnonymous, baselineRssMiB = baseline, tiles }));
         return 0;
     }
 

@@ -12,8 +12,9 @@ using Spectre.Console;
 namespace Karma.Cli.Commands;
 
 /// <summary>
-/// <c>karma probe</c>: per-pixel classification of a labelled scene with a linear probe on frozen encoder features,
-/// next to the same probe on raw spectra (and on a plain MAE's features), all on one split.
+/// <c>karma probe</c>: per-pixel classification of labelled scenes on one split, each method predicting a class for
+/// every pixel: a linear probe on raw spectra, a linear probe on the frozen encoder's features, dense segmentation
+/// by fine-tuning the encoder with a small head, and the same for a plain MAE when one is given.
 /// </summary>
 static class ProbeCommand
 {
@@ -21,60 +22,123 @@ static class ProbeCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder of the pretrained model.", Required = true };
         var baseline = new Option<string?>("--baseline-checkpoint") { Description = "Run folder of a plain MAE to compare with." };
-        var data = new Option<string>("--data") { Description = "The labelled scene.", Required = true };
-        var labels = new Option<string>("--labels") { Description = "Label map on the scene's grid (raster, or .mat:VARIABLE).", Required = true };
+        var data = new Option<string[]>("--data") { Description = "The labelled scenes.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var labels = new Option<string[]>("--labels") { Description = "A label map per scene, on its grid (raster, or .mat:VARIABLE), in the same order.", Required = true, AllowMultipleArgumentsPerToken = true };
         var unlabelled = new Option<int>("--unlabelled") { Description = "Label value of unlabelled pixels.", DefaultValueFactory = _ => 0 };
         var fraction = new Option<double?>("--train-fraction") { Description = "Fraction of each class's labelled pixels used for training (default 0.05)." };
         var perClass = new Option<int?>("--per-class") { Description = "Training pixels per class (instead of a fraction)." };
-        var split = new Option<string>("--split") { Description = "random (stratified) or spatial (train top half, test bottom half).", DefaultValueFactory = _ => "random" };
-        var seed = new Option<int>("--seed") { Description = "Seed of the split and the probe.", DefaultValueFactory = _ => 0 };
-        var output = new Option<string?>("--out") { Description = "Folder for confusion matrices, the split and metrics.json." };
+        var split = new Option<string>("--split") { Description = "random (stratified) or spatial (train in the top half of each scene, test in the bottom half).", DefaultValueFactory = _ => "random" };
+        var finetuneSteps = new Option<int>("--finetune-steps") { Description = "Fine-tuning steps for dense segmentation (0: skip fine-tuning).", DefaultValueFactory = _ => 300 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, the probe and fine-tuning.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--out") { Description = "Folder for class maps, error maps, confusion matrices, the split and metrics.json." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a key per method." };
-        var command = new Command("probe", "Classify a labelled scene with a linear probe on pretrained features vs raw spectra (OA, AA, kappa, mIoU).")
-            { checkpoint, baseline, data, labels, unlabelled, fraction, perClass, split, seed, output, json };
+        var command = new Command("probe", "Classify labelled scenes: linear probe on pretrained features, fine-tuned segmentation, raw spectra (OA, AA, kappa, mIoU).")
+            { checkpoint, baseline, data, labels, unlabelled, fraction, perClass, split, finetuneSteps, seed, output, json };
         KarmaCli.SetRun(command, parse =>
         {
             if (parse.GetValue(split) is not ("random" or "spatial")) throw new KarmaException("--split must be random or spatial.");
-            if (parse.GetValue(output) is { } outDir) KarmaCli.CheckOutput(outDir, parse.GetValue(data), parse.GetValue(labels), parse.GetValue(checkpoint));
+            var dataPaths = parse.GetValue(data)!;
+            var labelPaths = parse.GetValue(labels)!;
+            if (dataPaths.Length != labelPaths.Length)
+                throw new KarmaException($"Give one --labels map per --data scene ({dataPaths.Length} scenes, {labelPaths.Length} label maps).");
+            if (parse.GetValue(output) is { } outDir) KarmaCli.CheckOutput(outDir, [.. dataPaths, .. labelPaths, parse.GetValue(checkpoint)]);
+            int seedValue = parse.GetValue(seed);
+            bool spatial = parse.GetValue(split) == "spatial";
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
-            using var scene = HyperspectralScene.Open(parse.GetValue(data)!);
-            var cube = ReflectanceCube.Read(scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize });
-            var map = ReadLabels(parse.GetValue(labels)!, cube.Rows, cube.Cols);
-            var s = LabelSplit.Create(map, cube.Rows, cube.Cols, parse.GetValue(unlabelled), parse.GetValue(fraction), parse.GetValue(perClass),
-                                      parse.GetValue(split) == "spatial", parse.GetValue(seed));
-            foreach (var note in s.Notes) Console.Error.WriteLine($"karma: note: {note}");
-            var truth = s.Test.Select(p => map[p]).ToArray();
-            var results = new Dictionary<string, ClassificationMetrics>
+            var scenes = dataPaths.Zip(labelPaths, (d, l) =>
             {
-                ["raw"] = ClassificationMetrics.Compute(truth, LinearProbe.FitPredict(PixelFeatures.Spectra(cube), map, s.Train, s.Test, parse.GetValue(seed))),
-                ["probe"] = ClassificationMetrics.Compute(truth, LinearProbe.FitPredict(PixelFeatures.Encode(model, cube), map, s.Train, s.Test, parse.GetValue(seed))),
-            };
+                using var scene = HyperspectralScene.Open(d);
+                var cube = ReflectanceCube.Read(scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize });
+                return new LabelledScene(cube, ReadLabels(l, cube.Rows, cube.Cols));
+            }).ToList();
+            var map = scenes.SelectMany(s => s.Labels).ToArray();
+            var s = LabelSplit.Create(map, parse.GetValue(unlabelled), parse.GetValue(fraction), parse.GetValue(perClass),
+                                      spatial ? LabelSplit.TopHalves(scenes.Select(x => (x.Cube.Rows, x.Cube.Cols)).ToList()) : null, seedValue);
+            foreach (var note in s.Notes) Console.Error.WriteLine($"karma: note: {note}");
+            var everyPixel = Enumerable.Range(0, map.Length).ToArray();
+            var truth = s.Test.Select(p => map[p]).ToArray();
+
+            // Every method predicts every pixel, so class maps can be drawn; metrics use the test pixels only.
+            var predictions = new Dictionary<string, int[]>();
+            float[,] Stack(Func<ReflectanceCube, float[,]> features)
+            {
+                var parts = scenes.Select(x => features(x.Cube)).ToList();
+                var all = new float[map.Length, parts[0].GetLength(1)];
+                int row = 0;
+                foreach (var part in parts)
+                    for (int i = 0; i < part.GetLength(0); i++, row++)
+                        for (int k = 0; k < part.GetLength(1); k++) all[row, k] = part[i, k];
+                return all;
+            }
+            int[] Probe(Func<ReflectanceCube, float[,]> features) => LinearProbe.FitPredict(Stack(features), map, s.Train, everyPixel, seedValue);
+            var tuning = new Segmentation.Options(Steps: parse.GetValue(finetuneSteps), Seed: seedValue);
+            int[] FineTune(KarmaModel m) => Segmentation.FitPredict(m, scenes, s.Train, s.Test, excludeTestPixels: spatial, tuning);
+
+            predictions["raw"] = Probe(PixelFeatures.Spectra);
+            predictions["probe"] = Probe(c => PixelFeatures.Encode(model, c));
+            if (tuning.Steps > 0) predictions["finetune"] = FineTune(model);
             if (parse.GetValue(baseline) is { } b)
             {
                 var (mae, _) = ModelCheckpoint.Load(b);
-                using (mae) results["baseline"] = ClassificationMetrics.Compute(truth, LinearProbe.FitPredict(PixelFeatures.Encode(mae, cube), map, s.Train, s.Test, parse.GetValue(seed)));
+                using (mae)
+                {
+                    predictions["baseline"] = Probe(c => PixelFeatures.Encode(mae, c));
+                    if (tuning.Steps > 0) predictions["baseline-finetune"] = FineTune(mae);
+                }
             }
+            var results = predictions.ToDictionary(p => p.Key, p => ClassificationMetrics.Compute(truth, s.Test.Select(i => p.Value[i]).ToArray()));
+
             if (parse.GetValue(output) is { } dir)
             {
                 Directory.CreateDirectory(dir);
-                foreach (var (name, m) in results)
-                {
-                    var counts = new int[m.Labels.Length, m.Labels.Length];
-                    for (int i = 0; i < m.Labels.Length; i++) for (int j = 0; j < m.Labels.Length; j++) counts[i, j] = (int)m.Confusion[i, j];
-                    Plots.ConfusionMatrix(Path.Combine(dir, $"confusion_{name}.png"), counts, m.Labels.Select(l => l.ToString(CultureInfo.InvariantCulture)).ToArray(), $"{name}: OA {m.Oa:P1}");
-                }
-                AtomicFiles.WriteText(Path.Combine(dir, "split.json"), JsonSerializer.Serialize(new { s.Train, s.Test, s.Notes }));
+                WriteMaps(dir, scenes, dataPaths, map, parse.GetValue(unlabelled), s, predictions, results);
+                AtomicFiles.WriteText(Path.Combine(dir, "split.json"), JsonSerializer.Serialize(new { scenes = dataPaths, s.Train, s.Test, s.Notes }));
                 AtomicFiles.WriteText(Path.Combine(dir, "metrics.json"), JsonSerializer.Serialize(Summary(results), KarmaCli.Json));
             }
             if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(Summary(results), KarmaCli.Json)); return 0; }
             var table = new Table().AddColumns("method", "OA", "AA", "kappa", "mIoU");
             foreach (var (name, m) in results) table.AddRow(name, $"{m.Oa:P1}", $"{m.Aa:P1}", $"{m.Kappa:F3}", $"{m.Miou:P1}");
             AnsiConsole.Write(table);
-            Console.Out.WriteLine($"{s.Train.Length} training and {s.Test.Length} test pixels ({parse.GetValue(split)} split, seed {parse.GetValue(seed)})");
+            Console.Out.WriteLine($"{s.Train.Length} training and {s.Test.Length} test pixels in {scenes.Count} scene(s) ({parse.GetValue(split)} split, seed {seedValue})");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Per method: confusion matrix, class map of every pixel, and error map (correct, wrong, training, unlabelled).</summary>
+    static void WriteMaps(string dir, IReadOnlyList<LabelledScene> scenes, string[] paths, int[] map, int unlabelled, LabelSplit split,
+                         Dictionary<string, int[]> predictions, Dictionary<string, ClassificationMetrics> results)
+    {
+        var classes = map.Where(l => l != unlabelled).Distinct().Order().ToArray();
+        var index = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+        var names = classes.Select(c => $"class {c}").ToArray();
+        var train = split.Train.ToHashSet();
+        var test = split.Test.ToHashSet();
+        IEnumerable<(string, int[], int, int)> Panels(Func<int, int> category)
+        {
+            int offset = 0;
+            foreach (var (scene, path) in scenes.Zip(paths))
+            {
+                int n = scene.Cube.Rows * scene.Cube.Cols, start = offset;
+                yield return (Path.GetFileNameWithoutExtension(path), Enumerable.Range(start, n).Select(category).ToArray(), scene.Cube.Rows, scene.Cube.Cols);
+                offset += n;
+            }
+        }
+        SkiaSharp.SKColor[] errorColours = [new(89, 161, 79), new(225, 87, 89), new(78, 121, 167), new(40, 40, 40)];
+        foreach (var (name, predicted) in predictions)
+        {
+            var m = results[name];
+            var counts = new int[m.Labels.Length, m.Labels.Length];
+            for (int i = 0; i < m.Labels.Length; i++) for (int j = 0; j < m.Labels.Length; j++) counts[i, j] = (int)m.Confusion[i, j];
+            Plots.ConfusionMatrix(Path.Combine(dir, $"confusion_{name}.png"), counts, m.Labels.Select(l => l.ToString(CultureInfo.InvariantCulture)).ToArray(), $"{name}: OA {m.Oa:P1}");
+            Plots.CategoryMaps(Path.Combine(dir, $"classmap_{name}.png"), Panels(p => index.GetValueOrDefault(predicted[p], -1)).ToList(), names,
+                               $"{name}: predicted classes (OA {m.Oa:P1}, mIoU {m.Miou:P1})");
+            Plots.CategoryMaps(Path.Combine(dir, $"errors_{name}.png"),
+                               Panels(p => test.Contains(p) ? (predicted[p] == map[p] ? 0 : 1) : train.Contains(p) ? 2 : 3).ToList(),
+                               ["correct (test)", "wrong (test)", "training pixel", "unlabelled"], $"{name}: errors on test pixels", errorColours);
+        }
+        Plots.CategoryMaps(Path.Combine(dir, "labels.png"), Panels(p => index.GetValueOrDefault(map[p], -1)).ToList(), names, "reference labels");
     }
 
     static Dictionary<string, object> Summary(Dictionary<string, ClassificationMetrics> results) =>

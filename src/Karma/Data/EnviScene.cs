@@ -160,28 +160,24 @@ public sealed class EnviScene : HyperspectralScene
     /// <inheritdoc/>
     protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
     {
-        int size = DataType.Size();
         if (Interleave == Interleave.Bip)
         {
-            // Pixels are contiguous: read each pixel's spectrum once and scatter the wanted bands.
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                {
-                    var spectrum = Stored(Index(0, row + r, col + c), Bands);
-                    for (int i = 0; i < bands.Length; i++)
-                        destination[(i * rows + r) * cols + c] = (float)DataType.Decode(spectrum.Slice(bands[i] * size, size), bigEndian);
-                }
-            return;
-        }
-        bool direct = DataType == RasterDataType.Float32 && bigEndian != BitConverter.IsLittleEndian;
-        for (int i = 0; i < bands.Length; i++)
+            // Pixels are contiguous: decode each row's run of spectra at once, then scatter the wanted bands.
+            var spectra = new float[cols * Bands];
             for (int r = 0; r < rows; r++)
             {
-                var run = Stored(Index(bands[i], row + r, col), cols);
-                var dst = destination.Slice((i * rows + r) * cols, cols);
-                if (direct) System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(run).CopyTo(dst);
-                else for (int c = 0; c < cols; c++) dst[c] = (float)DataType.Decode(run.Slice(c * size, size), bigEndian);
+                DataType.DecodeRun(Stored(Index(0, row + r, col), cols * Bands), spectra, bigEndian);
+                for (int i = 0; i < bands.Length; i++)
+                {
+                    var dst = destination.Slice((i * rows + r) * cols, cols);
+                    for (int c = 0, at = bands[i]; c < cols; c++, at += Bands) dst[c] = spectra[at];
+                }
             }
+            return;
+        }
+        for (int i = 0; i < bands.Length; i++)
+            for (int r = 0; r < rows; r++)
+                DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
     }
 
     /// <inheritdoc/>

@@ -76,4 +76,39 @@ public static class RasterDataTypes
         (RasterDataType.Float64, false) => BinaryPrimitives.ReadDoubleLittleEndian(b),
         _ => BinaryPrimitives.ReadDoubleBigEndian(b),
     };
+
+    /// <summary>
+    /// Converts a run of stored values to float in bulk: <paramref name="source"/> holds <paramref name="destination"/>'s
+    /// length of values of this type. The common cases (native-order float32, int16, uint16) are a cast and a tight
+    /// loop rather than a per-value switch, which is what makes window reads run near memory speed.
+    /// </summary>
+    public static void DecodeRun(this RasterDataType type, ReadOnlySpan<byte> source, Span<float> destination, bool bigEndian)
+    {
+        bool native = bigEndian != BitConverter.IsLittleEndian;
+        switch (type)
+        {
+            case RasterDataType.Float32 when native:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(source)[..destination.Length].CopyTo(destination);
+                return;
+            case RasterDataType.Int16 when native:
+            {
+                var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(source);
+                for (int i = 0; i < destination.Length; i++) destination[i] = values[i];
+                return;
+            }
+            case RasterDataType.UInt16 when native:
+            {
+                var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(source);
+                for (int i = 0; i < destination.Length; i++) destination[i] = values[i];
+                return;
+            }
+            case RasterDataType.Byte:
+                for (int i = 0; i < destination.Length; i++) destination[i] = source[i];
+                return;
+            default:
+                int size = type.Size();
+                for (int i = 0; i < destination.Length; i++) destination[i] = (float)type.Decode(source.Slice(i * size, size), bigEndian);
+                return;
+        }
+    }
 }

@@ -229,6 +229,63 @@ public static class Plots
         return result;
     }
 
+    /// <summary>One colour per category (Tableau 10, then repeated darker), and dark grey for "none".</summary>
+    static SKColor CategoryColour(int index)
+    {
+        uint[] tableau = [0x4E79A7, 0xF28E2B, 0xE15759, 0x76B7B2, 0x59A14F, 0xEDC948, 0xB07AA1, 0xFF9DA7, 0x9C755F, 0xBAB0AC];
+        uint rgb = tableau[index % tableau.Length];
+        float shade = index < tableau.Length ? 1f : 0.6f;
+        return new SKColor((byte)((rgb >> 16 & 0xFF) * shade), (byte)((rgb >> 8 & 0xFF) * shade), (byte)((rgb & 0xFF) * shade));
+    }
+
+    /// <summary>
+    /// Categorical maps side by side with one legend: each panel is [rows·cols] category indices (−1 = none, drawn dark
+    /// grey), scaled up by whole pixels so small scenes stay readable. Used for class maps and error maps.
+    /// </summary>
+    public static void CategoryMaps(string path, IReadOnlyList<(string Caption, int[] Categories, int Rows, int Cols)> panels,
+                                    IReadOnlyList<string> names, string title, IReadOnlyList<SKColor>? colours = null)
+    {
+        int largest = panels.Max(p => Math.Max(p.Rows, p.Cols));
+        int scale = Math.Max(1, 256 / largest);
+        SKColor Colour(int k) => k < 0 ? new SKColor(40, 40, 40) : colours?[k] ?? CategoryColour(k);
+        var images = panels.Select(p =>
+        {
+            var image = new SKBitmap(p.Cols * scale, p.Rows * scale);
+            using var canvas = new SKCanvas(image);
+            using var paint = new SKPaint();
+            for (int r = 0; r < p.Rows; r++)
+                for (int c = 0; c < p.Cols; c++)
+                {
+                    paint.Color = Colour(p.Categories[r * p.Cols + c]);
+                    canvas.DrawRect(c * scale, r * scale, scale, scale, paint);
+                }
+            return (p.Caption, image);
+        }).ToList();
+        using var maps = SideBySide(images);
+        foreach (var (_, image) in images) image.Dispose();
+        const int row = 20, header = 28;
+        int legendRows = (names.Count + 3) / 4;
+        using var result = new SKBitmap(Math.Max(maps.Width, 640), header + maps.Height + legendRows * row + 8);
+        using (var canvas = new SKCanvas(result))
+        {
+            canvas.Clear(SKColors.White);
+            using var titleFont = new SKFont(SKTypeface.Default, 16);
+            using var font = new SKFont(SKTypeface.Default, 13);
+            using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+            canvas.DrawText(title, 8, 20, titleFont, ink);
+            canvas.DrawBitmap(maps, 0, header);
+            int columnWidth = result.Width / 4;
+            for (int k = 0; k < names.Count; k++)
+            {
+                int x = 8 + k % 4 * columnWidth, y = header + maps.Height + k / 4 * row;
+                using var swatch = new SKPaint { Color = Colour(k) };
+                canvas.DrawRect(x, y + 3, 14, 14, swatch);
+                canvas.DrawText(names[k], x + 20, y + 15, font, ink);
+            }
+        }
+        SavePng(result, path);
+    }
+
     /// <summary>Writes <paramref name="bitmap"/> as PNG, atomically.</summary>
     public static void SavePng(SKBitmap bitmap, string path)
     {

@@ -48,6 +48,27 @@ public class KarmaLossTests
     }
 
     [Fact]
+    public void Training_form_of_the_spectral_angle_agrees_with_the_exact_one_and_keeps_gradients_finite()
+    {
+        manual_seed(2);
+        var a = (rand(200, 218) + 0.05).requires_grad_(true);
+        var b = a.detach() + 0.05 * randn(200, 218);                       // angles of a few degrees
+        var exact = KarmaLoss.SpectralAngle(a, b);
+        var loss = KarmaLoss.SpectralAngleLoss(a, b);
+        Assert.True((exact - loss).abs().max().item<float>() < 0.05 * Math.PI / 180, "more than 0.05° apart");
+        Assert.True(loss.allclose(KarmaLoss.SpectralAngleLoss(a * 3.7, b), atol: 1e-5));
+        var hand = KarmaLoss.SpectralAngleLoss(tensor(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3), tensor(new double[] { 0, 1, 0, 1, 0, 0 }, 2, 3)).data<double>().ToArray();
+        Assert.Equal(Math.PI / 2, hand[0], 6);
+        Assert.Equal(Math.PI / 4, hand[1], 6);
+
+        foreach (var (x, y) in new[] { (a, a.detach()), (zeros(3, 218).requires_grad_(true), ones(3, 218)) })
+        {
+            KarmaLoss.SpectralAngleLoss(x, y).sum().backward();
+            Assert.True(x.grad!.isfinite().all().item<bool>());
+        }
+    }
+
+    [Fact]
     public void Spectral_angle_of_a_zero_spectrum_is_finite_with_finite_gradients()
     {
         var zero = zeros(1, 10).requires_grad_(true);

@@ -1,0 +1,151 @@
+using Karma.Model;
+using Karma.Training;
+using Karma.Unmixing;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Karma.Downstream;
+
+/// <summary>A scene in reflectance with its label map [rows·cols] (class numbers; the unlabelled value marks no label).</summary>
+public sealed record LabelledScene(ReflectanceCube Cube, int[] Labels);
+
+/// <summary>
+/// Dense segmentation by fine-tuning: the pretrained encoder (nothing masked) plus a small head that turns each
+/// token into the class logits of its P×P pixels (a linear "SETR-naive" decoder), trained end to end with
+/// cross-entropy on the training pixels only. Training tiles are the tiles covering each scene that hold at least
+/// one training pixel; with <c>excludeTestPixels</c> (spatial splits) a tile holding any test pixel is not used,
+/// so test pixels are seen neither as labels nor as input during training. The encoder learns 10× slower than the
+/// head so a few hundred labels refine the pretrained features instead of overwriting them.
+/// </summary>
+public sealed class Segmentation : Module<Tensor, Tensor>
+{
+    readonly KarmaModel encoder;
+    readonly LayerNorm norm;
+    readonly Linear head;
+    readonly int classes;
+
+    Segmentation(KarmaModel encoder, int classes) : base("segmentation")
+    {
+        this.encoder = encoder;
+        this.classes = classes;
+        int p = encoder.Config.PatchSize;
+        norm = LayerNorm(encoder.Config.EncoderDim);
+        head = Linear(encoder.Config.EncoderDim, p * p * classes);
+        RegisterComponents();
+    }
+
+    /// <summary>[B, bands, T, T] → class logits [B, classes, T, T].</summary>
+    public override Tensor forward(Tensor images)
+    {
+        var cfg = encoder.Config;
+        using var scope = NewDisposeScope();
+        var logits = head.call(norm.call(encoder.EncodeAll(images)));          // [B, N, P²·C]
+        return Patches.Unpatchify(logits, cfg.PatchSize, classes).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Training settings: steps, batch, the head's learning rate (the encoder's is a tenth), seed.</summary>
+    public sealed record Options(int Steps = 300, int BatchSize = 8, double LearningRate = 1e-3, int Seed = 0);
+
+    /// <summary>
+    /// Fine-tunes <paramref name="pretrained"/> (its weights change) on the pixels <paramref name="train"/> (indices into
+    /// the scenes' pixels laid end to end) and predicts a class for every pixel of every scene, end to end in the same order.
+    /// </summary>
+    public static int[] FitPredict(KarmaModel pretrained, IReadOnlyList<LabelledScene> scenes, int[] train, int[] test, bool excludeTestPixels, Options options)
+    {
+        var cfg = pretrained.Config;
+        int t = cfg.TileSize;
+        var classes = train.Select(i => Label(scenes, i)).Distinct().Order().ToArray();
+        if (classes.Length < 2) throw new KarmaException("Fine-tuning needs training pixels of at least two classes.");
+        var classIndex = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+        var trainSet = train.ToHashSet();
+        var testSet = test.ToHashSet();
+
+        // Tiles with their targets: class index at training pixels, -1 (ignored) everywhere else.
+        var tiles = new List<(float[] Values, long[] Target)>();
+        int offset = 0;
+        foreach (var scene in scenes)
+        {
+            var cube = scene.Cube;
+            foreach (var (r, c, values) in cube.CoveringTiles(t))
+            {
+                var target = new long[t * t];
+                bool any = false, leaks = false;
+                for (int y = 0; y < t; y++)
+                    for (int x = 0; x < t; x++)
+                    {
+                        int p = offset + (r + y) * cube.Cols + c + x;
+                        target[y * t + x] = trainSet.Contains(p) ? classIndex[Label(scenes, p)] : -1;
+                        any |= target[y * t + x] >= 0;
+                        leaks |= testSet.Contains(p);
+                    }
+                if (any && !(excludeTestPixels && leaks)) tiles.Add((values, target));
+            }
+            offset += cube.Rows * cube.Cols;
+        }
+        if (tiles.Count == 0)
+            throw new KarmaException($"No {t}×{t} tile holds training pixels{(excludeTestPixels ? " without test pixels" : "")}; a spatial split needs scenes at least two tiles tall.");
+
+        manual_seed(options.Seed);
+        using var model = new Segmentation(pretrained, classes.Length);
+        var encoderParameters = pretrained.parameters().Where(p => p.requires_grad).ToArray();
+        var headParameters = model.norm.parameters().Concat(model.head.parameters()).ToArray();
+        using var optimizer = new AdamW(
+        [
+            new AdamW.ParamGroup(encoderParameters, options.LearningRate / 10, beta2: 0.999, weight_decay: 0.05),
+            new AdamW.ParamGroup(headParameters, options.LearningRate, beta2: 0.999, weight_decay: 0.05),
+        ], options.LearningRate);
+        var random = new Random(Seeds.Derive(options.Seed, 0, 5));
+        int batch = Math.Min(options.BatchSize, tiles.Count);
+        model.train();
+        for (int step = 0; step < options.Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var images = new List<Tensor>();
+            var targets = new List<Tensor>();
+            for (int i = 0; i < batch; i++)
+            {
+                var (values, target) = tiles[random.Next(tiles.Count)];
+                int k = random.Next(8);                                // the same flip/rotation for tile and labels
+                var image = tensor(values, cfg.Bands, t, t).rot90(k % 4, (1, 2));
+                var labels = tensor(target, t, t).rot90(k % 4, (0, 1));
+                images.Add(k >= 4 ? image.flip(2) : image);
+                targets.Add(k >= 4 ? labels.flip(1) : labels);
+            }
+            optimizer.zero_grad();
+            var loss = functional.cross_entropy(model.call(stack(images)), stack(targets), ignore_index: -1);
+            loss.backward();
+            optimizer.step();
+        }
+
+        model.eval();
+        using var _ = no_grad();
+        var predicted = new int[scenes.Sum(s => s.Cube.Rows * s.Cube.Cols)];
+        offset = 0;
+        foreach (var scene in scenes)
+        {
+            var cube = scene.Cube;
+            foreach (var (r, c, values) in cube.CoveringTiles(t))
+            {
+                using var scope = NewDisposeScope();
+                var best = model.call(tensor(values, 1, cfg.Bands, t, t)).argmax(1).data<long>().ToArray();
+                for (int y = 0; y < t; y++)
+                    for (int x = 0; x < t; x++) predicted[offset + (r + y) * cube.Cols + c + x] = classes[best[y * t + x]];
+            }
+            offset += cube.Rows * cube.Cols;
+        }
+        return predicted;
+    }
+
+    /// <summary>The label of pixel <paramref name="p"/> of the scenes laid end to end.</summary>
+    static int Label(IReadOnlyList<LabelledScene> scenes, int p)
+    {
+        foreach (var s in scenes)
+        {
+            if (p < s.Labels.Length) return s.Labels[p];
+            p -= s.Labels.Length;
+        }
+        throw new ArgumentOutOfRangeException(nameof(p));
+    }
+}
