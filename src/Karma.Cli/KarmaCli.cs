@@ -20,6 +20,14 @@ public static class KarmaCli
         Recursive = true,
     };
 
+    /// <summary>Global: where models run, cpu, cuda[:N] or auto (CUDA when libtorch sees a GPU).</summary>
+    public static readonly Option<string> Device = new("--device")
+    {
+        Description = "Where models run: cpu, cuda, cuda:N or auto (CUDA when available).",
+        DefaultValueFactory = _ => "cpu",
+        Recursive = true,
+    };
+
     /// <summary>JSON settings for every machine-readable output: the library's convention, indented.</summary>
     public static readonly JsonSerializerOptions Json = KarmaJson.Indented;
 
@@ -36,6 +44,7 @@ public static class KarmaCli
     {
         var root = new RootCommand("Karma: knowledge-guided masked autoencoders (KARMA) for hyperspectral images.");
         root.Options.Add(Threads);
+        root.Options.Add(Device);
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(SimulateCommand.Create());
@@ -89,6 +98,7 @@ public static class KarmaCli
                     if (threads < 1) throw new KarmaException($"--threads must be at least 1 (got {threads}).");
                     if (needsTorch) torch.set_num_threads(threads);
                 }
+                if (needsTorch) ComputeDevice.Use(parse.GetValue(Device)!);
                 return run(parse);
             }
             catch (KarmaException e)

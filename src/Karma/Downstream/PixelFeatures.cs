@@ -36,8 +36,8 @@ public static class PixelFeatures
     {
         var cfg = model.Config;
         int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
-        using var input = tensor(tile, 1, cfg.Bands, t, t);
-        using var encoded = model.EncodeAll(input);              // [1, N, D]
+        using var input = tensor(tile, 1, cfg.Bands, t, t).to(model.Device);
+        using var encoded = model.EncodeAll(input).cpu();        // [1, N, D]
         var values = encoded.data<float>().ToArray();
         for (int y = 0; y < t; y++)
             for (int x = 0; x < t; x++)

@@ -89,6 +89,7 @@ public sealed class Segmentation : Module<Tensor, Tensor>
 
         manual_seed(options.Seed);
         using var model = new Segmentation(pretrained, classes.Length);
+        model.to(pretrained.Device);
         var encoderParameters = pretrained.parameters().Where(p => p.requires_grad).ToArray();
         var headParameters = model.norm.parameters().Concat(model.head.parameters()).ToArray();
         using var optimizer = new AdamW(
@@ -114,7 +115,7 @@ public sealed class Segmentation : Module<Tensor, Tensor>
                 targets.Add(k >= 4 ? labels.flip(1) : labels);
             }
             optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(stack(images)), stack(targets), ignore_index: -1);
+            var loss = functional.cross_entropy(model.call(stack(images).to(pretrained.Device)), stack(targets).to(pretrained.Device), ignore_index: -1);
             loss.backward();
             optimizer.step();
         }
@@ -129,7 +130,7 @@ public sealed class Segmentation : Module<Tensor, Tensor>
             foreach (var (r, c, values) in cube.CoveringTiles(t))
             {
                 using var scope = NewDisposeScope();
-                var best = model.call(tensor(values, 1, cfg.Bands, t, t)).argmax(1).data<long>().ToArray();
+                var best = model.call(tensor(values, 1, cfg.Bands, t, t).to(pretrained.Device)).argmax(1).cpu().data<long>().ToArray();
                 for (int y = 0; y < t; y++)
                     for (int x = 0; x < t; x++) predicted[offset + (r + y) * cube.Cols + c + x] = classes[best[y * t + x]];
             }

@@ -42,13 +42,13 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
         {
             using var scope = NewDisposeScope();
             var idx = Enumerable.Range(start, Math.Min(batchSize, tiles.Tiles.Count - start)).ToArray();
-            var images = Pretrainer.Batch(tiles, idx);
+            var images = Pretrainer.Batch(tiles, idx).to(model.Device);
             using var output = model.call(images, model.SampleMasking(idx.Length, generator));
             var target = model.Targets(images);
             var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
             var valid = Pretrainer.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
-                ? Patches.Patchify(v, cfg.PatchSize)
-                : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize);
+                ? Patches.Patchify(v.to(model.Device), cfg.PatchSize)
+                : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: model.Device);
             var weight = valid * masked;
             maskedPixels += weight.sum(type: ScalarType.Float64).item<double>();
             validPixels += valid.sum(type: ScalarType.Float64).item<double>();
@@ -61,9 +61,9 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
                 sePhys += SquaredError(phys, target, weight, cfg);
                 anglePhys += PixelAngles(phys, target, weight, cfg);
             }
-            var input = images.data<float>().ToArray();
-            var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
-            var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
+            var input = images.cpu().data<float>().ToArray();
+            var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
+            var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
             for (int i = 0; i < idx.Length; i++)
             {
                 var invalid = tiles.Tiles[idx[i]].Invalid;

@@ -23,9 +23,9 @@ public static class SceneReconstruction
         foreach (var (r, c, tile) in cube.CoveringTiles(t))
         {
             using var scope = NewDisposeScope();
-            var input = tensor(tile, 1, cube.Bands, t, t);
-            using var output = model.call(input, TokenMasking.None(1, cfg.Tokens));
-            var values = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
+            var input = tensor(tile, 1, cube.Bands, t, t).to(model.Device);
+            using var output = model.call(input, TokenMasking.None(1, cfg.Tokens, model.Device));
+            var values = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
             for (int b = 0; b < cube.Bands; b++)
                 for (int y = 0; y < t; y++)
                     Array.Copy(values, (b * t + y) * t, result, (b * cube.Rows + r + y) * cube.Cols + c, t);

@@ -29,6 +29,9 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     /// <summary>The physics branch, or null for variants without it.</summary>
     public LinearMixingBranch? Physics => physics;
 
+    /// <summary>The device the model's weights live on; inputs must be moved there.</summary>
+    public Device Device => encoderPos.device;
+
     /// <summary>Number of parameters (weights and endmembers), for memory estimates and reports.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -58,10 +61,10 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     }
 
     /// <summary>Per-band mean of the training data (reflectance), subtracted before the encoder.</summary>
-    public float[] BandMean => bandMean.data<float>().ToArray();
+    public float[] BandMean => bandMean.cpu().data<float>().ToArray();
 
     /// <summary>Per-band standard deviation of the training data, divided out before the encoder.</summary>
-    public float[] BandStd => bandStd.data<float>().ToArray();
+    public float[] BandStd => bandStd.cpu().data<float>().ToArray();
 
     /// <summary>Sets the per-band mean and standard deviation used to standardise encoder input.</summary>
     public void SetBandStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> std)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -66,6 +67,7 @@ public static class ModelCheckpoint
             model.Dispose();
             throw;
         }
+        model.to(Runtime.ComputeDevice.Current);
         model.eval();
         return (model, meta);
     }

@@ -163,16 +163,16 @@ public static class RunReport
         var idx = Enumerable.Range(0, count).Select(i => i * tiles.Tiles.Count / count).ToArray();
         using var scope = NewDisposeScope();
         using var __ = no_grad();
-        var images = Pretrainer.Batch(tiles, idx);
+        var images = Pretrainer.Batch(tiles, idx).to(model.Device);
         using var generator = new Generator(0);
         using var output = model.call(images, model.SampleMasking(idx.Length, generator));
         var target = model.Targets(images);
         var masked = output.Masking.Mask.unsqueeze(-1);
-        var input = images.data<float>().ToArray();
-        var hidden = Patches.Unpatchify(target * (1 - masked), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
-        var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray();
-        var physics = output.PhysicsReconstruction is { } ph ? Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), ph, target), cfg.PatchSize, cfg.Bands).contiguous().data<float>().ToArray() : null;
-        var mask = output.Masking.Mask.data<float>().ToArray();
+        var input = images.cpu().data<float>().ToArray();
+        var hidden = Patches.Unpatchify(target * (1 - masked), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
+        var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
+        var physics = output.PhysicsReconstruction is { } ph ? Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), ph, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray() : null;
+        var mask = output.Masking.Mask.cpu().data<float>().ToArray();
         for (int i = 0; i < idx.Length; i++)
         {
             int at = i * cfg.Bands * pixels, size = cfg.Bands * pixels;

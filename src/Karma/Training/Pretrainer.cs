@@ -113,8 +113,8 @@ public sealed class Pretrainer : IDisposable
 
         int batch = Math.Min(options.BatchSize, tiles.Tiles.Count);
         var (indices, epoch) = BatchIndices(tiles.Tiles.Count, batch, Step, options.Seed);
-        var images = Batch(tiles, indices);
-        var valid = ValidPixels(tiles, indices);
+        var images = Batch(tiles, indices).to(model.Device);
+        var valid = ValidPixels(tiles, indices)?.to(model.Device);
         if (options.Augment)
         {
             // The validity mask turns with its tile: augment it as one more channel.

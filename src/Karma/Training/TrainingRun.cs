@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Text.Json;
 using Karma.Data;
 using Karma.Evaluation;
@@ -106,6 +107,7 @@ public static class TrainingRun
 
         manual_seed(options.Seed);
         using var model = new KarmaModel(config);
+        model.to(Runtime.ComputeDevice.Current);
         if (options.CheckMemory)
             MemoryEstimate.For(config, model.ParameterCount, batch, training: true)
                           .EnsureFits($"Training the {config.Preset} preset on {config.TileSize}² × {config.Bands}-band tiles");

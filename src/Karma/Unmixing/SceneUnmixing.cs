@@ -108,8 +108,8 @@ public static class SceneUnmixing
         using var _ = no_grad();
         foreach (var (r, c, tile) in cube.CoveringTiles(t))
         {
-            using var input = tensor(tile, 1, cube.Bands, t, t);
-            using var a = model.Abundances(input);
+            using var input = tensor(tile, 1, cube.Bands, t, t).to(model.Device);
+            using var a = model.Abundances(input).cpu();
             var values = a.data<float>().ToArray();
             for (int j = 0; j < m; j++)
                 for (int y = 0; y < t; y++)
@@ -118,7 +118,7 @@ public static class SceneUnmixing
         }
         for (int p = 0; p < pixels; p++)
             if (cube.Invalid[p]) for (int j = 0; j < m; j++) abundances[j * pixels + p] = float.NaN;
-        using var spectra = physics.Endmembers();
+        using var spectra = physics.Endmembers().cpu();
         var e = spectra.data<float>().ToArray();
         var endmembers = new double[cube.Bands, m];
         for (int b = 0; b < cube.Bands; b++)
