@@ -1,3 +1,4 @@
+using Karma.Data;
 using System.CommandLine;
 using System.Globalization;
 using Karma.Model;
@@ -73,11 +74,11 @@ static class CompareCommand
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)
             {
-                var cube = Unmixing.ReflectanceCube.Read(scene, meta.Tiling!);
+                var cube = ReflectanceCube.Read(scene, meta.Tiling!);
                 rows.Add((entry.Name, Unmixing.UnmixingScore.Compute(Unmixing.SceneUnmixing.Karma(model, cube), Unmixing.UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands))));
             }
         }
-        var baseCube = Unmixing.ReflectanceCube.Read(scene, new Data.TilingOptions());
+        var baseCube = ReflectanceCube.Read(scene, new Data.TilingOptions());
         var baseTruth = Unmixing.UnmixingTruth.Read(truthFiles, baseCube.Rows, baseCube.Cols, baseCube.Bands);
         rows.Add(("vca-fcls", Unmixing.UnmixingScore.Compute(Unmixing.SceneUnmixing.VcaFcls(baseCube, baseTruth.Count), baseTruth)));
         static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
@@ -108,7 +109,7 @@ static class CompareCommand
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)
             {
-                var cube = Unmixing.ReflectanceCube.Read(scene, meta.Tiling!);
+                var cube = ReflectanceCube.Read(scene, meta.Tiling!);
                 map ??= ProbeCommand.ReadLabels(labelPath, cube.Rows, cube.Cols);
                 split ??= Downstream.LabelSplit.Create(map, cube.Rows, cube.Cols, 0, 0.05, null, spatial: false, seed);
                 var truth = split.Test.Select(p => map[p]).ToArray();

@@ -1,50 +1,49 @@
 using Karma.Data;
 using Karma.Model;
-using Karma.Unmixing;
 using static TorchSharp.torch;
 
 namespace Karma.Downstream;
 
+/// <summary>How a pixel reads its feature from the encoder's one-vector-per-patch grid.</summary>
+public enum FeatureReadout
+{
+    /// <summary>Every pixel takes its own patch's vector: P×P blocks of equal features.</summary>
+    Patch,
+    /// <summary>
+    /// Bilinear interpolation between the vectors of the nearest patch centres: features vary smoothly from pixel to
+    /// pixel, so a linear classifier can draw boundaries inside a patch.
+    /// </summary>
+    Bilinear,
+}
+
 /// <summary>
 /// Per-pixel features from a pretrained encoder: the scene is covered with tiles, every patch is encoded with
-/// nothing masked, and each pixel takes the feature of its patch (D values). Returned as [pixel][feature].
+/// nothing masked, and each pixel reads D values from the patch grid (<see cref="FeatureReadout"/>). Returned as
+/// [pixel][feature], the layout a probe wants.
 /// </summary>
 public static class PixelFeatures
 {
     /// <summary>Encoder features of every pixel of <paramref name="cube"/>, [rows·cols, D].</summary>
-    public static float[,] Encode(KarmaModel model, ReflectanceCube cube)
+    public static float[,] Encode(KarmaModel model, ReflectanceCube cube, FeatureReadout readout = FeatureReadout.Bilinear)
     {
-        var cfg = model.Config;
-        if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands but the model {cfg.Bands}.");
-        int t = cfg.TileSize, d = cfg.EncoderDim;
-        var features = new float[cube.Rows * cube.Cols, d];
-        var block = new float[d * t * t];
-        model.eval();
-        using var _ = no_grad();
-        foreach (var (r, c, tile) in cube.CoveringTiles(t))
-        {
-            EncodeTile(model, tile, block);
-            for (int k = 0; k < d; k++)
-                for (int y = 0; y < t; y++)
-                    for (int x = 0; x < t; x++) features[(r + y) * cube.Cols + c + x, k] = block[(k * t + y) * t + x];
-        }
+        int d = model.Config.EncoderDim, pixels = cube.Rows * cube.Cols;
+        var planes = TiledInference.Run(model, cube, d, images => Read(model, images, readout));
+        var features = new float[pixels, d];
+        for (int k = 0; k < d; k++)
+            for (int p = 0; p < pixels; p++) features[p, k] = planes[k * pixels + p];
         return features;
     }
 
-    /// <summary>One tile [bands][T][T] → each pixel's patch feature, [D][T][T]. Call under no_grad.</summary>
-    static void EncodeTile(KarmaModel model, float[] tile, float[] block)
+    /// <summary>Tiles [B, bands, T, T] → per-pixel features [B, D, T, T]. Call under no_grad.</summary>
+    static Tensor Read(KarmaModel model, Tensor images, FeatureReadout readout)
     {
         var cfg = model.Config;
-        int t = cfg.TileSize, p = cfg.PatchSize, g = cfg.GridSize, d = cfg.EncoderDim;
-        using var input = tensor(tile, 1, cfg.Bands, t, t).to(model.Device);
-        using var encoded = model.EncodeAll(input).cpu();        // [1, N, D]
-        var values = encoded.data<float>().ToArray();
-        for (int y = 0; y < t; y++)
-            for (int x = 0; x < t; x++)
-            {
-                int token = y / p * g + x / p;
-                for (int k = 0; k < d; k++) block[(k * t + y) * t + x] = values[token * d + k];
-            }
+        long b = images.shape[0];
+        using var tokens = model.EncodeAll(images);                                     // [B, N, D]
+        using var grid = tokens.reshape(b, cfg.GridSize, cfg.GridSize, cfg.EncoderDim).permute(0, 3, 1, 2);
+        return readout == FeatureReadout.Patch
+            ? nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Nearest)
+            : nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Bilinear, align_corners: false);
     }
 
     /// <summary>
@@ -52,7 +51,7 @@ public static class PixelFeatures
     /// one band per feature, georeferencing kept): one tile is read, encoded and written at a time, so memory
     /// stays bounded by a tile whatever the scene's size.
     /// </summary>
-    public static void Write(KarmaModel model, HyperspectralScene scene, TilingOptions tiling, string outputPath)
+    public static void Write(KarmaModel model, HyperspectralScene scene, TilingOptions tiling, string outputPath, FeatureReadout readout = FeatureReadout.Bilinear)
     {
         var cfg = model.Config;
         int t = cfg.TileSize, d = cfg.EncoderDim;
@@ -64,14 +63,14 @@ public static class PixelFeatures
             new SceneMetadata { GeoTransform = scene.Metadata.GeoTransform, CoordinateSystem = scene.Metadata.CoordinateSystem, MapInfo = scene.Metadata.MapInfo, BandNames = names });
         var tile = new float[reader.Bands * t * t];
         var invalid = new bool[t * t];
-        var block = new float[d * t * t];
         model.eval();
         using var _ = no_grad();
         foreach (int r in TileSet.CoveringOrigins(scene.Lines, t))
             foreach (int c in TileSet.CoveringOrigins(scene.Samples, t))
             {
                 reader.Read(r, c, t, t, tile, invalid);
-                EncodeTile(model, tile, block);
+                using var scope = NewDisposeScope();
+                var block = Read(model, tensor(tile, 1, reader.Bands, t, t).to(model.Device), readout).cpu().data<float>().ToArray();
                 for (int k = 0; k < d; k++)
                     for (int i = 0; i < t * t; i++)
                         if (invalid[i]) block[k * t * t + i] = float.NaN;

@@ -1,3 +1,4 @@
+using Karma.Data;
 using Karma.Model;
 using Karma.Training;
 using Karma.Unmixing;
@@ -121,22 +122,20 @@ public sealed class Segmentation : Module<Tensor, Tensor>
         }
 
         model.eval();
-        using var _ = no_grad();
-        var predicted = new int[scenes.Sum(s => s.Cube.Rows * s.Cube.Cols)];
-        offset = 0;
+        var predicted = new List<int>();
         foreach (var scene in scenes)
         {
-            var cube = scene.Cube;
-            foreach (var (r, c, values) in cube.CoveringTiles(t))
+            int pixels = scene.Cube.Rows * scene.Cube.Cols;
+            var logits = TiledInference.Run(pretrained, scene.Cube, classes.Length, images => model.call(images));
+            for (int p = 0; p < pixels; p++)
             {
-                using var scope = NewDisposeScope();
-                var best = model.call(tensor(values, 1, cfg.Bands, t, t).to(pretrained.Device)).argmax(1).cpu().data<long>().ToArray();
-                for (int y = 0; y < t; y++)
-                    for (int x = 0; x < t; x++) predicted[offset + (r + y) * cube.Cols + c + x] = classes[best[y * t + x]];
+                int best = 0;
+                for (int k = 1; k < classes.Length; k++)
+                    if (logits[k * pixels + p] > logits[best * pixels + p]) best = k;
+                predicted.Add(classes[best]);
             }
-            offset += cube.Rows * cube.Cols;
         }
-        return predicted;
+        return predicted.ToArray();
     }
 
     /// <summary>The label of pixel <paramref name="p"/> of the scenes laid end to end.</summary>

@@ -1,6 +1,5 @@
+using Karma.Data;
 using Karma.Model;
-using Karma.Unmixing;
-using static TorchSharp.torch;
 
 namespace Karma.Evaluation;
 
@@ -15,23 +14,10 @@ public static class SceneReconstruction
     public static float[] Reconstruct(KarmaModel model, ReflectanceCube cube)
     {
         var cfg = model.Config;
-        if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands but the model {cfg.Bands}.");
-        int t = cfg.TileSize, pixels = cube.Rows * cube.Cols;
-        var result = new float[cube.Bands * pixels];
-        model.eval();
-        using var _ = no_grad();
-        foreach (var (r, c, tile) in cube.CoveringTiles(t))
+        return cube.MaskInvalid(TiledInference.Run(model, cube, cfg.Bands, images =>
         {
-            using var scope = NewDisposeScope();
-            var input = tensor(tile, 1, cube.Bands, t, t).to(model.Device);
-            using var output = model.call(input, TokenMasking.None(1, cfg.Tokens, model.Device));
-            var values = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
-            for (int b = 0; b < cube.Bands; b++)
-                for (int y = 0; y < t; y++)
-                    Array.Copy(values, (b * t + y) * t, result, (b * cube.Rows + r + y) * cube.Cols + c, t);
-        }
-        for (int p = 0; p < pixels; p++)
-            if (cube.Invalid[p]) for (int b = 0; b < cube.Bands; b++) result[b * pixels + p] = float.NaN;
-        return result;
+            using var output = model.call(images, TokenMasking.None(images.shape[0], cfg.Tokens, model.Device));
+            return Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands);
+        }));
     }
 }

@@ -1,3 +1,4 @@
+using Karma.Data;
 using Karma.Downstream;
 using Karma.Evaluation;
 using Karma.Runtime;
@@ -67,7 +68,7 @@ public class LinearProbeTests
         });
         var tiling = new Karma.Data.TilingOptions { TileSize = 16 };
         PixelFeatures.Write(model, scene, tiling, dir.File("features.tif"));
-        var expected = PixelFeatures.Encode(model, Karma.Unmixing.ReflectanceCube.Read(scene, tiling));
+        var expected = PixelFeatures.Encode(model, ReflectanceCube.Read(scene, tiling));
         using var written = Karma.Data.HyperspectralScene.Open(dir.File("features.tif"));
         Assert.Equal((40, 40, 16), (written.Lines, written.Samples, written.Bands));
         var values = new float[16 * 40 * 40];

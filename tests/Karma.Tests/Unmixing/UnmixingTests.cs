@@ -1,3 +1,4 @@
+using Karma.Data;
 using Karma.Runtime;
 using Karma.Unmixing;
 
