@@ -10,6 +10,7 @@ using Karma.Runtime;
 using static TorchSharp.torch;
 
 // Usage: dotnet run -c Release --project bench/Karma.Bench -- [--out results.json] [--quick] [--no-peer] [--threads N]
+//        [--only step,inference,reading,memory]   (the matmul peak always runs: MFU needs it)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
 // and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
 // ratio comes from the same run on the same machine. --quick is the smoke test's tiny version.
@@ -17,6 +18,8 @@ if (args.Length == 3 && args[0] == "--rss-child") return MemoryProbe.Child(args[
 
 string outPath = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json";
 bool quick = args.Contains("--quick"), peer = !quick && !args.Contains("--no-peer");
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
+bool Section(string name) => only is null || only.Contains(name);
 int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
 TorchRuntime.EnsureLoaded();
@@ -33,7 +36,7 @@ foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
     Report(harness.Measure(Benchmarks.MatmulPeak(quick ? 256 : 2048, dtype)));
 double peak = results[0].Metrics["gflops"];
 
-foreach (var c in Benchmarks.StepCases(quick))
+foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
     foreach (var variant in Benchmarks.Variants)
     {
         bool paper = c.Config.Preset == "paper";
@@ -41,7 +44,7 @@ foreach (var c in Benchmarks.StepCases(quick))
         if (peer && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5) is { } p) Report(p);
     }
 
-foreach (var config in quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
+foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
                              : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })
     foreach (var b in Benchmarks.Inference(config, quick ? 32 : 448))
         Report(harness.Measure(b, reps: quick ? 1 : 3));
@@ -49,15 +52,18 @@ foreach (var config in quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize
 string scratch = Path.Combine(Path.GetTempPath(), $"karma-bench-{Environment.ProcessId}");
 try
 {
-    foreach (var b in Benchmarks.Reading(scratch, quick ? 64 : 1024, quick ? 16 : 218))
+    Directory.CreateDirectory(scratch);
+    foreach (var b in Section("reading") ? Benchmarks.Reading(scratch, quick ? 64 : 1024, quick ? 16 : 218) : [])
         Report(harness.Measure(b, reps: quick ? 1 : 3));
-    // Peak memory of a scene larger than 2 GB (quick: a small one), each in a fresh process so peaks do not mix.
-    int side = quick ? 128 : 2304, bands = quick ? 16 : 218;
-    string big = Benchmarks.WriteInt16Envi(scratch, "large", side, side, bands, "bsq");
-    File.Delete(Path.Combine(scratch, "scene-bsq.img"));
-    File.Delete(Path.Combine(scratch, "scene-bip.img"));
-    foreach (var mode in new[] { "tiling", "streaming" })
-        Report(MemoryProbe.Run(mode, big));
+    if (Section("memory"))
+    {
+        // Peak memory of a scene larger than 2 GB (quick: a small one), each in a fresh process so peaks do not mix.
+        int side = quick ? 128 : 2304, bands = quick ? 16 : 218;
+        foreach (var small in new[] { "scene-bsq.img", "scene-bip.img" }) File.Delete(Path.Combine(scratch, small));
+        string big = Benchmarks.WriteInt16Envi(scratch, "large", side, side, bands, "bsq");
+        foreach (var mode in new[] { "tiling", "streaming" })
+            Report(MemoryProbe.Run(mode, big));
+    }
 }
 finally { if (Directory.Exists(scratch)) Directory.Delete(scratch, true); }
 

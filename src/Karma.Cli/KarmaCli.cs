@@ -28,6 +28,13 @@ public static class KarmaCli
         Recursive = true,
     };
 
+    /// <summary>A <c>--readout</c> option: how pixels read encoder features from the patch grid (embed and probe).</summary>
+    public static Option<Karma.Downstream.FeatureReadout> Readout() => new("--readout")
+    {
+        Description = "How each pixel reads its feature from the encoder's patch grid: bilinear (between patch centres) or patch (its own patch's vector).",
+        DefaultValueFactory = _ => Karma.Downstream.FeatureReadout.Bilinear,
+    };
+
     /// <summary>JSON settings for every machine-readable output: the library's convention, indented.</summary>
     public static readonly JsonSerializerOptions Json = KarmaJson.Indented;
 

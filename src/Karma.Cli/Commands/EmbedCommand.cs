@@ -13,14 +13,15 @@ static class EmbedCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder of the pretrained model.", Required = true };
         var data = new Option<string>("--data") { Description = "Scene to embed.", Required = true };
         var output = new Option<string>("--out") { Description = "Feature file (.tif for GeoTIFF, otherwise ENVI); one band per feature.", Required = true };
-        var command = new Command("embed", "Write per-pixel features from the pretrained encoder for a whole scene (tile by tile, bounded memory).") { checkpoint, data, output };
+        var readout = KarmaCli.Readout();
+        var command = new Command("embed", "Write per-pixel features from the pretrained encoder for a whole scene (tile by tile, bounded memory).") { checkpoint, data, output, readout };
         KarmaCli.SetRun(command, parse =>
         {
             KarmaCli.CheckOutput(parse.GetValue(output)!, parse.GetValue(data), parse.GetValue(checkpoint));
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
             using var scene = HyperspectralScene.Open(parse.GetValue(data)!);
-            PixelFeatures.Write(model, scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize }, parse.GetValue(output)!);
+            PixelFeatures.Write(model, scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize }, parse.GetValue(output)!, parse.GetValue(readout));
             Console.Out.WriteLine($"features: {Path.GetFullPath(parse.GetValue(output)!)} ({scene.Lines}×{scene.Samples}×{meta.Config.EncoderDim})");
             return 0;
         });

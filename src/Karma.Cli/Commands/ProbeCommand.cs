@@ -32,8 +32,9 @@ static class ProbeCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the probe and fine-tuning.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Folder for class maps, error maps, confusion matrices, the split and metrics.json." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a key per method." };
+        var readout = KarmaCli.Readout();
         var command = new Command("probe", "Classify labelled scenes: linear probe on pretrained features, fine-tuned segmentation, raw spectra (OA, AA, kappa, mIoU).")
-            { checkpoint, baseline, data, labels, unlabelled, fraction, perClass, split, finetuneSteps, seed, output, json };
+            { checkpoint, baseline, data, labels, unlabelled, fraction, perClass, split, finetuneSteps, seed, output, json, readout };
         KarmaCli.SetRun(command, parse =>
         {
             if (parse.GetValue(split) is not ("random" or "spatial")) throw new KarmaException("--split must be random or spatial.");
@@ -76,14 +77,14 @@ static class ProbeCommand
             int[] FineTune(KarmaModel m) => Segmentation.FitPredict(m, scenes, s.Train, s.Test, excludeTestPixels: spatial, tuning);
 
             predictions["raw"] = Probe(PixelFeatures.Spectra);
-            predictions["probe"] = Probe(c => PixelFeatures.Encode(model, c));
+            predictions["probe"] = Probe(c => PixelFeatures.Encode(model, c, parse.GetValue(readout)));
             if (tuning.Steps > 0) predictions["finetune"] = FineTune(model);
             if (parse.GetValue(baseline) is { } b)
             {
                 var (mae, _) = ModelCheckpoint.Load(b);
                 using (mae)
                 {
-                    predictions["baseline"] = Probe(c => PixelFeatures.Encode(mae, c));
+                    predictions["baseline"] = Probe(c => PixelFeatures.Encode(mae, c, parse.GetValue(readout)));
                     if (tuning.Steps > 0) predictions["baseline-finetune"] = FineTune(mae);
                 }
             }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace Karma.Data;
 
@@ -8,7 +9,9 @@ namespace Karma.Data;
 /// An ENVI scene: header plus raw binary in BSQ, BIL or BIP, any byte order, with a header offset.
 /// The binary is memory-mapped, so a window read touches only the bytes it needs; a gzip-compressed
 /// binary (<c>file compression = 1</c>) is first inflated to a temporary file that is deleted on dispose.
-/// The header is checked against the binary's length before anything is mapped.
+/// The header is checked against the binary's length before anything is mapped. After each window the mapped pages
+/// it touched are released (madvise DONTNEED; the kernel's page cache keeps them), so streaming a scene larger than
+/// memory keeps the process's resident memory at the size of a window rather than of the file.
 /// </summary>
 public sealed class EnviScene : HyperspectralScene
 {
@@ -18,6 +21,7 @@ public sealed class EnviScene : HyperspectralScene
     long headerOffset;
     bool bigEndian;
     unsafe byte* basePointer;
+    long mappedBytes;
 
     EnviScene() { }
 
@@ -139,6 +143,7 @@ public sealed class EnviScene : HyperspectralScene
                 $"after a {headerOffset}-byte offset ({needed} bytes): the file is truncated or the header is wrong.");
         map = MemoryMappedFile.CreateFromFile(source, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         view = map.CreateViewAccessor(0, needed, MemoryMappedFileAccess.Read);
+        mappedBytes = needed;
         unsafe
         {
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
@@ -173,12 +178,35 @@ public sealed class EnviScene : HyperspectralScene
                     for (int c = 0, at = bands[i]; c < cols; c++, at += Bands) dst[c] = spectra[at];
                 }
             }
-            return;
         }
-        for (int i = 0; i < bands.Length; i++)
-            for (int r = 0; r < rows; r++)
-                DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
+        else
+        {
+            for (int i = 0; i < bands.Length; i++)
+                for (int r = 0; r < rows; r++)
+                    DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
+        }
+        if (Interleave == Interleave.Bsq)
+            foreach (int b in bands) Release(Index(b, row, col), Index(b, row + rows - 1, col + cols));
+        else Release(Index(0, row, 0), Index(0, row + rows - 1, 0) + (long)Samples * Bands);
     }
+
+    /// <summary>
+    /// Drops the mapping of the whole pages inside samples [<paramref name="from"/>, <paramref name="to"/>): they stay in
+    /// the page cache, so a later read finds them without disk access, but no longer count as this process's memory.
+    /// </summary>
+    unsafe void Release(long from, long to)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        long page = Environment.SystemPageSize;
+        long start = (headerOffset + from * DataType.Size()) / page * page;
+        long end = Math.Min((headerOffset + to * DataType.Size() + page - 1) / page * page, mappedBytes);
+        if (end > start) _ = madvise(basePointer + start, (nuint)(end - start), MadviseDontNeed);
+    }
+
+    const int MadviseDontNeed = 4;
+
+    [DllImport("libc.so.6", SetLastError = true)]
+    static extern unsafe int madvise(void* address, nuint length, int advice);
 
     /// <inheritdoc/>
     protected override double[] ReadPixelCore(int row, int col)

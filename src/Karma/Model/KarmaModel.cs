@@ -137,11 +137,13 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     /// <summary>Tiles in token layout [B, N, P²·bands], the target both heads are compared with.</summary>
     public Tensor Targets(Tensor images) => Patches.Patchify(images, Config.PatchSize);
 
+    /// <summary>Tiles [B, bands, T, T] standardised per band with the training data's statistics, as the encoder sees them.</summary>
+    public Tensor Standardise(Tensor images) => (images - bandMean.view(1, -1, 1, 1)) / bandStd.view(1, -1, 1, 1);
+
     Tensor Encode(Tensor images, Tensor keep)
     {
         long b = images.shape[0];
-        var standardised = (images - bandMean.view(1, -1, 1, 1)) / bandStd.view(1, -1, 1, 1);
-        var x = patchEmbed.call(Patches.Patchify(standardised, Config.PatchSize)) + encoderPos;
+        var x = patchEmbed.call(Patches.Patchify(Standardise(images), Config.PatchSize)) + encoderPos;
         x = x.gather(1, keep.unsqueeze(-1).expand(b, keep.shape[1], Config.EncoderDim));
         foreach (var block in encoderBlocks) x = block.call(x);
         return encoderNorm.call(x);

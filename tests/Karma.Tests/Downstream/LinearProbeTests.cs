@@ -62,10 +62,7 @@ public class LinearProbeTests
         using var dir = new TempDir();
         using var scene = dir.Simulate(size: 40, bands: 12, seed: 3);
         TorchSharp.torch.manual_seed(1);
-        using var model = new Karma.Model.KarmaModel(Karma.Model.KarmaConfig.Tiny with
-        {
-            Bands = 12, TileSize = 16, PatchSize = 4, EncoderDim = 16, EncoderDepth = 1, EncoderHeads = 2, DecoderDim = 16, DecoderDepth = 1, DecoderHeads = 2, Endmembers = 3,
-        });
+        using var model = new Karma.Model.KarmaModel(TestConfigs.Micro with { Bands = 12, EncoderDim = 16, EncoderHeads = 2, DecoderDim = 16, DecoderHeads = 2 });
         var tiling = new Karma.Data.TilingOptions { TileSize = 16 };
         PixelFeatures.Write(model, scene, tiling, dir.File("features.tif"));
         var expected = PixelFeatures.Encode(model, ReflectanceCube.Read(scene, tiling));

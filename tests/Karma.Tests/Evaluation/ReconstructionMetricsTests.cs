@@ -12,8 +12,7 @@ public class ReconstructionMetricsTests
 {
     public ReconstructionMetricsTests() => TorchRuntime.EnsureLoaded();
 
-    static readonly KarmaConfig Micro = KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 1, EncoderHeads = 4,
-                                                                DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 3, Bands = 6 };
+    static readonly KarmaConfig Micro = TestConfigs.Micro with { Bands = 6 };
 
     static TileSet RandomTiles(int count, int seed, Func<int, bool>? invalidAt = null)
     {

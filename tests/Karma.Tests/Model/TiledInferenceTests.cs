@@ -11,10 +11,7 @@ public class TiledInferenceTests
 {
     public TiledInferenceTests() => TorchRuntime.EnsureLoaded();
 
-    static readonly KarmaConfig Small = KarmaConfig.Tiny with
-    {
-        Bands = 6, TileSize = 16, PatchSize = 4, EncoderDim = 8, EncoderDepth = 1, EncoderHeads = 2, DecoderDim = 8, DecoderDepth = 1, DecoderHeads = 2, Endmembers = 3,
-    };
+    static readonly KarmaConfig Small = TestConfigs.Micro with { Bands = 6, EncoderDim = 8, EncoderHeads = 2, DecoderDim = 8, DecoderHeads = 2 };
 
     /// <summary>A 37×45 cube (not a multiple of the tile) whose values name their own band, row and column.</summary>
     static ReflectanceCube Cube()

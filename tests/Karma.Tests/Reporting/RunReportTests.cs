@@ -16,10 +16,7 @@ public class RunReportTests
     {
         using var dir = new TempDir();
         string scene = new SceneSimulator { Size = 48, Bands = 24, Endmembers = 4, Seed = 3 }.Generate().WriteTo(dir.File("scene"));
-        var config = KarmaConfig.Tiny with
-        {
-            TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 1, EncoderHeads = 4, DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 4,
-        };
+        var config = TestConfigs.Micro with { Endmembers = 4 };
         var spec = new RunSpec
         {
             Config = config, Data = [scene], Tiling = new TilingOptions { TileSize = 16, Stride = 8 },

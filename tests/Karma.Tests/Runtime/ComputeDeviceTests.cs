@@ -28,7 +28,7 @@ public class ComputeDeviceTests
     {
         Assert.Equal(DeviceType.CPU, ComputeDevice.Use("auto").type);   // no GPU on the test machines
         using var dir = new TempDir();
-        var config = Karma.Model.KarmaConfig.Tiny with { Bands = 6, TileSize = 16, PatchSize = 4, EncoderDim = 16, EncoderDepth = 1, EncoderHeads = 2, DecoderDim = 16, DecoderDepth = 1, DecoderHeads = 2, Endmembers = 3 };
+        var config = TestConfigs.Micro with { Bands = 6, EncoderDim = 16, EncoderHeads = 2, DecoderDim = 16, DecoderHeads = 2 };
         using (var model = new Karma.Model.KarmaModel(config)) Karma.Model.ModelCheckpoint.Save(model, dir.Path, null, null);
         var (loaded, _) = Karma.Model.ModelCheckpoint.Load(dir.Path);
         using (loaded) Assert.Equal(ComputeDevice.Current.type, loaded.Device.type);

@@ -12,10 +12,7 @@ public class PretrainerTests
 {
     public PretrainerTests() => TorchRuntime.EnsureLoaded();
 
-    static readonly KarmaConfig Micro = KarmaConfig.Tiny with
-    {
-        TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 2, EncoderHeads = 4, DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 4,
-    };
+    static readonly KarmaConfig Micro = TestConfigs.Micro with { EncoderDepth = 2, Endmembers = 4 };
 
     static TileSet SimulatedTiles()
     {

@@ -14,10 +14,7 @@ public class TrainingRunTests
 
     static RunSpec Spec(string scene) => new()
     {
-        Config = KarmaConfig.Tiny with
-        {
-            TileSize = 16, PatchSize = 4, EncoderDim = 32, EncoderDepth = 2, EncoderHeads = 4, DecoderDim = 32, DecoderDepth = 1, DecoderHeads = 4, Endmembers = 4,
-        },
+        Config = TestConfigs.Micro with { EncoderDepth = 2, Endmembers = 4 },
         Data = [scene],
         Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
         Training = new TrainingOptions { Steps = 12, BatchSize = 4, LearningRate = 3e-3, Seed = 7, CheckpointEvery = 5 },
