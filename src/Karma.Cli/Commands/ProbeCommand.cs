@@ -8,13 +8,15 @@ using Karma.Model;
 using Karma.Reporting;
 using Karma.Unmixing;
 using Spectre.Console;
+using TorchSharp;
 
 namespace Karma.Cli.Commands;
 
 /// <summary>
 /// <c>karma probe</c>: per-pixel classification of labelled scenes on one split, each method predicting a class for
 /// every pixel: a linear probe on raw spectra, a linear probe on the frozen encoder's features, dense segmentation
-/// by fine-tuning the encoder with a small head, and the same for a plain MAE when one is given.
+/// by fine-tuning the encoder with a small head, the same fine-tuning from random weights (the control that says
+/// whether pretraining helped), and the probe and fine-tuning of a plain MAE when one is given.
 /// </summary>
 static class ProbeCommand
 {
@@ -78,7 +80,18 @@ static class ProbeCommand
 
             predictions["raw"] = Probe(PixelFeatures.Spectra);
             predictions["probe"] = Probe(c => PixelFeatures.Encode(model, c, parse.GetValue(readout)));
-            if (tuning.Steps > 0) predictions["finetune"] = FineTune(model);
+            if (tuning.Steps > 0)
+            {
+                // The control that says whether pretraining helped: the same model and fine-tuning from random weights.
+                torch.manual_seed(seedValue);
+                using (var scratch = new KarmaModel(meta.Config))
+                {
+                    scratch.SetBandStatistics(model.BandMean, model.BandStd);
+                    scratch.to(model.Device);
+                    predictions["scratch"] = FineTune(scratch);
+                }
+                predictions["finetune"] = FineTune(model);
+            }
             if (parse.GetValue(baseline) is { } b)
             {
                 var (mae, _) = ModelCheckpoint.Load(b);

@@ -83,4 +83,40 @@ public class SegmentationTests
         var e = Assert.Throws<KarmaException>(() => Segmentation.FitPredict(model, [scene], split.Train, split.Test, excludeTestPixels: true, new Segmentation.Options(Steps: 1)));
         Assert.Contains("without test pixels", e.Message);
     }
+
+    [Fact]
+    public void The_probe_command_reports_every_method_on_one_split_and_draws_its_maps()
+    {
+        using var dir = new TempDir();
+        var simulated = new SceneSimulator { Size = 32, Bands = 12, Endmembers = 3, Seed = 4 }.Generate();
+        string scenePath = simulated.WriteTo(dir.Path);
+        var labels = Enumerable.Range(0, 32 * 32).Select(p => 1f + Enumerable.Range(0, 3).MaxBy(m => simulated.Abundances[m * 1024 + p])).ToArray();
+        using (var writer = SceneWriter.Create(dir.File("labels.tif"), 32, 32, 1, new SceneMetadata()))
+        {
+            writer.WriteWindow(0, 0, 32, 32, labels);
+            writer.Commit();
+        }
+        using (var model = Model(Scene(dir, 32))) ModelCheckpoint.Save(model, dir.File("run"), tiling: new TilingOptions { TileSize = 16 });
+
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "karma.dll"), "probe", "--checkpoint", dir.File("run"), "--data", scenePath,
+                                  "--labels", dir.File("labels.tif"), "--per-class", "20", "--finetune-steps", "3", "--json", "--out", dir.File("probe") })
+            info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, error);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(["raw", "probe", "scratch", "finetune"], json.RootElement.EnumerateObject().Select(m => m.Name));
+        foreach (var method in json.RootElement.EnumerateObject())
+        {
+            Assert.InRange(method.Value.GetProperty("oa").GetDouble(), 0, 1);
+            Assert.InRange(method.Value.GetProperty("kappa").GetDouble(), -1, 1);
+            Assert.True(File.Exists(dir.File(Path.Combine("probe", $"classmap_{method.Name}.png"))), method.Name);
+        }
+        // Labels follow the spectra, so the raw-spectra probe must be far above the majority share.
+        int majority = labels.GroupBy(l => l).Max(g => g.Count());
+        Assert.True(json.RootElement.GetProperty("raw").GetProperty("oa").GetDouble() > majority / 1024.0 + 0.1);
+        Assert.True(File.Exists(dir.File(Path.Combine("probe", "split.json"))));
+    }
 }
