@@ -6,7 +6,6 @@ using Karma.Downstream;
 using Karma.Evaluation;
 using Karma.Model;
 using Karma.Reporting;
-using Karma.Unmixing;
 using Spectre.Console;
 using TorchSharp;
 

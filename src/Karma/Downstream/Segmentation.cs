@@ -1,7 +1,6 @@
 using Karma.Data;
 using Karma.Model;
 using Karma.Training;
-using Karma.Unmixing;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -103,7 +102,7 @@ public sealed class Segmentation : Module<Tensor, Tensor>
         model.to(pretrained.Device);
         var encoderParameters = pretrained.parameters().Where(p => p.requires_grad).ToArray();
         var headParameters = model.norm.parameters().Concat(model.head.parameters()).Concat(model.spectral.parameters()).ToArray();
-        using var optimizer = new AdamW(
+        using var optimizer = new LeanAdamW(
         [
             new AdamW.ParamGroup(encoderParameters, options.LearningRate / 10, beta2: 0.999, weight_decay: 0.05),
             new AdamW.ParamGroup(headParameters, options.LearningRate, beta2: 0.999, weight_decay: 0.05),

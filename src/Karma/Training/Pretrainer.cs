@@ -23,7 +23,7 @@ public sealed class Pretrainer : IDisposable
 
     readonly KarmaModel model;
     readonly TrainingOptions options;
-    readonly AdamW optimizer;
+    readonly LeanAdamW optimizer;
     readonly List<Parameter> parameters;
 
     /// <summary>Steps taken so far (the next step's number).</summary>
@@ -37,7 +37,7 @@ public sealed class Pretrainer : IDisposable
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         parameters = named.Select(p => p.parameter).ToList();
         static bool Decays((string name, Parameter p) x) => x.p.dim() >= 2 && !x.name.Contains("maskToken") && !x.name.Contains("endmember");
-        optimizer = new AdamW(
+        optimizer = new LeanAdamW(
         [
             new AdamW.ParamGroup(named.Where(Decays).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: options.WeightDecay),
             new AdamW.ParamGroup(named.Where(x => !Decays(x)).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: 0),

@@ -3,7 +3,6 @@ using Karma.Downstream;
 using Karma.Evaluation;
 using Karma.Model;
 using Karma.Runtime;
-using Karma.Unmixing;
 using static TorchSharp.torch;
 
 namespace Karma.Tests.Downstream;
