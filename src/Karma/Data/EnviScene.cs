@@ -9,9 +9,9 @@ namespace Karma.Data;
 /// An ENVI scene: header plus raw binary in BSQ, BIL or BIP, any byte order, with a header offset.
 /// The binary is memory-mapped, so a window read touches only the bytes it needs; a gzip-compressed
 /// binary (<c>file compression = 1</c>) is first inflated to a temporary file that is deleted on dispose.
-/// The header is checked against the binary's length before anything is mapped. After each window the mapped pages
-/// it touched are released (madvise DONTNEED; the kernel's page cache keeps them), so streaming a scene larger than
-/// memory keeps the process's resident memory at the size of a window rather than of the file.
+/// The header is checked against the binary's length before anything is mapped. As each stored run is decoded,
+/// the mapped pages it lay on are released (madvise DONTNEED; the kernel's page cache keeps them), so streaming a
+/// scene larger than memory keeps the process's resident memory at the size of a window rather than of the file.
 /// </summary>
 public sealed class EnviScene : HyperspectralScene
 {
@@ -165,41 +165,55 @@ public sealed class EnviScene : HyperspectralScene
     /// <inheritdoc/>
     protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
     {
-        if (Interleave == Interleave.Bip)
+        // Each stored run is released as soon as it is decoded: the page cache maps files in large folios (2 MB on
+        // ext4 here), so holding a whole window of a 218-band BSQ scene mapped would mean 218 folios at once.
+        switch (Interleave)
         {
-            // Pixels are contiguous: decode each row's run of spectra at once, then scatter the wanted bands.
-            var spectra = new float[cols * Bands];
-            for (int r = 0; r < rows; r++)
-            {
-                DataType.DecodeRun(Stored(Index(0, row + r, col), cols * Bands), spectra, bigEndian);
+            case Interleave.Bsq:
                 for (int i = 0; i < bands.Length; i++)
                 {
-                    var dst = destination.Slice((i * rows + r) * cols, cols);
-                    for (int c = 0, at = bands[i]; c < cols; c++, at += Bands) dst[c] = spectra[at];
+                    for (int r = 0; r < rows; r++)
+                        DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
+                    Release(Index(bands[i], row, col), Index(bands[i], row + rows - 1, col + cols));
                 }
-            }
-        }
-        else
-        {
-            for (int i = 0; i < bands.Length; i++)
+                break;
+            case Interleave.Bil:
                 for (int r = 0; r < rows; r++)
-                    DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
+                {
+                    for (int i = 0; i < bands.Length; i++)
+                        DataType.DecodeRun(Stored(Index(bands[i], row + r, col), cols), destination.Slice((i * rows + r) * cols, cols), bigEndian);
+                    Release(Index(0, row + r, 0), Index(0, row + r + 1, 0));
+                }
+                break;
+            default:
+                // Pixels are contiguous: decode each row's run of spectra at once, then scatter the wanted bands.
+                var spectra = new float[cols * Bands];
+                for (int r = 0; r < rows; r++)
+                {
+                    DataType.DecodeRun(Stored(Index(0, row + r, col), cols * Bands), spectra, bigEndian);
+                    for (int i = 0; i < bands.Length; i++)
+                    {
+                        var dst = destination.Slice((i * rows + r) * cols, cols);
+                        for (int c = 0, at = bands[i]; c < cols; c++, at += Bands) dst[c] = spectra[at];
+                    }
+                    Release(Index(0, row + r, col), Index(0, row + r, col + cols));
+                }
+                break;
         }
-        if (Interleave == Interleave.Bsq)
-            foreach (int b in bands) Release(Index(b, row, col), Index(b, row + rows - 1, col + cols));
-        else Release(Index(0, row, 0), Index(0, row + rows - 1, 0) + (long)Samples * Bands);
     }
 
     /// <summary>
-    /// Drops the mapping of the whole pages inside samples [<paramref name="from"/>, <paramref name="to"/>): they stay in
-    /// the page cache, so a later read finds them without disk access, but no longer count as this process's memory.
+    /// Drops the mapping of the pages around samples [<paramref name="from"/>, <paramref name="to"/>), widened to whole
+    /// 2 MiB blocks of the file: a fault maps the whole large folio it lands in, so releasing only the touched pages
+    /// would leave the rest of each folio mapped and resident memory would still grow to the file's size. The pages stay
+    /// in the page cache, so a later read finds them without disk access; they only stop counting as this process's.
     /// </summary>
     unsafe void Release(long from, long to)
     {
         if (!OperatingSystem.IsLinux()) return;
-        long page = Environment.SystemPageSize;
-        long start = (headerOffset + from * DataType.Size()) / page * page;
-        long end = Math.Min((headerOffset + to * DataType.Size() + page - 1) / page * page, mappedBytes);
+        const long block = 2 << 20;
+        long start = (headerOffset + from * DataType.Size()) / block * block;
+        long end = Math.Min((headerOffset + to * DataType.Size() + block - 1) / block * block, mappedBytes);
         if (end > start) _ = madvise(basePointer + start, (nuint)(end - start), MadviseDontNeed);
     }
 
