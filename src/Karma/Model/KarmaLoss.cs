@@ -95,13 +95,14 @@ public static class KarmaLoss
             sam = PerToken(SpectralAngleLoss(Pixels(output.Reconstruction), Pixels(targetTokens)));
             total = total + config.SamWeight * sam;
         }
-        if (output.PhysicsReconstruction is { } phys)
+        if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)
         {
-            physics = config.PhysicsOnAllPatches ? Average(PhysicsConsistency(phys, targetTokens), ones_like(weights)) : PerToken(PhysicsConsistency(phys, targetTokens));
+            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, targetTokens);   // per pixel, [B, N, P²]
+            physics = config.PhysicsOnAllPatches ? Average(error, ones_like(weights)) : PerToken(error);
             total = total + config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)
             {
-                cross = PerToken(PhysicsConsistency(phys, output.Reconstruction.detach()));
+                cross = PerToken(PhysicsConsistency(output.PhysicsReconstruction!, output.Reconstruction.detach()));
                 total = total + config.CrossConsistencyWeight * cross;
             }
         }

@@ -94,13 +94,13 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
         y = decoderNorm.call(y);
 
         var reconstruction = pixelHead.call(y);
-        Tensor? abundances = null, physicsReconstruction = null;
-        if (physics is not null) (abundances, physicsReconstruction) = physics.call(y);
+        Tensor? abundances = null, endmembers = null;
+        if (physics is not null) (abundances, endmembers) = physics.call(y);
         return new KarmaOutput
         {
             Reconstruction = reconstruction.MoveToOuterDisposeScope(),
-            PhysicsReconstruction = physicsReconstruction?.MoveToOuterDisposeScope(),
             Abundances = abundances?.MoveToOuterDisposeScope(),
+            Endmembers = endmembers?.MoveToOuterDisposeScope(),
             Masking = masking,
         };
     }

@@ -10,10 +10,19 @@ public sealed class KarmaOutput : IDisposable
 {
     /// <summary>Direct reconstruction r̂ of every patch (reflectance).</summary>
     public required Tensor Reconstruction { get; init; }
-    /// <summary>Physics reconstruction A·â of every pixel, or null for variants without the branch.</summary>
-    public Tensor? PhysicsReconstruction { get; init; }
     /// <summary>Abundances [B, N, k, M] (k = P² per pixel, 1 per patch), or null without the branch.</summary>
     public Tensor? Abundances { get; init; }
+    /// <summary>The endmember spectra A [bands, M] the abundances mix, or null without the branch.</summary>
+    public Tensor? Endmembers { get; init; }
+
+    Tensor? physicsReconstruction;
+
+    /// <summary>
+    /// Physics reconstruction A·â of every pixel, [B, N, P²·bands], formed on first use (training does not need it);
+    /// null for variants without the branch.
+    /// </summary>
+    public Tensor? PhysicsReconstruction => physicsReconstruction ??= Abundances is null || Endmembers is null ? null
+        : LinearMixingBranch.Mix(Abundances, Endmembers, (int)(Reconstruction.shape[2] / Endmembers.shape[0])).DetachFromDisposeScope();
     /// <summary>The masking used: which patches the encoder did not see.</summary>
     public required TokenMasking Masking { get; init; }
 
@@ -21,8 +30,9 @@ public sealed class KarmaOutput : IDisposable
     public void Dispose()
     {
         Reconstruction.Dispose();
-        PhysicsReconstruction?.Dispose();
+        physicsReconstruction?.Dispose();
         Abundances?.Dispose();
+        Endmembers?.Dispose();
         Masking.Shuffle.Dispose();
         Masking.Restore.Dispose();
         Masking.Mask.Dispose();

@@ -12,7 +12,7 @@ namespace Karma.Model;
 /// softplus, which keeps every spectrum non-negative while its gradient never vanishes the way a clamp's
 /// does. Abundances are predicted per patch (the paper) or per pixel (P²·M values per token).
 /// </summary>
-public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tensor Spectra)>
+public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tensor Endmembers)>
 {
     readonly Sequential abundanceHead;
     readonly Parameter endmemberLogits;
@@ -54,19 +54,45 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
     }
 
     /// <summary>
-    /// decoderTokens [B, N, D] → abundances [B, N, k, M] (k = P² per pixel, 1 per patch) and the mixed
-    /// spectra A·a for every pixel, [B, N, P²·bands].
+    /// decoderTokens [B, N, D] → abundances [B, N, k, M] (k = P² per pixel, 1 per patch) and the endmember
+    /// spectra A [bands, M] they mix, both in the autograd graph. The mixed spectra themselves are formed only when
+    /// asked for (<see cref="Mix"/>): the loss does not need them (<see cref="MeanSquaredError"/>).
     /// </summary>
-    public override (Tensor Abundances, Tensor Spectra) forward(Tensor decoderTokens)
+    public override (Tensor Abundances, Tensor Endmembers) forward(Tensor decoderTokens)
     {
         using var scope = NewDisposeScope();
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
         var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers).softmax(-1);
-        var a = Endmembers();
-        var mixed = abundances.matmul(a.t());                       // [B, N, k, bands]
-        if (abundancesPerToken == 1) mixed = mixed.expand(b, n, pixelsPerPatch, a.shape[0]);
-        var spectra = mixed.reshape(b, n, -1);
-        return (abundances.MoveToOuterDisposeScope(), spectra.MoveToOuterDisposeScope());
+        return (abundances.MoveToOuterDisposeScope(), Endmembers().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The mixed spectra A·a of every pixel in token layout, [B, N, P²·bands], from abundances [B, N, k, M].</summary>
+    public static Tensor Mix(Tensor abundances, Tensor endmembers, int pixelsPerPatch)
+    {
+        using var scope = NewDisposeScope();
+        long b = abundances.shape[0], n = abundances.shape[1];
+        var mixed = abundances.matmul(endmembers.t());                    // [B, N, k, bands]
+        if (abundances.shape[2] == 1) mixed = mixed.expand(b, n, pixelsPerPatch, endmembers.shape[0]);
+        return mixed.reshape(b, n, -1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The mean over bands of (A·a − y)² for every pixel, [B, N, P²], without forming A·a:
+    /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy touches a full-size tensor. Forward and backward
+    /// then read the targets twice and write nothing of their size, which halves the physics term's cost; in float32
+    /// the result differs from the direct form by rounding only (tested).
+    /// </summary>
+    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetTokens)
+    {
+        using var scope = NewDisposeScope();
+        long b = targetTokens.shape[0], n = targetTokens.shape[1], bands = endmembers.shape[0];
+        var y = targetTokens.view(b, n, -1, bands);                        // [B, N, P², bands]
+        var projected = y.matmul(endmembers);                              // Aᵀy per pixel, [B, N, P², M]
+        var gram = endmembers.t().matmul(endmembers);                      // [M, M]
+        var quadratic = (abundances.matmul(gram) * abundances).sum(-1);    // [B, N, k]
+        var cross = (abundances * projected).sum(-1);                      // [B, N, P²] (k = 1 broadcasts)
+        var energy = linalg.vecdot(y, y);                                  // [B, N, P²]
+        return ((quadratic - 2 * cross + energy) / bands).MoveToOuterDisposeScope();
     }
 
     /// <summary>softplus⁻¹(y) = log(eˠ − 1), computed stably; y is clamped to ≥ 1e-4 first.</summary>

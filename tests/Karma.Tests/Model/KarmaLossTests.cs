@@ -90,7 +90,7 @@ public class KarmaLossTests
         recon[0, 3] = ones(8) * 3;
         var mask = tensor(new float[] { 1, 1, 0, 0 }).view(1, 4);
         var masking = new TokenMasking { Mask = mask, Shuffle = tensor(new long[] { 2, 3, 0, 1 }).view(1, 4), Restore = tensor(new long[] { 2, 3, 0, 1 }).view(1, 4), Visible = 2 };
-        var output = new KarmaOutput { Reconstruction = recon, PhysicsReconstruction = recon.clone(), Masking = masking };
+        var output = new KarmaOutput { Reconstruction = recon, Abundances = recon.view(1, 4, 4, 2).clone(), Endmembers = eye(2), Masking = masking };   // A·a = recon
         using var masked = KarmaLoss.Compute(output, target, config);
         // Masked tokens 0 (Huber ½·0.25 = 0.125) and 1 (0): mean 0.0625.
         Assert.Equal(0.0625, masked.Huber.item<float>(), 6);
@@ -113,7 +113,7 @@ public class KarmaLossTests
         var mask = ones(1, 4);
         var order = tensor(new long[] { 0, 1, 2, 3 }).view(1, 4);
         var masking = new TokenMasking { Mask = mask, Shuffle = order, Restore = order, Visible = 0 };
-        var output = new KarmaOutput { Reconstruction = recon, PhysicsReconstruction = recon.clone(), Masking = masking };
+        var output = new KarmaOutput { Reconstruction = recon, Abundances = recon.view(1, 4, 4, 2).clone(), Endmembers = eye(2), Masking = masking };   // A·a = recon
         var valid = ones(1, 4, 4);
         valid[0, 0, 0] = tensor(0f);                                                     // that pixel is no-data
         using var masked = KarmaLoss.Compute(output, target, config, valid);
@@ -122,5 +122,29 @@ public class KarmaLossTests
         Assert.Equal(0, masked.SpectralAngle!.item<float>(), 3);
         using var counted = KarmaLoss.Compute(output, target, config);
         Assert.True(counted.Huber.item<float>() > 1);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_physics_error_without_forming_the_mixture_equals_the_direct_one_in_value_and_gradient(bool perPixel)
+    {
+        manual_seed(5);
+        const int b = 2, n = 3, pixels = 4, bands = 7, m = 3;
+        var target = rand(b, n, pixels * bands);
+        var logits = randn(b, n, perPixel ? pixels : 1, m).requires_grad_(true);
+        var spectra = rand(bands, m).requires_grad_(true);
+        Tensor[] Gradients(Func<Tensor, Tensor, Tensor> error)
+        {
+            logits.grad?.zero_();
+            spectra.grad?.zero_();
+            using var loss = error(logits.softmax(-1), spectra).mean();
+            loss.backward();
+            return [loss.detach().clone(), logits.grad!.clone(), spectra.grad!.clone()];
+        }
+        var direct = Gradients((a, e) => (LinearMixingBranch.Mix(a, e, pixels) - target).square().view(b, n, pixels, bands).mean([-1L]));
+        var gram = Gradients((a, e) => LinearMixingBranch.MeanSquaredError(a, e, target));
+        foreach (var (d, g) in direct.Zip(gram))
+            Assert.True(g.allclose(d, rtol: 1e-4, atol: 1e-6), $"max difference {(g - d).abs().max().item<float>()}");
     }
 }
