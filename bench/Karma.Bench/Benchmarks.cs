@@ -63,6 +63,37 @@ static class Benchmarks
             });
     }
 
+    /// <summary>
+    /// KARMA's overhead over mae with their steps alternated, one of each per round, so the drifts of a shared machine
+    /// hit both alike (the per-variant rows are timed one after the other); reported as the ratio of the medians
+    /// and as the median of the per-round ratios.
+    /// </summary>
+    public static BenchResult Overhead(StepCase c, int rounds)
+    {
+        var mae = TrainStep(c, ModelVariant.Mae, 1);
+        var karma = TrainStep(c, ModelVariant.Karma, 1);
+        for (int i = 0; i < 2; i++) { mae.Run(); karma.Run(); }
+        var maeMs = new double[rounds];
+        var karmaMs = new double[rounds];
+        for (int i = 0; i < rounds; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            mae.Run();
+            maeMs[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            t0 = Stopwatch.GetTimestamp();
+            karma.Run();
+            karmaMs[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        var maeResult = BenchResult.FromSamples("mae", maeMs, []);
+        var paired = BenchResult.FromSamples("paired", karmaMs.Zip(maeMs, (k, m) => k / m).ToArray(), []);
+        return BenchResult.FromSamples("overhead_" + StepName(c.Config, c.Batch)[..^("_" + c.Config.Variant).Length], karmaMs, new()
+        {
+            ["maeMedianMs"] = maeResult.MedianMs,
+            ["overheadPercent"] = 100 * (BenchResult.FromSamples("karma", karmaMs, []).MedianMs / maeResult.MedianMs - 1),
+            ["pairedOverheadPercent"] = 100 * (paired.MedianMs - 1),
+        });
+    }
+
     public static string StepName(KarmaConfig config, int batch) =>
         $"train_step_{config.Preset}_{config.TileSize}x{config.Bands}_b{batch}_{config.Variant}".ToLowerInvariant();
 

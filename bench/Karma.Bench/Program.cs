@@ -44,6 +44,9 @@ foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
         if (peer && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5) is { } p) Report(p);
     }
 
+foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
+    Report(Benchmarks.Overhead(c, quick ? 2 : c.Config.Preset == "paper" ? 5 : 15));
+
 foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
                              : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })
     foreach (var b in Benchmarks.Inference(config, quick ? 32 : 448))

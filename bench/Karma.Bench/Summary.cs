@@ -33,6 +33,15 @@ static class Summary
                             $"{F(karma.Metrics["gflops"])} | {F(100 * karma.Metrics["mfu"])}% | {Peer(peerMae)} | {Peer(peerKarma)} | {Ratio(karma, peerKarma)} | {Ratio(mae, peerMae)} |");
         }
         if (peerNote is not null) text.AppendLine().AppendLine(peerNote);
+        var overheads = results.Where(r => r.Name.StartsWith("overhead_", StringComparison.Ordinal)).ToList();
+        if (overheads.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) |");
+            text.AppendLine("|---|---|---|---|---|");
+            foreach (var r in overheads)
+                text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], "+0.0;-0.0")}% | {F(r.Metrics["pairedOverheadPercent"], "+0.0;-0.0")}% |");
+        }
         text.AppendLine();
         text.AppendLine("| inference (untrained weights, nothing masked) | pixels/s |");
         text.AppendLine("|---|---|");

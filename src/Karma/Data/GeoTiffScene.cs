@@ -183,46 +183,50 @@ public sealed class GeoTiffScene : HyperspectralScene
         ? tiff!.ComputeTile(chunkCol * chunkWidth, chunkRow * chunkHeight, 0, (short)plane)
         : tiff!.ComputeStrip(chunkRow * chunkHeight, (short)plane);
 
-    /// <summary>Calls <paramref name="visit"/> with (band index in <paramref name="bands"/>, row, col in window, chunk bytes, byte offset) for every wanted sample.</summary>
-    void Walk(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, SampleVisitor visit)
-    {
-        int size = DataType.Size();
-        for (int i = 0; i < bands.Length; i++)
-        {
-            int plane = separate ? bands[i] : 0, sample = separate ? 0 : bands[i];
-            for (int cy = row / chunkHeight; cy * chunkHeight < row + rows; cy++)
-                for (int cx = col / chunkWidth; cx * chunkWidth < col + cols; cx++)
-                {
-                    var data = Chunk(ChunkIndex(cy, cx, plane));
-                    int r0 = Math.Max(row, cy * chunkHeight), r1 = Math.Min(row + rows, (cy + 1) * chunkHeight);
-                    int c0 = Math.Max(col, cx * chunkWidth), c1 = Math.Min(col + cols, (cx + 1) * chunkWidth);
-                    for (int r = r0; r < r1; r++)
-                        for (int c = c0; c < c1; c++)
-                        {
-                            int offset = (((r - cy * chunkHeight) * chunkWidth + (c - cx * chunkWidth)) * samplesPerChunkPixel + sample) * size;
-                            visit(i, r - row, c - col, data.AsSpan(offset, size));
-                        }
-                }
-        }
-    }
-
-    delegate void SampleVisitor(int band, int row, int col, ReadOnlySpan<byte> stored);
-
     /// <inheritdoc/>
     protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
     {
-        var result = new float[bands.Length * rows * cols];
+        // Whole runs are converted at once: within a chunk a planar band's row is contiguous, and an interleaved
+        // row holds every band of its pixels, which is converted once and then scattered to the wanted bands.
+        int size = DataType.Size(), spp = samplesPerChunkPixel;
+        var spectra = separate ? null : new float[chunkWidth * spp];
         lock (cache)
-            Walk(row, col, rows, cols, bands, (b, r, c, stored) => result[(b * rows + r) * cols + c] = (float)DataType.Decode(stored, bigEndian: false));
-        result.CopyTo(destination);
+            for (int plane = 0; plane < (separate ? bands.Length : 1); plane++)
+                for (int cy = row / chunkHeight; cy * chunkHeight < row + rows; cy++)
+                    for (int cx = col / chunkWidth; cx * chunkWidth < col + cols; cx++)
+                    {
+                        var data = Chunk(ChunkIndex(cy, cx, separate ? bands[plane] : 0));
+                        int c0 = Math.Max(col, cx * chunkWidth), c1 = Math.Min(col + cols, (cx + 1) * chunkWidth), width = c1 - c0;
+                        for (int r = Math.Max(row, cy * chunkHeight); r < Math.Min(row + rows, (cy + 1) * chunkHeight); r++)
+                        {
+                            var stored = data.AsSpan(((r - cy * chunkHeight) * chunkWidth + c0 - cx * chunkWidth) * spp * size, width * spp * size);
+                            if (separate)
+                            {
+                                DataType.DecodeRun(stored, destination.Slice((plane * rows + r - row) * cols + c0 - col, width), bigEndian: false);
+                                continue;
+                            }
+                            DataType.DecodeRun(stored, spectra.AsSpan(0, width * spp), bigEndian: false);
+                            for (int i = 0; i < bands.Length; i++)
+                            {
+                                var dst = destination.Slice((i * rows + r - row) * cols + c0 - col, width);
+                                for (int c = 0, at = bands[i]; c < width; c++, at += spp) dst[c] = spectra![at];
+                            }
+                        }
+                    }
     }
 
     /// <inheritdoc/>
     protected override double[] ReadPixelCore(int row, int col)
     {
         var result = new double[Bands];
+        int size = DataType.Size(), cy = row / chunkHeight, cx = col / chunkWidth;
+        int pixel = ((row - cy * chunkHeight) * chunkWidth + col - cx * chunkWidth) * samplesPerChunkPixel;
         lock (cache)
-            Walk(row, col, 1, 1, Enumerable.Range(0, Bands).ToArray(), (b, _, _, stored) => result[b] = DataType.Decode(stored, bigEndian: false));
+            for (int b = 0; b < Bands; b++)
+            {
+                var data = Chunk(ChunkIndex(cy, cx, separate ? b : 0));
+                result[b] = DataType.Decode(data.AsSpan((pixel + (separate ? 0 : b)) * size, size), bigEndian: false);
+            }
         return result;
     }
 
