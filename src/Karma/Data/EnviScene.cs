@@ -210,12 +210,16 @@ public sealed class EnviScene : HyperspectralScene
     /// </summary>
     unsafe void Release(long from, long to)
     {
-        if (!OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux() || madviseMissing) return;
         const long block = 2 << 20;
         long start = (headerOffset + from * DataType.Size()) / block * block;
         long end = Math.Min((headerOffset + to * DataType.Size() + block - 1) / block * block, mappedBytes);
-        if (end > start) _ = madvise(basePointer + start, (nuint)(end - start), MadviseDontNeed);
+        if (end <= start) return;
+        try { _ = madvise(basePointer + start, (nuint)(end - start), MadviseDontNeed); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { madviseMissing = true; }   // not glibc: reads still work
     }
+
+    static bool madviseMissing;
 
     const int MadviseDontNeed = 4;
 

@@ -22,7 +22,10 @@ public static class TiledInference
         var cfg = model.Config;
         if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands after band selection but the model {cfg.Bands}.");
         int t = cfg.TileSize, plane = t * t, pixels = cube.Rows * cube.Cols;
-        int batch = MemoryEstimate.InferenceBatch(cfg, model.ParameterCount, mostPerBatch);
+        // As many tiles as the forward pass fits in, but their output (copied once to the host) stays under 256 MiB:
+        // 512 features per pixel of a 224² tile are 100 MiB each.
+        int batch = Math.Min(MemoryEstimate.InferenceBatch(cfg, model.ParameterCount, mostPerBatch),
+                             (int)Math.Max(1, (256L << 20) / ((long)channels * plane * sizeof(float))));
         var result = new float[channels * pixels];
         model.eval();
         using var _ = no_grad();
