@@ -36,9 +36,7 @@ public static class KarmaLoss
     {
         const double eps = 1e-12;
         using var scope = NewDisposeScope();
-        var dot = (a * b).sum(-1);
-        var norms = (a.square().sum(-1) * b.square().sum(-1) + eps).sqrt();
-        var cosine = (dot / norms).clamp(-1, 1);
+        var cosine = SpectralCosine.Of(a, b).clamp(-1, 1);
         var angle = 2 * atan2((2 - 2 * cosine + eps).sqrt(), (2 + 2 * cosine + eps).sqrt());
         return angle.MoveToOuterDisposeScope();
     }

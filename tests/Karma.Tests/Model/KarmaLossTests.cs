@@ -147,4 +147,32 @@ public class KarmaLossTests
         foreach (var (d, g) in direct.Zip(gram))
             Assert.True(g.allclose(d, rtol: 1e-4, atol: 1e-6), $"max difference {(g - d).abs().max().item<float>()}");
     }
+
+    [Fact]
+    public void The_fused_spectral_cosine_matches_the_composed_one_in_value_and_gradients()
+    {
+        manual_seed(7);
+        var a = (rand(3, 5, 31) + 0.01).requires_grad_(true);
+        var b = (rand(3, 5, 31) + 0.01).requires_grad_(true);
+        var weights = rand(3, 5);
+        (Tensor Value, Tensor GradA, Tensor GradB) Run(Func<Tensor, Tensor, Tensor> cosine)
+        {
+            a.grad?.zero_();
+            b.grad?.zero_();
+            var value = cosine(a, b);
+            (value * weights).sum().backward();
+            return (value.detach().clone(), a.grad!.clone(), b.grad!.clone());
+        }
+        var composed = Run((x, y) => (x * y).sum(-1) / (x.square().sum(-1) * y.square().sum(-1) + 1e-12).sqrt());
+        var fused = Run(SpectralCosine.Of);
+        Assert.True(fused.Value.allclose(composed.Value, rtol: 1e-5, atol: 1e-7));
+        Assert.True(fused.GradA.allclose(composed.GradA, rtol: 1e-4, atol: 1e-6), $"{(fused.GradA - composed.GradA).abs().max().item<float>()}");
+        Assert.True(fused.GradB.allclose(composed.GradB, rtol: 1e-4, atol: 1e-6));
+        // A target without gradient gets none, and the spectrum's gradient is unchanged.
+        var target = b.detach();
+        a.grad!.zero_();
+        (SpectralCosine.Of(a, target) * weights).sum().backward();
+        Assert.True(a.grad!.allclose(composed.GradA, rtol: 1e-4, atol: 1e-6));
+        Assert.Null(target.grad);
+    }
 }
