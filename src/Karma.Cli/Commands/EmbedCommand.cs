@@ -21,7 +21,7 @@ static class EmbedCommand
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
             using var scene = HyperspectralScene.Open(parse.GetValue(data)!);
-            PixelFeatures.Write(model, scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize }, parse.GetValue(output)!, parse.GetValue(readout));
+            PixelFeatures.Write(model, scene, meta.Reading, parse.GetValue(output)!, parse.GetValue(readout));
             Console.Out.WriteLine($"features: {Path.GetFullPath(parse.GetValue(output)!)} ({scene.Lines}×{scene.Samples}×{meta.Config.EncoderDim})");
             return 0;
         });

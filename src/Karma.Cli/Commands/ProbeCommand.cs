@@ -51,7 +51,7 @@ static class ProbeCommand
             var scenes = dataPaths.Zip(labelPaths, (d, l) =>
             {
                 using var scene = HyperspectralScene.Open(d);
-                var cube = ReflectanceCube.Read(scene, meta.Tiling ?? new TilingOptions { TileSize = meta.Config.TileSize });
+                var cube = meta.Read(scene);
                 return new LabelledScene(cube, ReadLabels(l, cube.Rows, cube.Cols));
             }).ToList();
             var map = scenes.SelectMany(s => s.Labels).ToArray();

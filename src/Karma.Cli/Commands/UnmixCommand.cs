@@ -41,9 +41,7 @@ static class UnmixCommand
                     var (model, meta) = ModelCheckpoint.Load(ckpt ?? throw new KarmaException("--method karma needs --checkpoint RUN_DIR."));
                     using (model)
                     {
-                        cube = ReflectanceCube.Read(scene, meta.Tiling ?? tiling);
-                        if (cube.Bands != meta.Config.Bands && meta.Wavelengths is not null)
-                            cube = ReflectanceCube.Read(scene, (meta.Tiling ?? tiling) with { ResampleTo = meta.Wavelengths });
+                        cube = meta.Read(scene);
                         result = SceneUnmixing.Karma(model, cube);
                     }
                     break;

@@ -20,7 +20,31 @@ public static class ModelCheckpoint
 
     /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
     public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
-                                  Data.TilingOptions? Tiling = null);
+                                  Data.TilingOptions? Tiling = null)
+    {
+        /// <summary>How this model's training read scenes (band selection, reflectance scale, tile size).</summary>
+        public Data.TilingOptions Reading => Tiling ?? new Data.TilingOptions { TileSize = Config.TileSize };
+
+        /// <summary>Whether a scene's bands are the model's: the same count and, where both know them, centres within 1 nm.</summary>
+        public bool Matches(int bands, IReadOnlyList<double>? wavelengths) =>
+            bands == Config.Bands && (Wavelengths is null || wavelengths is null || Wavelengths.Zip(wavelengths).All(p => Math.Abs(p.First - p.Second) <= 1.0));
+
+        /// <summary>
+        /// A whole scene in reflectance as this model sees it: read as in training and, when its bands differ from the
+        /// model's and both have wavelengths, resampled to the model's bands; otherwise a mismatch is an error naming the scene.
+        /// </summary>
+        public Data.ReflectanceCube Read(Data.HyperspectralScene scene)
+        {
+            var cube = Data.ReflectanceCube.Read(scene, Reading);
+            if (Matches(cube.Bands, cube.Wavelengths)) return cube;
+            if (Wavelengths is null || cube.Wavelengths is null)
+            {
+                CheckBands(this, cube.Bands, cube.Wavelengths, scene.Path);
+                return cube;
+            }
+            return Data.ReflectanceCube.Read(scene, Reading with { ResampleTo = Wavelengths });
+        }
+    }
 
     /// <summary>
     /// Saves <paramref name="model"/> to the folder <paramref name="directory"/>, replacing any checkpoint there.
