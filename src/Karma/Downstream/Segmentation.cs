@@ -119,10 +119,8 @@ public sealed class Segmentation : Module<Tensor, Tensor>
             {
                 var (values, target) = tiles[random.Next(tiles.Count)];
                 int k = random.Next(8);                                // the same flip/rotation for tile and labels
-                var image = tensor(values, cfg.Bands, t, t).rot90(k % 4, (1, 2));
-                var truth = tensor(target, t, t).rot90(k % 4, (0, 1));
-                images.Add(k >= 4 ? image.flip(2) : image);
-                targets.Add(k >= 4 ? truth.flip(1) : truth);
+                images.Add(Pretrainer.Turn(tensor(values, cfg.Bands, t, t), k));
+                targets.Add(Pretrainer.Turn(tensor(target, 1, t, t), k)[0]);
             }
             optimizer.zero_grad();
             var loss = functional.cross_entropy(model.call(stack(images).to(pretrained.Device)), stack(targets).to(pretrained.Device), ignore_index: -1);

@@ -169,13 +169,18 @@ public sealed class Pretrainer : IDisposable
     static Tensor Augment(Tensor images, Random random)
     {
         var turned = new Tensor[images.shape[0]];
-        for (int i = 0; i < turned.Length; i++)
-        {
-            int k = random.Next(8);
-            var tile = images[i].rot90(k % 4, (1, 2));
-            turned[i] = k >= 4 ? tile.flip(2) : tile;
-        }
+        for (int i = 0; i < turned.Length; i++) turned[i] = Turn(images[i], random.Next(8));
         return stack(turned);
+    }
+
+    /// <summary>
+    /// A [channels, T, T] tile turned by the <paramref name="k"/>-th (0–7) of the 8 flips/rotations of the square:
+    /// k mod 4 quarter turns, then a horizontal flip for k ≥ 4. Labels turned with the same k stay on their pixels.
+    /// </summary>
+    public static Tensor Turn(Tensor tile, int k)
+    {
+        var turned = tile.rot90(k % 4, (1, 2));
+        return k >= 4 ? turned.flip(2) : turned;
     }
 
     /// <summary>
