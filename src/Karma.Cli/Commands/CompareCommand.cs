@@ -74,7 +74,7 @@ static class CompareCommand
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)
             {
-                var cube = ReflectanceCube.Read(scene, meta.Tiling!);
+                var cube = meta.Read(scene);
                 rows.Add((entry.Name, Unmixing.UnmixingScore.Compute(Unmixing.SceneUnmixing.Karma(model, cube), Unmixing.UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands))));
             }
         }
@@ -109,7 +109,7 @@ static class CompareCommand
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)
             {
-                var cube = ReflectanceCube.Read(scene, meta.Tiling!);
+                var cube = meta.Read(scene);
                 map ??= ProbeCommand.ReadLabels(labelPath, cube.Rows, cube.Cols);
                 split ??= Downstream.LabelSplit.Create(map, cube.Rows, cube.Cols, 0, 0.05, null, spatial: false, seed);
                 var truth = split.Test.Select(p => map[p]).ToArray();

@@ -15,13 +15,8 @@ public static class HeldOutTiles
     {
         var tiling = model.Reading with { Stride = model.Config.TileSize };
         var tiles = TileSet.FromScenes(paths, tiling);
-        if (model.Matches(tiles.Bands, tiles.Wavelengths)) return (tiles, false);
-        if (model.Wavelengths is null || tiles.Wavelengths is null)
-        {
-            ModelCheckpoint.CheckBands(model, tiles.Bands, tiles.Wavelengths, paths[0]);
-            return (tiles, false);
-        }
-        var resampled = TileSet.FromScenes(paths, tiling with { ResampleTo = model.Wavelengths });
-        return (resampled, true);
+        return model.Resampling(tiling, tiles.Bands, tiles.Wavelengths, paths[0]) is { } resampled
+            ? (TileSet.FromScenes(paths, resampled), true)
+            : (tiles, false);
     }
 }

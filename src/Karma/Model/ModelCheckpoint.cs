@@ -17,7 +17,6 @@ public static class ModelCheckpoint
     /// <summary>File name of the weights inside a checkpoint folder.</summary>
     public const string WeightsFile = "weights.bin";
 
-
     /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
     public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
                                   Data.TilingOptions? Tiling = null)
@@ -25,24 +24,26 @@ public static class ModelCheckpoint
         /// <summary>How this model's training read scenes (band selection, reflectance scale, tile size).</summary>
         public Data.TilingOptions Reading => Tiling ?? new Data.TilingOptions { TileSize = Config.TileSize };
 
-        /// <summary>Whether a scene's bands are the model's: the same count and, where both know them, centres within 1 nm.</summary>
-        public bool Matches(int bands, IReadOnlyList<double>? wavelengths) =>
-            bands == Config.Bands && (Wavelengths is null || wavelengths is null || Wavelengths.Zip(wavelengths).All(p => Math.Abs(p.First - p.Second) <= 1.0));
-
         /// <summary>
-        /// A whole scene in reflectance as this model sees it: read as in training and, when its bands differ from the
-        /// model's and both have wavelengths, resampled to the model's bands; otherwise a mismatch is an error naming the scene.
+        /// How to read scenes whose kept bands are <paramref name="bands"/> at <paramref name="wavelengths"/> so that they
+        /// fit this model: null when they already do (same count and, where both sides know them, centres within 1 nm);
+        /// <paramref name="reading"/> resampled to the model's wavelengths when both sides know them; otherwise the
+        /// mismatch is an error naming <paramref name="scenePath"/>.
         /// </summary>
+        public Data.TilingOptions? Resampling(Data.TilingOptions reading, int bands, IReadOnlyList<double>? wavelengths, string scenePath)
+        {
+            if (bands == Config.Bands && (Wavelengths is null || wavelengths is null || Wavelengths.Zip(wavelengths).All(p => Math.Abs(p.First - p.Second) <= 1.0)))
+                return null;
+            if (Wavelengths is not null && wavelengths is not null) return reading with { ResampleTo = Wavelengths };
+            CheckBands(this, bands, wavelengths, scenePath);
+            return null;
+        }
+
+        /// <summary>A whole scene in reflectance as this model sees it: read as in training, resampled to its bands where needed (<see cref="Resampling"/>).</summary>
         public Data.ReflectanceCube Read(Data.HyperspectralScene scene)
         {
             var cube = Data.ReflectanceCube.Read(scene, Reading);
-            if (Matches(cube.Bands, cube.Wavelengths)) return cube;
-            if (Wavelengths is null || cube.Wavelengths is null)
-            {
-                CheckBands(this, cube.Bands, cube.Wavelengths, scene.Path);
-                return cube;
-            }
-            return Data.ReflectanceCube.Read(scene, Reading with { ResampleTo = Wavelengths });
+            return Resampling(Reading, cube.Bands, cube.Wavelengths, scene.Path) is { } resampled ? Data.ReflectanceCube.Read(scene, resampled) : cube;
         }
     }
 
