@@ -84,18 +84,19 @@ static class Benchmarks
             karma.Run();
             karmaMs[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
-        var maeResult = BenchResult.FromSamples("mae", maeMs, []);
-        var paired = BenchResult.FromSamples("paired", karmaMs.Zip(maeMs, (k, m) => k / m).ToArray(), []);
-        return BenchResult.FromSamples("overhead_" + StepName(c.Config, c.Batch)[..^("_" + c.Config.Variant).Length], karmaMs, new()
+        double maeMedian = BenchResult.Median(maeMs);
+        return BenchResult.FromSamples("overhead_" + StepStem(c.Config, c.Batch), karmaMs, new()
         {
-            ["maeMedianMs"] = maeResult.MedianMs,
-            ["overheadPercent"] = 100 * (BenchResult.FromSamples("karma", karmaMs, []).MedianMs / maeResult.MedianMs - 1),
-            ["pairedOverheadPercent"] = 100 * (paired.MedianMs - 1),
+            ["maeMedianMs"] = maeMedian,
+            ["overheadPercent"] = 100 * (BenchResult.Median(karmaMs) / maeMedian - 1),
+            ["pairedOverheadPercent"] = 100 * (BenchResult.Median(karmaMs.Zip(maeMs, (k, m) => k / m).ToArray()) - 1),
         });
     }
 
-    public static string StepName(KarmaConfig config, int batch) =>
-        $"train_step_{config.Preset}_{config.TileSize}x{config.Bands}_b{batch}_{config.Variant}".ToLowerInvariant();
+    /// <summary>"train_step_{preset}_{tile}x{bands}_b{batch}": a step row's name without its variant.</summary>
+    static string StepStem(KarmaConfig config, int batch) => $"train_step_{config.Preset}_{config.TileSize}x{config.Bands}_b{batch}".ToLowerInvariant();
+
+    public static string StepName(KarmaConfig config, int batch) => $"{StepStem(config, batch)}_{config.Variant}".ToLowerInvariant();
 
     /// <summary>
     /// The same step in PyTorch (bench/reference/karma_step.py) in a child process with the same shapes and threads.

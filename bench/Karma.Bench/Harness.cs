@@ -12,9 +12,14 @@ public sealed record BenchResult(string Name, double MedianMs, double MinMs, dou
     /// <summary>The median of <paramref name="samples"/>, with min and max.</summary>
     public static BenchResult FromSamples(string name, double[] samples, Dictionary<string, double> metrics, Dictionary<string, string>? notes = null)
     {
+        return new BenchResult(name, Median(samples), samples.Min(), samples.Max(), samples, metrics, notes);
+    }
+
+    /// <summary>The median of <paramref name="samples"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IReadOnlyCollection<double> samples)
+    {
         var sorted = samples.Order().ToArray();
-        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
-        return new BenchResult(name, median, sorted[0], sorted[^1], samples, metrics, notes);
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
     }
 }
 

@@ -19,4 +19,20 @@ public static class KarmaJson
 
     /// <summary>One record per line, for JSONL logs.</summary>
     public static readonly JsonSerializerOptions Line = new(Indented) { WriteIndented = false };
+
+    /// <summary>
+    /// The records of a JSONL file, one per non-empty line; a line that does not parse (the last one, cut short by a
+    /// killed process) is skipped. A missing file has none.
+    /// </summary>
+    public static IReadOnlyList<T> ReadLines<T>(string path)
+    {
+        var records = new List<T>();
+        if (!File.Exists(path)) return records;
+        foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
+        {
+            try { records.Add(JsonSerializer.Deserialize<T>(line, Line)!); }
+            catch (JsonException) { }
+        }
+        return records;
+    }
 }

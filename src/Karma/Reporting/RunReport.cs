@@ -199,9 +199,7 @@ public static class RunReport
 
     sealed record ValidationRecord(int Step, ReconstructionMetrics Metrics);
 
-    static List<ValidationRecord> ReadValidation(string path) =>
-        File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<ValidationRecord>(l, KarmaJson.Line)!).ToList() : [];
-
+    static IReadOnlyList<ValidationRecord> ReadValidation(string path) => KarmaJson.ReadLines<ValidationRecord>(path);
 
     static string E(string s) => WebUtility.HtmlEncode(s);
     static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";

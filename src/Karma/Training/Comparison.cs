@@ -43,7 +43,6 @@ public static class Comparison
         return entries;
     }
 
-
     /// <summary>The comparison as a Markdown table, with training cost relative to the first entry.</summary>
     public static string Markdown(IReadOnlyList<ComparisonEntry> entries)
     {

@@ -39,7 +39,6 @@ public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<stri
 /// </summary>
 public static class TrainingRun
 {
-
     /// <summary>
     /// Starts a new run of <paramref name="spec"/> in <paramref name="directory"/>. A folder that already holds a
     /// run is refused unless <paramref name="overwrite"/> is set, so a typo never destroys a finished run.
@@ -184,17 +183,7 @@ public static class TrainingRun
     }
 
     /// <summary>The step records of a <c>train.jsonl</c>; a last line cut short by a killed process is skipped.</summary>
-    public static IReadOnlyList<StepRecord> ReadLog(string path)
-    {
-        var records = new List<StepRecord>();
-        if (!File.Exists(path)) return records;
-        foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
-        {
-            try { records.Add(JsonSerializer.Deserialize<StepRecord>(line, KarmaJson.Line)!); }
-            catch (JsonException) { }
-        }
-        return records;
-    }
+    public static IReadOnlyList<StepRecord> ReadLog(string path) => KarmaJson.ReadLines<StepRecord>(path);
 
     /// <summary>Keeps only the lines of a JSONL log whose step is below <paramref name="step"/> (a crash may have left more).</summary>
     static void TruncateLog(string path, int step)
