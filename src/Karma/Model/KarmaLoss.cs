@@ -25,20 +25,18 @@ public static class KarmaLoss
         nn.functional.huber_loss(prediction, target, delta, nn.Reduction.None);
 
     /// <summary>
-    /// The spectral angle as the training loss computes it: from three reductions (a·b, ‖a‖², ‖b‖²) instead of
-    /// unit vectors, so the full-size tensors touched forward and backward drop from about twenty to six (3× faster
-    /// on a 218-band batch). With c the cosine it is 2·atan2(√(2 − 2c + ε), √(2 + 2c + ε)), the same expression as
-    /// <see cref="SpectralAngle"/> since ‖â ∓ b̂‖² = 2 ∓ 2c; it differs only by float32 rounding of c (hundredths of
-    /// a degree near 0), which a loss does not feel but a metric would, so metrics use <see cref="SpectralAngle"/>.
-    /// Gradients stay finite for identical and for zero spectra.
+    /// The spectral angle as the training loss computes it, from the cosine c of each pixel's spectra
+    /// (<see cref="PixelLoss"/> gets it from three dot products, a·b, ‖a‖², ‖b‖², in the same pass as the Huber loss):
+    /// 2·atan2(√(2 − 2c + ε), √(2 + 2c + ε)), the same expression as <see cref="SpectralAngle"/> since ‖â ∓ b̂‖² = 2 ∓ 2c.
+    /// It differs only by float32 rounding of c (hundredths of a degree near 0), which a loss does not feel but a metric
+    /// would, so metrics use <see cref="SpectralAngle"/>. Gradients stay finite for identical and for zero spectra.
     /// </summary>
-    public static Tensor SpectralAngleLoss(Tensor a, Tensor b)
+    public static Tensor AngleFromCosine(Tensor cosine)
     {
         const double eps = 1e-12;
         using var scope = NewDisposeScope();
-        var cosine = SpectralCosine.Of(a, b).clamp(-1, 1);
-        var angle = 2 * atan2((2 - 2 * cosine + eps).sqrt(), (2 + 2 * cosine + eps).sqrt());
-        return angle.MoveToOuterDisposeScope();
+        var c = cosine.clamp(-1, 1);
+        return (2 * atan2((2 - 2 * c + eps).sqrt(), (2 + 2 * c + eps).sqrt())).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -85,12 +83,13 @@ public static class KarmaLoss
         Tensor PerToken(Tensor t) => Average(t, weights);
         Tensor Pixels(Tensor t) => t.view(b, n, pixels, (long)config.Bands);
 
-        var huber = PerToken(Huber(output.Reconstruction, targetTokens, config.HuberDelta));
+        var (huberPerPixel, cosine) = PixelLoss.Of(Pixels(output.Reconstruction), Pixels(targetTokens), config.HuberDelta);
+        var huber = PerToken(huberPerPixel);
         var total = config.HuberWeight * huber;
         Tensor? sam = null, physics = null, cross = null;
         if (config.UsesSam)
         {
-            sam = PerToken(SpectralAngleLoss(Pixels(output.Reconstruction), Pixels(targetTokens)));
+            sam = PerToken(AngleFromCosine(cosine));
             total = total + config.SamWeight * sam;
         }
         if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)

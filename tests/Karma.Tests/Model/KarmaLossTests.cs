@@ -54,16 +54,17 @@ public class KarmaLossTests
         var a = (rand(200, 218) + 0.05).requires_grad_(true);
         var b = a.detach() + 0.05 * randn(200, 218);                       // angles of a few degrees
         var exact = KarmaLoss.SpectralAngle(a, b);
-        var loss = KarmaLoss.SpectralAngleLoss(a, b);
+        Tensor SpectralAngleLoss(Tensor x, Tensor y) => KarmaLoss.AngleFromCosine(PixelLoss.Of(x, y, 1.0).Cosine);
+        var loss = SpectralAngleLoss(a, b);
         Assert.True((exact - loss).abs().max().item<float>() < 0.05 * Math.PI / 180, "more than 0.05° apart");
-        Assert.True(loss.allclose(KarmaLoss.SpectralAngleLoss(a * 3.7, b), atol: 1e-5));
-        var hand = KarmaLoss.SpectralAngleLoss(tensor(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3), tensor(new double[] { 0, 1, 0, 1, 0, 0 }, 2, 3)).data<double>().ToArray();
+        Assert.True(loss.allclose(SpectralAngleLoss(a * 3.7, b), atol: 1e-5));
+        var hand = SpectralAngleLoss(tensor(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3), tensor(new double[] { 0, 1, 0, 1, 0, 0 }, 2, 3)).data<double>().ToArray();
         Assert.Equal(Math.PI / 2, hand[0], 6);
         Assert.Equal(Math.PI / 4, hand[1], 6);
 
         foreach (var (x, y) in new[] { (a, a.detach()), (zeros(3, 218).requires_grad_(true), ones(3, 218)) })
         {
-            KarmaLoss.SpectralAngleLoss(x, y).sum().backward();
+            SpectralAngleLoss(x, y).sum().backward();
             Assert.True(x.grad!.isfinite().all().item<bool>());
         }
     }
@@ -148,31 +149,49 @@ public class KarmaLossTests
             Assert.True(g.allclose(d, rtol: 1e-4, atol: 1e-6), $"max difference {(g - d).abs().max().item<float>()}");
     }
 
-    [Fact]
-    public void The_fused_spectral_cosine_matches_the_composed_one_in_value_and_gradients()
+    [Theory]
+    [InlineData(31, 0.1)]    // vector steps and a scalar tail, both Huber branches
+    [InlineData(5, 1.0)]     // fewer bands than one vector
+    [InlineData(218, 0.3)]   // EnMAP's band count
+    public void The_pixel_loss_kernel_matches_the_composed_terms_in_value_and_gradient(int bands, double delta)
     {
         manual_seed(7);
-        var a = (rand(3, 5, 31) + 0.01).requires_grad_(true);
-        var b = (rand(3, 5, 31) + 0.01).requires_grad_(true);
-        var weights = rand(3, 5);
-        (Tensor Value, Tensor GradA, Tensor GradB) Run(Func<Tensor, Tensor, Tensor> cosine)
+        var prediction = (rand(3, 5, bands) + 0.01).requires_grad_(true);
+        var target = rand(3, 5, bands) + 0.01;
+        var (huberWeights, cosineWeights) = (randn(3, 5), randn(3, 5));
+        huberWeights[0, 0] = tensor(0f);
+        cosineWeights[0, 0] = tensor(0f);                                 // a pixel no term uses: zero gradient
+        (Tensor Huber, Tensor Cosine, Tensor Gradient) Run(Func<Tensor, Tensor, double, (Tensor, Tensor)> terms)
         {
-            a.grad?.zero_();
-            b.grad?.zero_();
-            var value = cosine(a, b);
-            (value * weights).sum().backward();
-            return (value.detach().clone(), a.grad!.clone(), b.grad!.clone());
+            prediction.grad?.zero_();
+            var (huber, cosine) = terms(prediction, target, delta);
+            ((huber * huberWeights).sum() + (cosine * cosineWeights).sum()).backward();
+            return (huber.detach().clone(), cosine.detach().clone(), prediction.grad!.clone());
         }
-        var composed = Run((x, y) => (x * y).sum(-1) / (x.square().sum(-1) * y.square().sum(-1) + 1e-12).sqrt());
-        var fused = Run(SpectralCosine.Of);
-        Assert.True(fused.Value.allclose(composed.Value, rtol: 1e-5, atol: 1e-7));
-        Assert.True(fused.GradA.allclose(composed.GradA, rtol: 1e-4, atol: 1e-6), $"{(fused.GradA - composed.GradA).abs().max().item<float>()}");
-        Assert.True(fused.GradB.allclose(composed.GradB, rtol: 1e-4, atol: 1e-6));
-        // A target without gradient gets none, and the spectrum's gradient is unchanged.
-        var target = b.detach();
-        a.grad!.zero_();
-        (SpectralCosine.Of(a, target) * weights).sum().backward();
-        Assert.True(a.grad!.allclose(composed.GradA, rtol: 1e-4, atol: 1e-6));
-        Assert.Null(target.grad);
+        var composed = Run(PixelLoss.Composed);
+        var kernel = Run(PixelLoss.Of);
+        Assert.True(kernel.Huber.allclose(composed.Huber, rtol: 1e-5, atol: 1e-7), $"Huber {(kernel.Huber - composed.Huber).abs().max().item<float>()}");
+        Assert.True(kernel.Cosine.allclose(composed.Cosine, rtol: 1e-5, atol: 1e-6), $"cosine {(kernel.Cosine - composed.Cosine).abs().max().item<float>()}");
+        Assert.True(kernel.Gradient.allclose(composed.Gradient, rtol: 1e-4, atol: 1e-6), $"gradient {(kernel.Gradient - composed.Gradient).abs().max().item<float>()}");
+        Assert.Equal(0, kernel.Gradient[0, 0].abs().sum().item<float>());
+    }
+
+    [Fact]
+    public void The_pixel_loss_has_the_hand_values_and_leaves_other_devices_types_and_trained_targets_to_tensor_operations()
+    {
+        // One pixel of 4 bands, δ = 1: errors 0, 0.5, 2, −3 → Huber 0, 0.125, 1.5, 2.5, mean 1.03125; p·t = 0 → cosine 0.
+        var prediction = tensor(new float[] { 1, 0.5f, 2, 0 }).view(1, 4);
+        var target = tensor(new float[] { 1, 0, 0, 3 }).view(1, 4);
+        var (huber, cosine) = PixelLoss.Of(prediction, target, 1.0);
+        Assert.Equal(1.03125, huber.item<float>(), 6);
+        Assert.Equal(1 / Math.Sqrt(5.25 * 10), cosine.item<float>(), 6);
+
+        // A target that needs a gradient gets one (from the composed terms); so does float64.
+        var trained = target.clone().requires_grad_(true);
+        PixelLoss.Of(prediction, trained, 1.0).Cosine.sum().backward();
+        Assert.NotNull(trained.grad);
+        var (huber64, _) = PixelLoss.Of(prediction.to(ScalarType.Float64), target.to(ScalarType.Float64), 1.0);
+        Assert.Equal(ScalarType.Float64, huber64.dtype);
+        Assert.Equal(1.03125, huber64.item<double>(), 12);
     }
 }
