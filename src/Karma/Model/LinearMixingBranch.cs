@@ -62,7 +62,10 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
     {
         using var scope = NewDisposeScope();
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
-        var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers).softmax(-1);
+        // Softmax over M through a transposed view: libtorch's softmax along a last dimension of only M = 8 runs 3× slower
+        // than along a middle one whose inner dimension (the P² pixels) it can vectorise over.
+        var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers)
+            .transpose(2, 3).softmax(2).transpose(2, 3);
         return (abundances.MoveToOuterDisposeScope(), Endmembers().MoveToOuterDisposeScope());
     }
 
@@ -91,7 +94,7 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
         var gram = endmembers.t().matmul(endmembers);                      // [M, M]
         var quadratic = (abundances.matmul(gram) * abundances).sum(-1);    // [B, N, k]
         var cross = (abundances * projected).sum(-1);                      // [B, N, P²] (k = 1 broadcasts)
-        var energy = linalg.vecdot(y, y);                                  // [B, N, P²]
+        var energy = linalg.vector_norm(y, dims: [-1L]).square();          // ‖y‖², [B, N, P²]: one read, no y² temporary
         return ((quadratic - 2 * cross + energy) / bands).MoveToOuterDisposeScope();
     }
 
