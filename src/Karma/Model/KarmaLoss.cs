@@ -83,18 +83,18 @@ public static class KarmaLoss
         Tensor PerToken(Tensor t) => Average(t, weights);
         Tensor Pixels(Tensor t) => t.view(b, n, pixels, (long)config.Bands);
 
-        var (huberPerPixel, cosine) = PixelLoss.Of(Pixels(output.Reconstruction), Pixels(targetTokens), config.HuberDelta);
-        var huber = PerToken(huberPerPixel);
+        var pixelTerms = PixelLoss.Of(Pixels(output.Reconstruction), Pixels(targetTokens), config.HuberDelta);
+        var huber = PerToken(pixelTerms.Huber);
         var total = config.HuberWeight * huber;
         Tensor? sam = null, physics = null, cross = null;
         if (config.UsesSam)
         {
-            sam = PerToken(AngleFromCosine(cosine));
+            sam = PerToken(AngleFromCosine(pixelTerms.Cosine));
             total = total + config.SamWeight * sam;
         }
         if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)
         {
-            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, targetTokens);   // per pixel, [B, N, P²]
+            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, Pixels(targetTokens), pixelTerms.TargetEnergy);   // [B, N, P²]
             physics = config.PhysicsOnAllPatches ? Average(error, ones_like(weights)) : PerToken(error);
             total = total + config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)

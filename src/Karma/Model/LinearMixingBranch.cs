@@ -81,21 +81,19 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
 
     /// <summary>
     /// The mean over bands of (A·a − y)² for every pixel, [B, N, P²], without forming A·a:
-    /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy touches a full-size tensor. Forward and backward
-    /// then read the targets twice and write nothing of their size, which halves the physics term's cost; in float32
-    /// the result differs from the direct form by rounding only (tested).
+    /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy (one matmul) reads the full-size targets
+    /// <paramref name="targetPixels"/> ([B, N, P², bands]); their energy ‖y‖² ([B, N, P²]) comes from
+    /// <see cref="PixelLoss"/>, which reads them anyway. Forward and backward write nothing of the targets' size; in
+    /// float32 the result differs from the direct form by rounding only (tested).
     /// </summary>
-    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetTokens)
+    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetPixels, Tensor targetEnergy)
     {
         using var scope = NewDisposeScope();
-        long b = targetTokens.shape[0], n = targetTokens.shape[1], bands = endmembers.shape[0];
-        var y = targetTokens.view(b, n, -1, bands);                        // [B, N, P², bands]
-        var projected = y.matmul(endmembers);                              // Aᵀy per pixel, [B, N, P², M]
+        var projected = targetPixels.matmul(endmembers);                   // Aᵀy per pixel, [B, N, P², M]
         var gram = endmembers.t().matmul(endmembers);                      // [M, M]
-        var quadratic = (abundances.matmul(gram) * abundances).sum(-1);    // [B, N, k]
-        var cross = (abundances * projected).sum(-1);                      // [B, N, P²] (k = 1 broadcasts)
-        var energy = linalg.vector_norm(y, dims: [-1L]).square();          // ‖y‖², [B, N, P²]: one read, no y² temporary
-        return ((quadratic - 2 * cross + energy) / bands).MoveToOuterDisposeScope();
+        // aᵀGa − 2aᵀ(Aᵀy) as one product aᵀ(Ga − 2Aᵀy), summed over M ([B, N, P²]; k = 1 broadcasts over the pixels)
+        var mixedTerms = ((abundances.matmul(gram) - 2 * projected) * abundances).sum(-1);
+        return ((mixedTerms + targetEnergy) / endmembers.shape[0]).MoveToOuterDisposeScope();
     }
 
     /// <summary>softplus⁻¹(y) = log(eˠ − 1), computed stably; y is clamped to ≥ 1e-4 first.</summary>

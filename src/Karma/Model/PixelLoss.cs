@@ -6,16 +6,23 @@ using static TorchSharp.torch.autograd;
 namespace Karma.Model;
 
 /// <summary>
-/// The two per-pixel terms of the reconstruction loss, the Huber loss averaged over bands and the cosine between the
-/// predicted and the target spectrum, forward and backward in one pass over the pixels each.
+/// What the loss needs from each pixel's predicted and target spectra, [..., bands] → [...]: the Huber loss averaged
+/// over bands, the cosine between the two spectra, and the target's energy ‖y‖² (a constant of the physics term).
+/// </summary>
+public sealed record PixelTerms(Tensor Huber, Tensor Cosine, Tensor TargetEnergy);
+
+/// <summary>
+/// Computes <see cref="PixelTerms"/> forward and backward in one pass over the pixels each.
 /// <para>
 /// On a CPU these terms are bound by memory traffic, not arithmetic. Composed from tensor operations they read and
 /// write tensors as large as the reconstruction about a dozen times per step: huber_loss writes the element-wise loss
 /// and then its gradient, the dot products write a·b, and autograd adds the Huber and the angle gradients. That was
-/// most of KARMA's cost over a plain MAE on the CPU presets. Here the forward reads prediction and target once and
-/// writes two values per pixel; the backward reads them once more and writes the prediction's gradient once, as
-/// g_h/bands·clamp(p − t, ±δ) + k₁·t + k₂·p with k₁ = g_c/√s, k₂ = −g_c·c·‖t‖²/s, s = ‖p‖²‖t‖² + ε. The spectral angle
-/// then costs next to nothing beside the Huber loss that an MAE pays for anyway.
+/// most of KARMA's cost over a plain MAE on the CPU presets. Here the forward reads prediction and target once; the
+/// backward reads them once more and writes the prediction's gradient once, as g_h/bands·clamp(p − t, ±δ) + k₁·t + k₂·p
+/// with k₁ = g_c/√s, k₂ = −g_c·c·‖t‖²/s, s = ‖p‖²‖t‖² + ε. The spectral angle then costs next to nothing beside the
+/// Huber loss that an MAE pays for anyway.
+/// (Folding the physics term's Aᵀy and its endmember gradient into these passes was tried: hand-written, those M dot
+/// products per pixel ran slower than the BLAS matmul that reads the target once more, so they stay a matmul.)
 /// </para>
 /// <para>
 /// Float32 tensors on the CPU take this path; any other device or type, and a target that itself needs a gradient, take
@@ -29,25 +36,25 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
     /// <inheritdoc/>
     public override string Name => nameof(PixelLoss);
 
-    /// <summary>Huber loss with threshold <paramref name="delta"/>, averaged over bands, and the cosine of [..., bands] spectra; each [...].</summary>
-    public static (Tensor Huber, Tensor Cosine) Of(Tensor prediction, Tensor target, double delta)
+    /// <summary>The terms of [..., bands] spectra with Huber threshold <paramref name="delta"/>.</summary>
+    public static PixelTerms Of(Tensor prediction, Tensor target, double delta)
     {
         bool kernel = prediction.device_type == DeviceType.CPU && target.device_type == DeviceType.CPU
             && prediction.dtype == ScalarType.Float32 && target.dtype == ScalarType.Float32
             && !target.requires_grad && prediction.shape.SequenceEqual(target.shape);
         if (!kernel) return Composed(prediction, target, delta);
         var outputs = apply(prediction, target, delta);
-        return (outputs[0], outputs[1]);
+        return new(outputs[0], outputs[1], outputs[2]);
     }
 
-    /// <summary>The same two terms from tensor operations, for every device and type.</summary>
-    public static (Tensor Huber, Tensor Cosine) Composed(Tensor prediction, Tensor target, double delta)
+    /// <summary>The same terms from tensor operations, for every device and type.</summary>
+    public static PixelTerms Composed(Tensor prediction, Tensor target, double delta)
     {
         using var scope = NewDisposeScope();
         var huber = KarmaLoss.Huber(prediction, target, delta).mean([-1L]);
-        var cosine = linalg.vecdot(prediction, target)
-            / (linalg.vecdot(prediction, prediction) * linalg.vecdot(target, target) + Eps).sqrt();
-        return (huber.MoveToOuterDisposeScope(), cosine.MoveToOuterDisposeScope());
+        var energy = linalg.vecdot(target, target);
+        var cosine = linalg.vecdot(prediction, target) / (linalg.vecdot(prediction, prediction) * energy + Eps).sqrt();
+        return new(huber.MoveToOuterDisposeScope(), cosine.MoveToOuterDisposeScope(), energy.MoveToOuterDisposeScope());
     }
 
     /// <inheritdoc/>
@@ -62,34 +69,39 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
         long pixels = prediction.numel() / Math.Max(1, bands);
         var huber = empty(pixelShape);
         var cosine = empty(pixelShape);
-        var sums = empty(pixels, 3);                                         // ‖p‖², ‖t‖², p·t per pixel
-        nint p = Address(prediction), t = Address(target), h = Address(huber), c = Address(cosine), s = Address(sums);
-        ForEachPixel(pixels, pixel => ForwardPixel(p, t, h, c, s, pixel, bands, delta));
-        ctx.save_for_backward([prediction, target, sums]);
+        var energy = empty(pixelShape);
+        var sums = empty(pixels, 2);                                        // ‖p‖², p·t per pixel, for the backward
+        var (p, t) = (Address(prediction), Address(target));
+        var (h, c, e, s) = (Address(huber), Address(cosine), Address(energy), Address(sums));
+        ForEachPixel(pixels, pixel => ForwardPixel(p, t, h, c, e, s, pixel, bands, delta));
+        ctx.save_for_backward([prediction, target, sums, energy]);
         ctx.save_data(nameof(delta), delta);
+        ctx.mark_non_differentiable([energy]);
         // A term the loss does not use (the cosine of a plain MAE) gets no gradient; zeros would be made for it in a
         // tensor that the caller's dispose scope has already freed by the time backward runs.
         ctx.set_materialize_grads(false);
-        return [huber, cosine];
+        return [huber, cosine, energy];
     }
 
     /// <inheritdoc/>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
     {
         var saved = ctx.get_saved_variables();
-        var (prediction, target, sums) = (saved[0], saved[1], saved[2]);
+        var (prediction, target, sums, energy) = (saved[0], saved[1], saved[2], saved[3]);
         var delta = (float)ctx.get_data("delta");
-        using var gradHuber = grads[0].IsInvalid ? null : grads[0].contiguous();
-        using var gradCosine = grads[1].IsInvalid ? null : grads[1].contiguous();
+        Tensor? Defined(Tensor g) => g.IsInvalid ? null : g.contiguous();
+        using var gradHuber = Defined(grads[0]);
+        using var gradCosine = Defined(grads[1]);
         int bands = (int)prediction.shape[^1];
         var gradient = empty_like(prediction);
-        nint p = Address(prediction), t = Address(target), s = Address(sums), gh = gradHuber is null ? 0 : Address(gradHuber), gc = gradCosine is null ? 0 : Address(gradCosine), g = Address(gradient);
-        ForEachPixel(sums.shape[0], pixel => BackwardPixel(p, t, s, gh, gc, g, pixel, bands, delta));
+        var (p, t, s, e, g) = (Address(prediction), Address(target), Address(sums), Address(energy), Address(gradient));
+        var (gh, gc) = (Address(gradHuber), Address(gradCosine));
+        ForEachPixel(sums.shape[0], pixel => BackwardPixel(p, t, s, e, gh, gc, g, pixel, bands, delta));
         foreach (var tensor in saved) tensor.Dispose();
         return [gradient, null!, null!];
     }
 
-    static unsafe void ForwardPixel(nint predictions, nint targets, nint huber, nint cosine, nint sums, long pixel, int bands, float delta)
+    static unsafe void ForwardPixel(nint predictions, nint targets, nint huber, nint cosine, nint energy, nint sums, long pixel, int bands, float delta)
     {
         float* p = (float*)predictions + pixel * bands, t = (float*)targets + pixel * bands;
         var (deltaV, halfDeltaV, half) = (new Vector<float>(delta), new Vector<float>(delta / 2), new Vector<float>(0.5f));
@@ -116,23 +128,24 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
         }
         ((float*)huber)[pixel] = hs / bands;
         ((float*)cosine)[pixel] = (float)(pts / Math.Sqrt((double)pps * tts + Eps));
-        float* s = (float*)sums + pixel * 3;
-        (s[0], s[1], s[2]) = (pps, tts, pts);
+        ((float*)energy)[pixel] = tts;
+        (((float*)sums)[pixel * 2], ((float*)sums)[pixel * 2 + 1]) = (pps, pts);
     }
 
     /// <summary>One pixel's gradient; a gradient address of 0 stands for a term without gradient.</summary>
-    static unsafe void BackwardPixel(nint predictions, nint targets, nint sums, nint gradHuber, nint gradCosine, nint gradients, long pixel, int bands, float delta)
+    static unsafe void BackwardPixel(nint predictions, nint targets, nint sums, nint energies, nint gradHuber, nint gradCosine,
+        nint gradients, long pixel, int bands, float delta)
     {
         float* p = (float*)predictions + pixel * bands, t = (float*)targets + pixel * bands, g = (float*)gradients + pixel * bands;
-        float* s = (float*)sums + pixel * 3;
         double gh = gradHuber == 0 ? 0 : ((float*)gradHuber)[pixel], gc = gradCosine == 0 ? 0 : ((float*)gradCosine)[pixel];
         if (gh == 0 && gc == 0)
         {
             new Span<float>(g, bands).Clear();                               // e.g. a visible patch: nothing to read
             return;
         }
-        double energy = (double)s[0] * s[1] + Eps, root = Math.Sqrt(energy), c = s[2] / root;
-        float huberScale = (float)(gh / bands), onTarget = (float)(gc / root), onPrediction = (float)(-gc * c * s[1] / energy);
+        double pp = ((float*)sums)[pixel * 2], pt = ((float*)sums)[pixel * 2 + 1], tt = ((float*)energies)[pixel];
+        double s = pp * tt + Eps, root = Math.Sqrt(s), c = pt / root;
+        float huberScale = (float)(gh / bands), onTarget = (float)(gc / root), onPrediction = (float)(-gc * c * tt / s);
         var (deltaV, minusDeltaV) = (new Vector<float>(delta), new Vector<float>(-delta));
         var (huberV, targetV, predictionV) = (new Vector<float>(huberScale), new Vector<float>(onTarget), new Vector<float>(onPrediction));
         int i = 0;
@@ -146,9 +159,10 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
             g[i] = huberScale * Math.Clamp(p[i] - t[i], -delta, delta) + onTarget * t[i] + onPrediction * p[i];
     }
 
-    /// <summary>The address of a contiguous CPU tensor's first element.</summary>
-    static unsafe nint Address(Tensor tensor)
+    /// <summary>The address of a contiguous CPU tensor's first element; 0 for none.</summary>
+    static unsafe nint Address(Tensor? tensor)
     {
+        if (tensor is null) return 0;
         fixed (byte* first = tensor.bytes) return (nint)first;
     }
 

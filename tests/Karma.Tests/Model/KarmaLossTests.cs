@@ -144,7 +144,8 @@ public class KarmaLossTests
             return [loss.detach().clone(), logits.grad!.clone(), spectra.grad!.clone()];
         }
         var direct = Gradients((a, e) => (LinearMixingBranch.Mix(a, e, pixels) - target).square().view(b, n, pixels, bands).mean([-1L]));
-        var gram = Gradients((a, e) => LinearMixingBranch.MeanSquaredError(a, e, target));
+        var y = target.view(b, n, pixels, bands);
+        var gram = Gradients((a, e) => LinearMixingBranch.MeanSquaredError(a, e, y, PixelLoss.Of(y, y, 1.0).TargetEnergy));
         foreach (var (d, g) in direct.Zip(gram))
             Assert.True(g.allclose(d, rtol: 1e-4, atol: 1e-6), $"max difference {(g - d).abs().max().item<float>()}");
     }
@@ -160,20 +161,20 @@ public class KarmaLossTests
         var target = rand(3, 5, bands) + 0.01;
         var (huberWeights, cosineWeights) = (randn(3, 5), randn(3, 5));
         huberWeights[0, 0] = tensor(0f);
-        cosineWeights[0, 0] = tensor(0f);                                 // a pixel no term uses: zero gradient
-        (Tensor Huber, Tensor Cosine, Tensor Gradient) Run(Func<Tensor, Tensor, double, (Tensor, Tensor)> terms)
+        cosineWeights[0, 0] = tensor(0f);                                 // a pixel neither term uses: zero gradient
+        Tensor[] Run(Func<Tensor, Tensor, double, PixelTerms> terms)
         {
             prediction.grad?.zero_();
-            var (huber, cosine) = terms(prediction, target, delta);
-            ((huber * huberWeights).sum() + (cosine * cosineWeights).sum()).backward();
-            return (huber.detach().clone(), cosine.detach().clone(), prediction.grad!.clone());
+            var t = terms(prediction, target, delta);
+            ((t.Huber * huberWeights).sum() + (t.Cosine * cosineWeights).sum()).backward();
+            return [t.Huber.detach().clone(), t.Cosine.detach().clone(), t.TargetEnergy.clone(), prediction.grad!.clone()];
         }
         var composed = Run(PixelLoss.Composed);
         var kernel = Run(PixelLoss.Of);
-        Assert.True(kernel.Huber.allclose(composed.Huber, rtol: 1e-5, atol: 1e-7), $"Huber {(kernel.Huber - composed.Huber).abs().max().item<float>()}");
-        Assert.True(kernel.Cosine.allclose(composed.Cosine, rtol: 1e-5, atol: 1e-6), $"cosine {(kernel.Cosine - composed.Cosine).abs().max().item<float>()}");
-        Assert.True(kernel.Gradient.allclose(composed.Gradient, rtol: 1e-4, atol: 1e-6), $"gradient {(kernel.Gradient - composed.Gradient).abs().max().item<float>()}");
-        Assert.Equal(0, kernel.Gradient[0, 0].abs().sum().item<float>());
+        foreach (var (name, k, c) in new[] { "Huber", "cosine", "energy", "gradient" }.Zip(kernel, composed))
+            Assert.True(k.allclose(c, rtol: 1e-4, atol: 1e-5), $"{name}: max difference {(k - c).abs().max().item<float>()}");
+        Assert.Equal(0, kernel[3][0, 0].abs().sum().item<float>());
+        Assert.False(PixelLoss.Of(prediction, target, delta).TargetEnergy.requires_grad);
     }
 
     [Fact]
@@ -182,15 +183,16 @@ public class KarmaLossTests
         // One pixel of 4 bands, δ = 1: errors 0, 0.5, 2, −3 → Huber 0, 0.125, 1.5, 2.5, mean 1.03125; p·t = 0 → cosine 0.
         var prediction = tensor(new float[] { 1, 0.5f, 2, 0 }).view(1, 4);
         var target = tensor(new float[] { 1, 0, 0, 3 }).view(1, 4);
-        var (huber, cosine) = PixelLoss.Of(prediction, target, 1.0);
-        Assert.Equal(1.03125, huber.item<float>(), 6);
-        Assert.Equal(1 / Math.Sqrt(5.25 * 10), cosine.item<float>(), 6);
+        var terms = PixelLoss.Of(prediction, target, 1.0);
+        Assert.Equal(1.03125, terms.Huber.item<float>(), 6);
+        Assert.Equal(1 / Math.Sqrt(5.25 * 10), terms.Cosine.item<float>(), 6);
+        Assert.Equal(10, terms.TargetEnergy.item<float>(), 6);
 
         // A target that needs a gradient gets one (from the composed terms); so does float64.
         var trained = target.clone().requires_grad_(true);
         PixelLoss.Of(prediction, trained, 1.0).Cosine.sum().backward();
         Assert.NotNull(trained.grad);
-        var (huber64, _) = PixelLoss.Of(prediction.to(ScalarType.Float64), target.to(ScalarType.Float64), 1.0);
+        var huber64 = PixelLoss.Of(prediction.to(ScalarType.Float64), target.to(ScalarType.Float64), 1.0).Huber;
         Assert.Equal(ScalarType.Float64, huber64.dtype);
         Assert.Equal(1.03125, huber64.item<double>(), 12);
     }
