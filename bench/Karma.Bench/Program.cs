@@ -45,7 +45,7 @@ foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
     }
 
 foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
-    Report(Benchmarks.Overhead(c, quick ? 2 : c.Config.Preset == "paper" ? 12 : 15));
+    Report(Benchmarks.Overhead(c, quick ? 2 : c.Config.Preset == "paper" ? 16 : 40));
 
 foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
                              : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })

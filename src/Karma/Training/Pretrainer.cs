@@ -192,9 +192,11 @@ public sealed class Pretrainer : IDisposable
     {
         using var _ = no_grad();
         long m = abundances.shape[^1];
-        var flat = abundances.detach().reshape(-1, m);
-        double spread = flat.std(0).mean().item<float>();
-        double entropy = -(flat * (flat + 1e-12).log()).sum(1).mean().item<float>() / Math.Log(Math.Max(2, m));
+        // [B, N, M, k]: the layout the branch's softmax wrote, so these reductions run along contiguous pixels
+        // (reducing over a last dimension of M = 6 instead took 2 ms a step on the small preset).
+        var byEndmember = abundances.detach().transpose(2, 3);
+        double spread = byEndmember.std([0L, 1L, 3L]).mean().item<float>();
+        double entropy = -(byEndmember * (byEndmember + 1e-12).log()).sum(2).mean().item<float>() / Math.Log(Math.Max(2, m));
         return (spread, entropy);
     }
 
