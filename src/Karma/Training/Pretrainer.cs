@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Karma.Data;
 using Karma.Model;
@@ -218,9 +219,12 @@ public sealed class Pretrainer : IDisposable
     public static Tensor Batch(TileSet tiles, IReadOnlyList<int> indices)
     {
         int t = tiles.TileSize, values = tiles.Bands * t * t;
-        var data = new float[indices.Count * values];
-        for (int i = 0; i < indices.Count; i++) tiles.Tiles[indices[i]].Values.CopyTo(data, i * values);
-        return tensor(data, indices.Count, tiles.Bands, t, t);
+        // Written straight into the tensor's memory: a managed array of the batch's size per step was a large-object
+        // allocation that kept triggering full garbage collections (4-7 ms a step on the tiny preset).
+        var batch = empty(indices.Count, tiles.Bands, t, t);
+        var data = MemoryMarshal.Cast<byte, float>(batch.bytes);
+        for (int i = 0; i < indices.Count; i++) tiles.Tiles[indices[i]].Values.CopyTo(data.Slice(i * values, values));
+        return batch;
     }
 
     /// <summary>Writes the optimiser's moments and the step counter into <paramref name="directory"/>.</summary>
