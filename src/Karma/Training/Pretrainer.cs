@@ -206,13 +206,14 @@ public sealed class Pretrainer : IDisposable
     {
         if (indices.All(i => tiles.Tiles[i].Invalid is null)) return null;
         int pixels = tiles.TileSize * tiles.TileSize;
-        var data = new float[indices.Count * pixels];
+        var valid = empty(indices.Count, 1, tiles.TileSize, tiles.TileSize);   // filled in place, like Batch
+        var data = MemoryMarshal.Cast<byte, float>(valid.bytes);
         for (int i = 0; i < indices.Count; i++)
         {
             var invalid = tiles.Tiles[indices[i]].Invalid;
             for (int p = 0; p < pixels; p++) data[i * pixels + p] = invalid is not null && invalid[p] ? 0f : 1f;
         }
-        return tensor(data, indices.Count, 1, tiles.TileSize, tiles.TileSize);
+        return valid;
     }
 
     /// <summary>Stacks the listed tiles into a [B, bands, T, T] tensor.</summary>
