@@ -1,5 +1,3 @@
-using Karma.Training;
-
 namespace Karma.Data;
 
 /// <summary>

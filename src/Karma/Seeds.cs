@@ -1,4 +1,4 @@
-namespace Karma.Training;
+namespace Karma;
 
 /// <summary>
 /// Derives independent, reproducible seeds from (seed, index, stream) with SplitMix64. Unlike
