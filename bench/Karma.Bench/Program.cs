@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 
 // Usage: dotnet run -c Release --project bench/Karma.Bench -- [--out results.json] [--quick] [--no-peer] [--threads N]
 //        [--only step,inference,reading,memory]   (the matmul peak always runs: MFU needs it)
+//        [--rounds N]   (alternated mae/karma rounds of the overhead rows; default 40, 16 for the paper preset)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
 // and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
 // ratio comes from the same run on the same machine. --quick is the smoke test's tiny version.
@@ -20,6 +21,7 @@ string outPath = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? $
 bool quick = args.Contains("--quick"), peer = !quick && !args.Contains("--no-peer");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
 bool Section(string name) => only is null || only.Contains(name);
+int? rounds = args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : null;
 int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
 TorchRuntime.EnsureLoaded();
@@ -45,7 +47,7 @@ foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
     }
 
 foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
-    Report(Benchmarks.Overhead(c, quick ? 2 : c.Config.Preset == "paper" ? 16 : 40));
+    Report(Benchmarks.Overhead(c, quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40)));
 
 foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
                              : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })
