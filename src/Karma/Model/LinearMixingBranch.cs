@@ -81,7 +81,7 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
 
     /// <summary>
     /// The mean over bands of (A·a − y)² for every pixel, [B, N, P²], without forming A·a:
-    /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy (one matmul) reads the full-size targets
+    /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy (<see cref="EndmemberProjection"/>) reads the full-size targets
     /// <paramref name="targetPixels"/> ([B, N, P², bands]); their energy ‖y‖² ([B, N, P²]) comes from
     /// <see cref="PixelLoss"/>, which reads them anyway. Forward and backward write nothing of the targets' size; in
     /// float32 the result differs from the direct form by rounding only (tested).
@@ -89,7 +89,7 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
     public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetPixels, Tensor targetEnergy)
     {
         using var scope = NewDisposeScope();
-        var projected = targetPixels.matmul(endmembers);                   // Aᵀy per pixel, [B, N, P², M]
+        var projected = EndmemberProjection.Of(targetPixels, endmembers);  // Aᵀy per pixel, [B, N, P², M]
         var gram = endmembers.t().matmul(endmembers);                      // [M, M]
         // aᵀGa − 2aᵀ(Aᵀy) as one product aᵀ(Ga − 2Aᵀy), summed over M ([B, N, P²]; k = 1 broadcasts over the pixels)
         var mixedTerms = ((abundances.matmul(gram) - 2 * projected) * abundances).sum(-1);

@@ -178,6 +178,31 @@ public class KarmaLossTests
     }
 
     [Fact]
+    public void The_endmember_projection_matches_a_matmul_in_value_and_endmember_gradient()
+    {
+        manual_seed(9);
+        var spectra = rand(2, 3, 4, 31);
+        var endmembers = rand(31, 5).requires_grad_(true);
+        var weights = randn(2, 3, 4, 5);
+        (Tensor Value, Tensor Gradient) Run(Func<Tensor, Tensor, Tensor> project)
+        {
+            endmembers.grad?.zero_();
+            var value = project(spectra, endmembers);
+            (value * weights).sum().backward();
+            return (value.detach().clone(), endmembers.grad!.clone());
+        }
+        var node = Run(EndmemberProjection.Of);
+        var matmul = Run((y, a) => y.matmul(a));
+        Assert.Equal(new long[] { 2, 3, 4, 5 }, node.Value.shape);
+        Assert.True(node.Value.allclose(matmul.Value, rtol: 1e-5, atol: 1e-6));
+        Assert.True(node.Gradient.allclose(matmul.Gradient, rtol: 1e-4, atol: 1e-5), $"{(node.Gradient - matmul.Gradient).abs().max().item<float>()}");
+        // Spectra that need a gradient get one.
+        var trained = spectra.clone().requires_grad_(true);
+        EndmemberProjection.Of(trained, endmembers.detach()).sum().backward();
+        Assert.True(trained.grad!.allclose(endmembers.detach().sum(1).expand(2, 3, 4, 31)));
+    }
+
+    [Fact]
     public void The_pixel_loss_has_the_hand_values_and_leaves_other_devices_types_and_trained_targets_to_tensor_operations()
     {
         // One pixel of 4 bands, δ = 1: errors 0, 0.5, 2, −3 → Huber 0, 0.125, 1.5, 2.5, mean 1.03125; p·t = 0 → cosine 0.
