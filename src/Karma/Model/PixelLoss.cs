@@ -159,11 +159,15 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
             g[i] = huberScale * Math.Clamp(p[i] - t[i], -delta, delta) + onTarget * t[i] + onPrediction * p[i];
     }
 
-    /// <summary>The address of a contiguous CPU tensor's first element; 0 for none.</summary>
+    /// <summary>
+    /// The address of a contiguous CPU tensor's first element (its storage offset included); 0 for none or an empty one.
+    /// Taken through a one-element view because <c>Tensor.bytes</c> spans the whole tensor and cannot pass 2 GB.
+    /// </summary>
     static unsafe nint Address(Tensor? tensor)
     {
-        if (tensor is null) return 0;
-        fixed (byte* first = tensor.bytes) return (nint)first;
+        if (tensor is null || tensor.numel() == 0) return 0;
+        using var first = tensor.view(-1).narrow(0, 0, 1);
+        fixed (byte* p = first.bytes) return (nint)p;
     }
 
     /// <summary>Runs <paramref name="body"/> for every pixel, in contiguous blocks over libtorch's intra-op thread count.</summary>

@@ -174,6 +174,10 @@ public class KarmaLossTests
         foreach (var (name, k, c) in new[] { "Huber", "cosine", "energy", "gradient" }.Zip(kernel, composed))
             Assert.True(k.allclose(c, rtol: 1e-4, atol: 1e-5), $"{name}: max difference {(k - c).abs().max().item<float>()}");
         Assert.Equal(0, kernel[3][0, 0].abs().sum().item<float>());
+        // Views that start inside their storage are read from where they start.
+        var padded = cat([zeros(1, 5, bands), target], 0);
+        var offset = PixelLoss.Of(prediction.detach(), padded.narrow(0, 1, 3), delta);
+        Assert.True(offset.Huber.allclose(composed[0], rtol: 1e-4, atol: 1e-5) && offset.Cosine.allclose(composed[1], rtol: 1e-4, atol: 1e-5));
         Assert.False(PixelLoss.Of(prediction, target, delta).TargetEnergy.requires_grad);
     }
 

@@ -81,6 +81,26 @@ public class TrainingRunTests
     }
 
     [Fact]
+    public void A_batch_stacks_the_listed_tiles_in_order_and_a_validity_mask_marks_their_no_data()
+    {
+        TorchRuntime.EnsureLoaded();
+        const int t = 2, bands = 3;
+        var tiles = new TileSet
+        {
+            TileSize = t, Bands = bands,
+            Tiles = Enumerable.Range(0, 3).Select(k => new TileSet.Tile("s", 0, k, Enumerable.Range(0, bands * t * t).Select(v => 100f * k + v).ToArray())
+                { Invalid = k == 1 ? [false, true, false, false] : null }).ToList(),
+        };
+        int[] indices = [2, 0, 2, 1];
+        using var batch = Pretrainer.Batch(tiles, indices);
+        Assert.Equal(new long[] { 4, bands, t, t }, batch.shape);
+        Assert.Equal(indices.SelectMany(k => tiles.Tiles[k].Values).ToArray(), batch.data<float>().ToArray());
+        using var valid = Pretrainer.ValidPixels(tiles, indices)!;
+        Assert.Equal(new float[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1 }, valid.data<float>().ToArray());
+        Assert.Null(Pretrainer.ValidPixels(tiles, [0, 2]));
+    }
+
+    [Fact]
     public void Batches_depend_only_on_seed_and_step_and_cover_each_epoch_once()
     {
         var epoch = Enumerable.Range(0, 5).SelectMany(step => Pretrainer.BatchIndices(20, 4, step, seed: 1).Indices).ToArray();
