@@ -32,9 +32,8 @@ public static class TiledInference
         foreach (var chunk in cube.CoveringTiles(t).Chunk(batch))
         {
             using var scope = NewDisposeScope();
-            var input = new float[chunk.Length * cube.Bands * plane];
-            for (int i = 0; i < chunk.Length; i++) chunk[i].Values.CopyTo(input, i * cube.Bands * plane);
-            var output = head(tensor(input, chunk.Length, cube.Bands, t, t).to(model.Device));
+            var input = Pretrainer.Stack(chunk.Select(tile => tile.Values).ToList(), cube.Bands, t);
+            var output = head(input.to(model.Device));
             if (!output.shape.SequenceEqual([chunk.Length, channels, t, t]))
                 throw new ArgumentException($"The head returned [{string.Join(", ", output.shape)}], not [{chunk.Length}, {channels}, {t}, {t}].", nameof(head));
             var values = output.cpu().contiguous().data<float>().ToArray();

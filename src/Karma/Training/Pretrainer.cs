@@ -217,16 +217,21 @@ public sealed class Pretrainer : IDisposable
     }
 
     /// <summary>Stacks the listed tiles into a [B, bands, T, T] tensor.</summary>
-    public static Tensor Batch(TileSet tiles, IReadOnlyList<int> indices)
+    public static Tensor Batch(TileSet tiles, IReadOnlyList<int> indices) =>
+        Stack(indices.Select(i => tiles.Tiles[i].Values).ToList(), tiles.Bands, tiles.TileSize);
+
+    /// <summary>
+    /// Stacks tiles of [bands][T][T] values into a [B, bands, T, T] CPU tensor. They are written straight into the
+    /// tensor's memory, tile by tile (a span cannot pass 2 GB): a managed array of the batch's size per step was a
+    /// large-object allocation that kept triggering full garbage collections.
+    /// </summary>
+    public static Tensor Stack(IReadOnlyList<float[]> tiles, int bands, int tileSize)
     {
-        int t = tiles.TileSize;
-        // Written straight into the tensor's memory, tile by tile (a span cannot pass 2 GB): a managed array of the
-        // batch's size per step was a large-object allocation that kept triggering full garbage collections.
-        var batch = empty(indices.Count, tiles.Bands, t, t);
-        for (int i = 0; i < indices.Count; i++)
+        var batch = empty(tiles.Count, bands, tileSize, tileSize);
+        for (int i = 0; i < tiles.Count; i++)
         {
             using var slot = batch[i];
-            tiles.Tiles[indices[i]].Values.CopyTo(MemoryMarshal.Cast<byte, float>(slot.bytes));
+            tiles[i].CopyTo(MemoryMarshal.Cast<byte, float>(slot.bytes));
         }
         return batch;
     }
