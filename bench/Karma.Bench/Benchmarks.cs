@@ -155,7 +155,7 @@ static class Benchmarks
     public static IEnumerable<Benchmark> Inference(KarmaConfig config, int sceneSize)
     {
         var scene = new SceneSimulator { Size = sceneSize, Bands = config.Bands, Seed = 2 }.Generate();
-        var cube = new ReflectanceCube(scene.Cube, new bool[sceneSize * sceneSize], scene.Bands, sceneSize, sceneSize, scene.Wavelengths, new SceneMetadata());
+        var cube = new ReflectanceCube(scene.Cube, new bool[sceneSize * sceneSize], scene.Bands, sceneSize, sceneSize, new SpectralBands(scene.Wavelengths, null), new SceneMetadata());
         manual_seed(0);
         var model = new KarmaModel(config with { Variant = ModelVariant.Karma });
         double pixels = sceneSize * sceneSize;

@@ -77,7 +77,7 @@ public static class KarmaCli
         string target = Path.GetFullPath(output).TrimEnd('/');
         foreach (var input in inputs.OfType<string>())
         {
-            string source = Path.GetFullPath(Karma.Data.MatScene.Split(input).File).TrimEnd('/');
+            string source = Path.GetFullPath(Karma.Data.MatScene.Split(Karma.Data.BandDescription.Split(input).Scene).File).TrimEnd('/');
             // An ENVI header's binary sits beside it under the same stem.
             var files = source.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase)
                 ? new[] { source, source[..^4], source[..^4] + ".img", source[..^4] + ".bsq", source[..^4] + ".dat" } : [source];

@@ -25,6 +25,8 @@ sealed class RunOptions
     public readonly Option<int?> PatchSize = new("--patch-size") { Description = "Patch side in pixels (default: the preset's); must divide the tile size." };
     public readonly Option<int?> Stride = new("--stride") { Description = "Step between tiles (default: half a tile)." };
     public readonly Option<bool> DropWaterVapour = new("--drop-water-vapour") { Description = "Also drop bands in 1340–1460 nm and 1790–1960 nm." };
+    public readonly Option<OverlapPolicy> Overlap = new("--overlap") { Description = "Where two spectrometers overlap (EnMAP near 900–1000 nm): keep every band, or keep only the lower or upper spectrometer's.", DefaultValueFactory = _ => OverlapPolicy.Keep };
+    public readonly BandOptions BandDescriptions = new();
     public readonly Option<double?> MinWavelength = new("--min-wavelength") { Description = "Drop bands below this wavelength (nm)." };
     public readonly Option<double?> MaxWavelength = new("--max-wavelength") { Description = "Drop bands above this wavelength (nm)." };
     public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Write a resumable checkpoint every N steps (0: only at the end).", DefaultValueFactory = _ => 100 };
@@ -36,8 +38,9 @@ sealed class RunOptions
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
-                                              DropWaterVapour, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck })
+                                              DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck })
             command.Options.Add(option);
+        BandDescriptions.AddTo(command);
     }
 
     /// <summary>The run these options describe, for the given model variant.</summary>
@@ -54,8 +57,8 @@ sealed class RunOptions
         return new RunSpec
         {
             Config = config,
-            Data = parse.GetValue(Data) ?? [],
-            Holdout = parse.GetValue(Holdout) ?? [],
+            Data = BandDescriptions.Apply(parse, parse.GetValue(Data) ?? []),
+            Holdout = BandDescriptions.Apply(parse, parse.GetValue(Holdout) ?? []),
             Epochs = parse.GetValue(Epochs),
             Training = new TrainingOptions
             {
@@ -69,7 +72,7 @@ sealed class RunOptions
                 Bands = new BandSelection
                 {
                     DropWindows = parse.GetValue(DropWaterVapour) ? BandSelection.WaterVapourWindows : [],
-                    MinWavelength = parse.GetValue(MinWavelength), MaxWavelength = parse.GetValue(MaxWavelength),
+                    MinWavelength = parse.GetValue(MinWavelength), MaxWavelength = parse.GetValue(MaxWavelength), Overlap = parse.GetValue(Overlap),
                 },
             },
         };

@@ -13,10 +13,12 @@ static class InfoCommand
         var path = new Argument<string>("path") { Description = "Scene file: ENVI (.hdr or its binary), GeoTIFF, or .mat[:variable]." };
         var pixel = new Option<string?>("--pixel") { Description = "ROW,COL (0-based): also print that pixel's values exactly as stored." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var command = new Command("info", "Describe a hyperspectral scene: size, data type, interleave, wavelengths, no-data.") { path, pixel, json };
+        var bandOptions = new BandOptions();
+        var command = new Command("info", "Describe a hyperspectral scene: size, data type, interleave, wavelengths and where they came from, spectrometer overlaps, no-data.") { path, pixel, json };
+        bandOptions.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
-            string file = parse.GetValue(path)!;
+            string file = bandOptions.Apply(parse, [parse.GetValue(path)!])[0];
             using var scene = HyperspectralScene.Open(file);
             double[]? spectrum = null;
             if (parse.GetValue(pixel) is { } p)
@@ -27,11 +29,16 @@ static class InfoCommand
                 spectrum = scene.ReadPixel(r, c);
             }
             var m = scene.Metadata;
+            var spectral = scene.Spectral;
+            var overlaps = spectral?.Overlaps().Select(o => new { fromNm = o.From, toNm = o.To, lowerBands = OneBased(o.Lower), upperBands = OneBased(o.Upper) }).ToArray();
+            var dropped = spectral is null ? null : new { lower = Dropped(spectral, OverlapPolicy.Lower), upper = Dropped(spectral, OverlapPolicy.Upper) };
             var info = new
             {
                 path = scene.Path, lines = scene.Lines, samples = scene.Samples, bands = scene.Bands,
                 dataType = scene.DataType.Name(), interleave = scene.Interleave.ToString().ToLowerInvariant(),
-                wavelengths = m.Wavelengths, fwhm = m.Fwhm, noDataValue = m.NoDataValue, reflectanceScale = m.ReflectanceScale,
+                wavelengths = m.Wavelengths, fwhm = spectral?.Fwhm ?? m.Fwhm, bandSource = spectral?.Source,
+                spectrometers = spectral?.Spectrometers().Select(OneBased).ToArray(), overlaps, overlapDrops = dropped,
+                noDataValue = m.NoDataValue, reflectanceScale = m.ReflectanceScale,
                 badBands = m.GoodBands?.Select((g, i) => (g, i)).Where(t => !t.g).Select(t => t.i).ToArray(),
                 geoTransform = m.GeoTransform, spectrum,
             };
@@ -39,7 +46,13 @@ static class InfoCommand
             var table = new Table().AddColumn("field").AddColumn("value");
             table.AddRow("path", Markup.Escape(scene.Path)).AddRow("size", $"{scene.Lines} lines × {scene.Samples} samples × {scene.Bands} bands")
                  .AddRow("data type", info.dataType).AddRow("interleave", info.interleave)
-                 .AddRow("wavelengths", m.Wavelengths is { } w ? $"{w[0]:F1}–{w[^1]:F1} nm" : "none")
+                 .AddRow("wavelengths", spectral is null ? "none (describe them with --wavelengths or --sensor)" : Markup.Escape(spectral.ToString()))
+                 .AddRow("bands from", Markup.Escape(spectral?.Source ?? "–"))
+                 .AddRow("FWHM", spectral is null ? "–" : $"{spectral.Fwhm.Min():0.##}–{spectral.Fwhm.Max():0.##} nm")
+                 .AddRow("overlaps", overlaps is { Length: > 0 }
+                     ? Markup.Escape(string.Join("; ", overlaps.Select(o => $"{o.fromNm:0.#}–{o.toNm:0.#} nm between bands {o.lowerBands} and {o.upperBands}"))
+                       + $" (all kept by default; --overlap lower drops bands {string.Join(", ", dropped!.lower)}, upper drops {string.Join(", ", dropped.upper)})")
+                     : "none")
                  .AddRow("no-data", m.NoDataValue?.ToString() ?? "none")
                  .AddRow("bad bands", info.badBands is { Length: > 0 } bb ? string.Join(", ", bb) : "none")
                  .AddRow("reflectance scale", m.ReflectanceScale?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none")
@@ -49,5 +62,23 @@ static class InfoCommand
             return 0;
         }, needsTorch: false);
         return command;
+    }
+
+    static string OneBased(Range r) => $"{r.Start.Value + 1}–{r.End.Value}";
+
+    /// <summary>The 1-based bands a policy drops, e.g. "92–101".</summary>
+    static string[] Dropped(SpectralBands bands, OverlapPolicy policy)
+    {
+        var drop = BandSelection.OverlapBands(bands, policy);
+        var ranges = new List<string>();
+        for (int b = 0; b < drop.Length; b++)
+        {
+            if (!drop[b]) continue;
+            int end = b;
+            while (end + 1 < drop.Length && drop[end + 1]) end++;
+            ranges.Add(end == b ? $"{b + 1}" : $"{b + 1}–{end + 1}");
+            b = end;
+        }
+        return ranges.ToArray();
     }
 }

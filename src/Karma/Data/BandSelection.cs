@@ -1,9 +1,23 @@
 namespace Karma.Data;
 
+/// <summary>How bands where two spectrometers overlap are treated (EnMAP's VNIR and SWIR near 900–1000 nm, AVIRIS-classic's four).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<OverlapPolicy>))]
+public enum OverlapPolicy
+{
+    /// <summary>Keep every band (default): both spectrometers' measurements are real; order-dependent steps sort by centre.</summary>
+    Keep,
+    /// <summary>In each overlap keep the shorter-wavelength spectrometer's bands (EnMAP: the VNIR) and drop the other's.</summary>
+    Lower,
+    /// <summary>In each overlap keep the longer-wavelength spectrometer's bands (EnMAP: the SWIR) and drop the other's.</summary>
+    Upper,
+}
+
 /// <summary>
 /// Which bands of a scene a model sees. Bad bands are dropped in this order: those the file flags
 /// (ENVI <c>bbl</c>, GDAL <c>bbl</c>, EnMAP no-data bands), bands with no valid value in the scene, then
-/// optionally the atmospheric water-vapour windows, then anything outside a wavelength range.
+/// one side of each spectrometer overlap when asked (<see cref="Overlap"/>), optionally the atmospheric
+/// water-vapour windows, then anything outside a wavelength range. Every test is per band, so the same bands are
+/// dropped whatever order the file stores them in; the kept bands stay in the file's order.
 /// </summary>
 /// <remarks>
 /// An EnMAP L2A product has 224 bands; its own bad-band list marks 6 (1331–1391 nm, deep in the 1.4 µm
@@ -25,6 +39,8 @@ public sealed record BandSelection
     public double? MinWavelength { get; init; }
     /// <summary>Keep only bands at or below this wavelength (nm).</summary>
     public double? MaxWavelength { get; init; }
+    /// <summary>What to do where two spectrometers overlap; default <see cref="OverlapPolicy.Keep"/>.</summary>
+    public OverlapPolicy Overlap { get; init; } = OverlapPolicy.Keep;
 
     /// <summary>The default selection plus the water-vapour windows.</summary>
     public static BandSelection WithoutWaterVapour { get; } = new() { DropWindows = WaterVapourWindows };
@@ -32,18 +48,41 @@ public sealed record BandSelection
     /// <summary>Indices of the bands of <paramref name="scene"/> to keep, ascending.</summary>
     public int[] Choose(HyperspectralScene scene)
     {
-        var wl = scene.Metadata.Wavelengths;
-        bool needsWavelengths = DropWindows.Count > 0 || MinWavelength is not null || MaxWavelength is not null;
+        var bands = scene.Spectral;
+        var wl = bands?.Centres;
+        bool needsWavelengths = DropWindows.Count > 0 || MinWavelength is not null || MaxWavelength is not null || Overlap != OverlapPolicy.Keep;
         if (needsWavelengths && wl is null)
-            throw new KarmaException(scene.Path, "has no band wavelengths, so bands cannot be selected by wavelength. Add them to the header or drop the wavelength options.");
+            throw new KarmaException(scene.Path, "has no band wavelengths, so bands cannot be selected by wavelength. " +
+                                                 "Describe them (--wavelengths, --sensor) or drop the wavelength options.");
         var empty = DropEmpty ? EmptyBands(scene) : new bool[scene.Bands];
+        var overlapping = bands is null ? new bool[scene.Bands] : OverlapBands(bands, Overlap);
         var keep = Enumerable.Range(0, scene.Bands).Where(b =>
-            !(DropFlagged && scene.Metadata.GoodBands is { } good && !good[b]) && !empty[b] &&
+            !(DropFlagged && scene.Metadata.GoodBands is { } good && !good[b]) && !empty[b] && !overlapping[b] &&
             (wl is null || (!DropWindows.Any(w => w.Contains(wl[b])) &&
                             wl[b] >= (MinWavelength ?? double.NegativeInfinity) && wl[b] <= (MaxWavelength ?? double.PositiveInfinity)))).ToArray();
         if (keep.Length == 0)
             throw new KarmaException(scene.Path, "has no band left after dropping flagged, empty and out-of-range bands. Check the bad-band list and the wavelength range.");
         return keep;
+    }
+
+    /// <summary>
+    /// The bands <paramref name="policy"/> drops: in each overlap of consecutive spectrometers, the upper one's bands
+    /// at or below the lower one's last centre (<see cref="OverlapPolicy.Lower"/>), or the lower one's bands at or above
+    /// the upper one's first centre (<see cref="OverlapPolicy.Upper"/>).
+    /// </summary>
+    public static bool[] OverlapBands(SpectralBands bands, OverlapPolicy policy)
+    {
+        var drop = new bool[bands.Count];
+        if (policy == OverlapPolicy.Keep) return drop;
+        foreach (var overlap in bands.Overlaps())
+        {
+            var (side, inside) = policy == OverlapPolicy.Lower
+                ? (overlap.Upper, (Func<double, bool>)(c => c <= bands.Centres[overlap.Lower.End.Value - 1]))
+                : (overlap.Lower, c => c >= bands.Centres[overlap.Upper.Start.Value]);
+            for (int b = side.Start.Value; b < side.End.Value; b++)
+                if (inside(bands.Centres[b])) drop[b] = true;
+        }
+        return drop;
     }
 
     /// <summary>

@@ -20,7 +20,35 @@ public abstract class HyperspectralScene : IDisposable
     /// <summary>Storage order as stored.</summary>
     public required Interleave Interleave { get; init; }
     /// <summary>Wavelengths, no-data, scale, georeferencing.</summary>
-    public required SceneMetadata Metadata { get; init; }
+    public required SceneMetadata Metadata { get => metadata; init => metadata = value; }
+
+    SceneMetadata metadata = new();
+
+    /// <summary>
+    /// The scene's bands (centres and widths, in file order) or null when the file describes none and none was given.
+    /// Missing or unusable widths (zero, negative) are estimated from the band spacing, and the description says so.
+    /// </summary>
+    public SpectralBands? Spectral
+    {
+        get
+        {
+            if (Metadata.Wavelengths is not { } centres) return null;
+            var fwhm = Metadata.Fwhm is { } f && f.Length == centres.Length && f.All(w => double.IsFinite(w) && w > 0) ? f : null;
+            try { return new SpectralBands(centres, fwhm, Metadata.BandSource ?? "file"); }
+            catch (KarmaException e) { throw new KarmaException(Path, e.Message, e); }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the file's band description by <paramref name="bands"/> (a sensor table, a wavelength file, an even
+    /// range), e.g. for a MATLAB benchmark file that stores none.
+    /// </summary>
+    public void DescribeBands(SpectralBands bands)
+    {
+        if (bands.Count != Bands)
+            throw new KarmaException(Path, $"has {Bands} bands but the band description gives {bands.Count}.");
+        metadata = metadata with { Wavelengths = bands.Centres, Fwhm = bands.Fwhm, BandSource = bands.Source };
+    }
 
     /// <summary>
     /// Reads the window of <paramref name="rows"/> × <paramref name="cols"/> pixels at (<paramref name="row"/>,
@@ -78,9 +106,25 @@ public abstract class HyperspectralScene : IDisposable
     /// <summary>
     /// Opens a scene, choosing the reader from the name: an EnMAP L2A product (its folder, spectral image or
     /// metadata), a GeoTIFF (<c>.tif</c>/<c>.tiff</c>), a MATLAB file (<c>.mat</c>, or <c>file.mat:variable</c>
-    /// to pick the cube), or an ENVI header (<c>.hdr</c>) or its binary.
+    /// to pick the cube), or an ENVI header (<c>.hdr</c>) or its binary. A band description after an <c>@</c>
+    /// (<c>scene.mat@aviris-classic</c>, <c>scene.mat@430:860</c>, <c>scene.mat@bands.txt</c>; see
+    /// <see cref="BandDescription"/>) replaces the file's own.
     /// </summary>
     public static HyperspectralScene Open(string path)
+    {
+        var (file, spec) = BandDescription.Split(path);
+        var scene = OpenFile(file);
+        if (spec is null) return scene;
+        try { scene.DescribeBands(BandDescription.Parse(spec, scene.Bands, scene.Path)); }
+        catch
+        {
+            scene.Dispose();
+            throw;
+        }
+        return scene;
+    }
+
+    static HyperspectralScene OpenFile(string path)
     {
         if (EnmapScene.IsProduct(path)) return EnmapScene.Open(path);
         if (Directory.Exists(path))

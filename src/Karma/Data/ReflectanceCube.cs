@@ -1,8 +1,11 @@
 namespace Karma.Data;
 
-/// <summary>A whole scene in reflectance, [band][row][col], with invalid (no-data) pixels flagged.</summary>
-public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, int Rows, int Cols, double[]? Wavelengths, SceneMetadata Source)
+/// <summary>A whole scene in reflectance, [band][row][col], with invalid (no-data) pixels flagged and its bands described (or null).</summary>
+public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, int Rows, int Cols, SpectralBands? Spectral, SceneMetadata Source)
 {
+    /// <summary>Band centres (nm), or null.</summary>
+    public double[]? Wavelengths => Spectral?.Centres;
+
     /// <summary>Reads <paramref name="scene"/> through a <see cref="ReflectanceReader"/> configured by <paramref name="options"/>.</summary>
     public static ReflectanceCube Read(HyperspectralScene scene, TilingOptions options)
     {
@@ -10,7 +13,7 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
         var values = new float[reader.Bands * scene.Lines * scene.Samples];
         var invalid = new bool[scene.Lines * scene.Samples];
         reader.Read(0, 0, scene.Lines, scene.Samples, values, invalid);
-        return new ReflectanceCube(values, invalid, reader.Bands, scene.Lines, scene.Samples, reader.Wavelengths, scene.Metadata);
+        return new ReflectanceCube(values, invalid, reader.Bands, scene.Lines, scene.Samples, reader.Spectral, scene.Metadata);
     }
 
     /// <summary>The spectrum of pixel <paramref name="p"/> (row-major index).</summary>

@@ -15,8 +15,10 @@ public sealed class ReflectanceReader
 
     /// <summary>Bands per pixel after selection and resampling.</summary>
     public int Bands { get; }
+    /// <summary>Centres and widths of those bands, or null when the scene describes none.</summary>
+    public SpectralBands? Spectral { get; }
     /// <summary>Wavelengths (nm) of those bands, or null.</summary>
-    public double[]? Wavelengths { get; }
+    public double[]? Wavelengths => Spectral?.Centres;
     /// <summary>The scene read.</summary>
     public HyperspectralScene Scene => scene;
 
@@ -25,13 +27,12 @@ public sealed class ReflectanceReader
     {
         this.scene = scene;
         kept = options.Bands.Choose(scene);
-        Wavelengths = scene.Metadata.Wavelengths is { } wl ? kept.Select(b => wl[b]).ToArray() : null;
+        Spectral = scene.Spectral?.Select(kept);
         if (options.ResampleTo is { } target)
         {
-            if (Wavelengths is null)
-                throw new KarmaException(scene.Path, "has no band wavelengths, so it cannot be resampled to the model's bands. Add wavelengths to its header.");
-            resampler = new SpectralResampler(Wavelengths, target, options.ResampleFwhm);
-            Wavelengths = target;
+            if (Spectral is null) throw new KarmaException(scene.Path, BandDescription.MissingMessage);
+            resampler = new SpectralResampler(Spectral.Centres, target, options.ResampleFwhm, Spectral.Fwhm, scene.Path);
+            Spectral = new SpectralBands(target, options.ResampleFwhm, $"resampled from {Spectral.Source}");
         }
         Bands = resampler?.TargetBands ?? kept.Length;
         scale = options.ReflectanceScale ?? scene.Metadata.ReflectanceScale ?? GuessScale(scene);

@@ -11,6 +11,8 @@ public sealed record SceneMetadata
     public double[]? Wavelengths { get; init; }
     /// <summary>Band full widths at half maximum in nanometres, or null.</summary>
     public double[]? Fwhm { get; init; }
+    /// <summary>Where <see cref="Wavelengths"/> came from when not from the file itself (a sensor table, a user's option); null for the file.</summary>
+    public string? BandSource { get; init; }
     /// <summary>Per band: true if usable (ENVI <c>bbl</c> = 1), or null when every band is usable.</summary>
     public bool[]? GoodBands { get; init; }
     /// <summary>Stored value that marks missing pixels, or null.</summary>

@@ -19,8 +19,10 @@ public sealed class TileSet
     public required int TileSize { get; init; }
     /// <summary>Bands kept per pixel.</summary>
     public required int Bands { get; init; }
+    /// <summary>Centres and widths of the kept bands, or null when the scenes describe none.</summary>
+    public SpectralBands? Spectral { get; init; }
     /// <summary>Wavelengths of the kept bands (nm), or null.</summary>
-    public double[]? Wavelengths { get; init; }
+    public double[]? Wavelengths => Spectral?.Centres;
     /// <summary>True when a scene had more tile positions than <see cref="TilingOptions.MemoryBudgetMiB"/> allows and a subset was kept.</summary>
     public bool Subsampled { get; init; }
 
@@ -58,7 +60,7 @@ public sealed class TileSet
             if (bad > options.MaxNoDataFraction * pixels) continue;
             tiles.Add(new Tile(scene.Path, r, c, values, bad > 0 ? (bool[])invalid.Clone() : null));
         }
-        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Wavelengths = reader.Wavelengths, Subsampled = subsampled };
+        return new TileSet { Tiles = tiles, TileSize = tileSize, Bands = reader.Bands, Spectral = reader.Spectral, Subsampled = subsampled };
     }
 
     /// <summary>
@@ -81,7 +83,7 @@ public sealed class TileSet
             all.AddRange(set.Tiles);
         }
         if (first is null) throw new KarmaException("No scenes were given.");
-        return new TileSet { Tiles = all, TileSize = first.TileSize, Bands = first.Bands, Wavelengths = first.Wavelengths, Subsampled = subsampled };
+        return new TileSet { Tiles = all, TileSize = first.TileSize, Bands = first.Bands, Spectral = first.Spectral, Subsampled = subsampled };
     }
 
     /// <summary>This set's tiles followed by <paramref name="other"/>'s (same tile size and bands).</summary>
@@ -126,7 +128,7 @@ public sealed class TileSet
     }
 
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>
-    public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Wavelengths = Wavelengths, Subsampled = Subsampled };
+    public TileSet With(IReadOnlyList<Tile> tiles) => new() { Tiles = tiles, TileSize = TileSize, Bands = Bands, Spectral = Spectral, Subsampled = Subsampled };
 
     /// <summary>
     /// Up to <paramref name="count"/> valid pixels (not all zero) drawn without replacement with a seeded

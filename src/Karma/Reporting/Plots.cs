@@ -14,22 +14,51 @@ public static class Plots
     /// <summary>Default picture size in pixels.</summary>
     public const int Width = 800, Height = 450;
 
-    /// <summary>Line plot of spectra against wavelength in nm (or band number when <paramref name="wavelengths"/> is null).</summary>
+    /// <summary>
+    /// Line plot of spectra against wavelength in nm (or band number when <paramref name="wavelengths"/> is null). Bands of
+    /// overlapping spectrometers (centres that go backwards in file order) are drawn as one line per spectrometer in the
+    /// series' colour, never as a line jumping back across the overlap (<see cref="LineRuns"/>).
+    /// </summary>
     public static void Spectra(string path, double[]? wavelengths, IEnumerable<(string Label, double[] Values)> series, string title, string yLabel = "reflectance")
     {
         var plot = new Plot();
+        int k = 0;
         foreach (var (label, values) in series)
         {
             var x = wavelengths ?? Enumerable.Range(1, values.Length).Select(i => (double)i).ToArray();
-            var line = plot.Add.ScatterLine(x, Finite(values));
-            line.LegendText = label;
-            line.LineWidth = 2;
+            var y = Finite(values);
+            var colour = plot.Add.Palette.GetColor(k++);
+            bool first = true;
+            foreach (var run in LineRuns(x))
+            {
+                var line = plot.Add.ScatterLine(run.Select(i => x[i]).ToArray(), run.Select(i => y[i]).ToArray(), colour);
+                if (first) line.LegendText = label;
+                line.LineWidth = 2;
+                first = false;
+            }
         }
         plot.Title(title);
         plot.XLabel(wavelengths is null ? "band" : "wavelength (nm)");
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
         Save(plot, path);
+    }
+
+    /// <summary>
+    /// The band indices of each line to draw: runs along which <paramref name="x"/> increases, one per spectrometer when
+    /// the bands of several overlap (a new run starts wherever x does not increase).
+    /// </summary>
+    public static IReadOnlyList<int[]> LineRuns(double[] x)
+    {
+        var runs = new List<int[]>();
+        int start = 0;
+        for (int i = 1; i <= x.Length; i++)
+            if (i == x.Length || !(x[i] > x[i - 1]))
+            {
+                runs.Add(Enumerable.Range(start, i - start).ToArray());
+                start = i;
+            }
+        return runs;
     }
 
     /// <summary>A map [rows, cols] with a colour bar; NaN cells are drawn grey. <paramref name="range"/> fixes the colour scale.</summary>

@@ -53,7 +53,7 @@ public static class TrainingRun
             string simulated = new SceneSimulator { Size = 128, Bands = 218, Endmembers = 5, Seed = 1 }.Generate().WriteTo(Path.Combine(directory, "simulated"));
             spec = spec with { Data = [Path.GetFullPath(simulated)] };
         }
-        spec = spec with { Data = spec.Data.Select(Path.GetFullPath).ToArray(), Holdout = spec.Holdout.Select(Path.GetFullPath).ToArray() };
+        spec = spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() };
         AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, KarmaJson.Indented));
         foreach (var log in new[] { "train.jsonl", "validation.jsonl" }) File.Delete(Path.Combine(directory, log));
         return Execute(spec, directory, resume: false, onStep, cancel);
