@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using Karma.Model;
 using Karma.Training;
+using Karma.Experiments;
 using Spectre.Console;
 
 namespace Karma.Cli.Commands;

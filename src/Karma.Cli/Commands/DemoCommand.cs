@@ -5,6 +5,7 @@ using Karma.Reporting;
 using Karma.Unmixing;
 using Karma.Runtime;
 using Karma.Training;
+using Karma.Experiments;
 using Spectre.Console;
 
 namespace Karma.Cli.Commands;

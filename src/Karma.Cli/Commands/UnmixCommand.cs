@@ -4,6 +4,7 @@ using System.Text.Json;
 using Karma.Data;
 using Karma.Model;
 using Karma.Unmixing;
+using Karma.Reporting;
 using Spectre.Console;
 
 namespace Karma.Cli.Commands;

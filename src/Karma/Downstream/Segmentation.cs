@@ -1,6 +1,5 @@
 using Karma.Data;
 using Karma.Model;
-using Karma.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -119,8 +118,8 @@ public sealed class Segmentation : Module<Tensor, Tensor>
             {
                 var (values, target) = tiles[random.Next(tiles.Count)];
                 int k = random.Next(8);                                // the same flip/rotation for tile and labels
-                images.Add(Pretrainer.Turn(tensor(values, cfg.Bands, t, t), k));
-                targets.Add(Pretrainer.Turn(tensor(target, 1, t, t), k)[0]);
+                images.Add(TileBatch.Turn(tensor(values, cfg.Bands, t, t), k));
+                targets.Add(TileBatch.Turn(tensor(target, 1, t, t), k)[0]);
             }
             optimizer.zero_grad();
             var loss = functional.cross_entropy(model.call(stack(images).to(pretrained.Device)), stack(targets).to(pretrained.Device), ignore_index: -1);

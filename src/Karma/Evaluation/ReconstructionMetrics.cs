@@ -1,6 +1,5 @@
 using Karma.Data;
 using Karma.Model;
-using Karma.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,11 +41,11 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
         {
             using var scope = NewDisposeScope();
             var idx = Enumerable.Range(start, Math.Min(batchSize, tiles.Tiles.Count - start)).ToArray();
-            var images = Pretrainer.Batch(tiles, idx).to(model.Device);
+            var images = TileBatch.Batch(tiles, idx).to(model.Device);
             using var output = model.call(images, model.SampleMasking(idx.Length, generator));
             var target = model.Targets(images);
             var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
-            var valid = Pretrainer.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
+            var valid = TileBatch.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
                 ? Patches.Patchify(v.to(model.Device), cfg.PatchSize)
                 : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: model.Device);
             var weight = valid * masked;

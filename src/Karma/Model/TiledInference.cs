@@ -1,5 +1,4 @@
 using Karma.Data;
-using Karma.Training;
 using static TorchSharp.torch;
 
 namespace Karma.Model;
@@ -32,7 +31,7 @@ public static class TiledInference
         foreach (var chunk in cube.CoveringTiles(t).Chunk(batch))
         {
             using var scope = NewDisposeScope();
-            var input = Pretrainer.Stack(chunk.Select(tile => tile.Values).ToList(), cube.Bands, t);
+            var input = TileBatch.Stack(chunk.Select(tile => tile.Values).ToList(), cube.Bands, t);
             var output = head(input.to(model.Device));
             if (!output.shape.SequenceEqual([chunk.Length, channels, t, t]))
                 throw new ArgumentException($"The head returned [{string.Join(", ", output.shape)}], not [{chunk.Length}, {channels}, {t}, {t}].", nameof(head));

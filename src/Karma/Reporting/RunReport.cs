@@ -163,7 +163,7 @@ public static class RunReport
         var idx = Enumerable.Range(0, count).Select(i => i * tiles.Tiles.Count / count).ToArray();
         using var scope = NewDisposeScope();
         using var __ = no_grad();
-        var images = Pretrainer.Batch(tiles, idx).to(model.Device);
+        var images = TileBatch.Batch(tiles, idx).to(model.Device);
         using var generator = new Generator(0);
         using var output = model.call(images, model.SampleMasking(idx.Length, generator));
         var target = model.Targets(images);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Karma.Data;
 using Karma.Model;
@@ -114,8 +113,8 @@ public sealed class Pretrainer : IDisposable
 
         int batch = Math.Min(options.BatchSize, tiles.Tiles.Count);
         var (indices, epoch) = BatchIndices(tiles.Tiles.Count, batch, Step, options.Seed);
-        var images = Batch(tiles, indices).to(model.Device);
-        var valid = ValidPixels(tiles, indices)?.to(model.Device);
+        var images = TileBatch.Batch(tiles, indices).to(model.Device);
+        var valid = TileBatch.ValidPixels(tiles, indices)?.to(model.Device);
         if (options.Augment)
         {
             // The validity mask turns with its tile: augment it as one more channel.
@@ -170,18 +169,8 @@ public sealed class Pretrainer : IDisposable
     static Tensor Augment(Tensor images, Random random)
     {
         var turned = new Tensor[images.shape[0]];
-        for (int i = 0; i < turned.Length; i++) turned[i] = Turn(images[i], random.Next(8));
+        for (int i = 0; i < turned.Length; i++) turned[i] = TileBatch.Turn(images[i], random.Next(8));
         return stack(turned);
-    }
-
-    /// <summary>
-    /// A [channels, T, T] tile turned by the <paramref name="k"/>-th (0–7) of the 8 flips/rotations of the square:
-    /// k mod 4 quarter turns, then a horizontal flip for k ≥ 4. Labels turned with the same k stay on their pixels.
-    /// </summary>
-    public static Tensor Turn(Tensor tile, int k)
-    {
-        var turned = tile.rot90(k % 4, (1, 2));
-        return k >= 4 ? turned.flip(2) : turned;
     }
 
     /// <summary>
@@ -199,41 +188,6 @@ public sealed class Pretrainer : IDisposable
         double spread = byEndmember.std([0L, 1L, 3L]).mean().item<float>();
         double entropy = -(byEndmember * (byEndmember + 1e-12).log()).sum(2).mean().item<float>() / Math.Log(Math.Max(2, m));
         return (spread, entropy);
-    }
-
-    /// <summary>[B, 1, T, T] with 1 for valid pixels of the listed tiles, or null when every pixel is valid.</summary>
-    public static Tensor? ValidPixels(TileSet tiles, IReadOnlyList<int> indices)
-    {
-        if (indices.All(i => tiles.Tiles[i].Invalid is null)) return null;
-        int pixels = tiles.TileSize * tiles.TileSize;
-        var valid = empty(indices.Count, 1, tiles.TileSize, tiles.TileSize);   // filled in place, like Batch
-        var data = MemoryMarshal.Cast<byte, float>(valid.bytes);
-        for (int i = 0; i < indices.Count; i++)
-        {
-            var invalid = tiles.Tiles[indices[i]].Invalid;
-            for (int p = 0; p < pixels; p++) data[i * pixels + p] = invalid is not null && invalid[p] ? 0f : 1f;
-        }
-        return valid;
-    }
-
-    /// <summary>Stacks the listed tiles into a [B, bands, T, T] tensor.</summary>
-    public static Tensor Batch(TileSet tiles, IReadOnlyList<int> indices) =>
-        Stack(indices.Select(i => tiles.Tiles[i].Values).ToList(), tiles.Bands, tiles.TileSize);
-
-    /// <summary>
-    /// Stacks tiles of [bands][T][T] values into a [B, bands, T, T] CPU tensor. They are written straight into the
-    /// tensor's memory, tile by tile (a span cannot pass 2 GB): a managed array of the batch's size per step was a
-    /// large-object allocation that kept triggering full garbage collections.
-    /// </summary>
-    public static Tensor Stack(IReadOnlyList<float[]> tiles, int bands, int tileSize)
-    {
-        var batch = empty(tiles.Count, bands, tileSize, tileSize);
-        for (int i = 0; i < tiles.Count; i++)
-        {
-            using var slot = batch[i];
-            tiles[i].CopyTo(MemoryMarshal.Cast<byte, float>(slot.bytes));
-        }
-        return batch;
     }
 
     /// <summary>Writes the optimiser's moments and the step counter into <paramref name="directory"/>.</summary>

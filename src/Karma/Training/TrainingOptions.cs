@@ -27,7 +27,7 @@ public sealed record TrainingOptions
     public bool Augment { get; init; } = true;
     /// <summary>Write a resumable checkpoint every this many steps (0: only at the end).</summary>
     public int CheckpointEvery { get; init; } = 100;
-    /// <summary>Refuse to start when <see cref="MemoryEstimate"/> says a step will not fit in the available memory.</summary>
+    /// <summary>Refuse to start when <see cref="Model.MemoryEstimate"/> says a step will not fit in the available memory.</summary>
     public bool CheckMemory { get; init; } = true;
 
     /// <summary>Learning rate at <paramref name="step"/> (0-based): linear warm-up, then cosine decay to the minimum.</summary>

@@ -1,3 +1,4 @@
+using Karma.Experiments;
 using Karma.Data;
 using Karma.Model;
 using Karma.Reporting;

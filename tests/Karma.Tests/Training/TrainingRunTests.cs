@@ -92,12 +92,12 @@ public class TrainingRunTests
                 { Invalid = k == 1 ? [false, true, false, false] : null }).ToList(),
         };
         int[] indices = [2, 0, 2, 1];
-        using var batch = Pretrainer.Batch(tiles, indices);
+        using var batch = TileBatch.Batch(tiles, indices);
         Assert.Equal(new long[] { 4, bands, t, t }, batch.shape);
         Assert.Equal(indices.SelectMany(k => tiles.Tiles[k].Values).ToArray(), batch.data<float>().ToArray());
-        using var valid = Pretrainer.ValidPixels(tiles, indices)!;
+        using var valid = TileBatch.ValidPixels(tiles, indices)!;
         Assert.Equal(new float[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1 }, valid.data<float>().ToArray());
-        Assert.Null(Pretrainer.ValidPixels(tiles, [0, 2]));
+        Assert.Null(TileBatch.ValidPixels(tiles, [0, 2]));
     }
 
     [Fact]

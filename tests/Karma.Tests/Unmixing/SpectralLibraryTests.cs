@@ -1,3 +1,4 @@
+using Karma.Reporting;
 using Karma.Unmixing;
 
 namespace Karma.Tests.Unmixing;

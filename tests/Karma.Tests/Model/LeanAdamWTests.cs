@@ -1,10 +1,10 @@
 using Karma.Runtime;
-using Karma.Training;
+using Karma.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Karma.Tests.Training;
+namespace Karma.Tests.Model;
 
 [Collection(SerialTorchCollection.Name)]
 public class LeanAdamWTests

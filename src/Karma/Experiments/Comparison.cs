@@ -2,12 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Karma.Evaluation;
+using Karma.Training;
 using Karma.Model;
 
-namespace Karma.Training;
-
-/// <summary>One trained model of a comparison: its name, configuration and held-out result.</summary>
-public sealed record ComparisonEntry(string Name, KarmaConfig Config, RunResult Result, double Seconds);
+namespace Karma.Experiments;
 
 /// <summary>
 /// The paper's experiments as one procedure: several models (MAE, KARMA, ablations, an M sweep) trained on the

@@ -1,6 +1,6 @@
 using Karma.Model;
 
-namespace Karma.Training;
+namespace Karma.Model;
 
 /// <summary>
 /// How much memory a training step or a forward pass of a model needs, estimated before it runs, so that a

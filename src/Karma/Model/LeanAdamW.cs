@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Karma.Training;
+namespace Karma.Model;
 
 /// <summary>
 /// TorchSharp's AdamW with a leaner step: the same operations in the same order (so the same weights to the last

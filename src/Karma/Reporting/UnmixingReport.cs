@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Karma.Data;
-using Karma.Reporting;
+using Karma.Unmixing;
 
-namespace Karma.Unmixing;
+namespace Karma.Reporting;
 
 /// <summary>An estimated endmember's nearest library spectrum by spectral angle.</summary>
 public sealed record LibraryMatch(int Endmember, string Name, double SadDegrees);

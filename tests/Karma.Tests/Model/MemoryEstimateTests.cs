@@ -1,7 +1,7 @@
 using Karma.Model;
 using Karma.Training;
 
-namespace Karma.Tests.Training;
+namespace Karma.Tests.Model;
 
 public class MemoryEstimateTests
 {
