@@ -11,8 +11,10 @@ namespace Karma.Cli;
 /// </summary>
 sealed class RunOptions
 {
-    public readonly Option<string[]> Data = new("--data") { Description = "Scenes (ENVI, GeoTIFF, .mat[:variable]). Default: a simulated scene.", AllowMultipleArgumentsPerToken = true };
-    public readonly Option<string[]> Holdout = new("--holdout") { Description = "Held-out scenes for validation. Default: the bottom quarter of each scene's rows.", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string[]> Data = new("--data") { Description = "Scenes (ENVI, GeoTIFF, .mat[:variable], EnMAP L2A; SCENE@SPEC describes its bands) or folders of them. Default: a simulated scene.", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string[]> Holdout = new("--holdout") { Description = "Held-out scenes or folders for validation. Default: the bottom quarter of each scene's rows (whole scenes when they are one tile tall).", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string> Embedding = new("--spectral-embedding") { Description = "fixed (one band set, the paper) or wavelength (weights generated from band centres and widths: one model for any sensor).", DefaultValueFactory = _ => "fixed" };
+    public readonly Option<int?> SpectralDim = new("--spectral-dim") { Description = "Per-pixel spectral features of a wavelength-aware model (default: the preset's)." };
     public readonly Option<string> Preset = new("--preset") { Description = "tiny, small or paper.", DefaultValueFactory = _ => "tiny" };
     public readonly Option<int?> Endmembers = new("--endmembers") { Description = "Endmembers M (default: the preset's)." };
     public readonly Option<int?> Steps = new("--steps") { Description = "Optimiser steps (default 200)." };
@@ -37,7 +39,7 @@ sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Data, Holdout, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
+        foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
                                               DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck })
             command.Options.Add(option);
         BandDescriptions.AddTo(command);
@@ -46,7 +48,8 @@ sealed class RunOptions
     /// <summary>The run these options describe, for the given model variant.</summary>
     public RunSpec Spec(ParseResult parse, ModelVariant variant)
     {
-        var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant };
+        var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant, SpectralEmbedding = KarmaConfig.ParseEmbedding(parse.GetValue(Embedding)!) };
+        if (parse.GetValue(SpectralDim) is int f) config = config with { SpectralDim = f };
         if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
         if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
         if (parse.GetValue(PatchSize) is int p) config = config with { PatchSize = p };
@@ -57,8 +60,8 @@ sealed class RunOptions
         return new RunSpec
         {
             Config = config,
-            Data = BandDescriptions.Apply(parse, parse.GetValue(Data) ?? []),
-            Holdout = BandDescriptions.Apply(parse, parse.GetValue(Holdout) ?? []),
+            Data = Scenes(parse, Data, config.TileSize),
+            Holdout = Scenes(parse, Holdout, config.TileSize),
             Epochs = parse.GetValue(Epochs),
             Training = new TrainingOptions
             {
@@ -76,6 +79,15 @@ sealed class RunOptions
                 },
             },
         };
+    }
+
+    /// <summary>The scenes an option names, folders expanded (what was skipped is printed) and band descriptions attached.</summary>
+    string[] Scenes(ParseResult parse, Option<string[]> option, int tileSize)
+    {
+        var notes = new List<string>();
+        var scenes = SceneCatalog.Expand(parse.GetValue(option) ?? [], notes, minSide: tileSize);
+        foreach (var note in notes) Console.Error.WriteLine($"karma: note: {note}");
+        return BandDescriptions.Apply(parse, scenes);
     }
 
     /// <summary>Applies an <c>--endmember-init</c> value: vca, random or library:PATH (which also sets M to the library's size).</summary>

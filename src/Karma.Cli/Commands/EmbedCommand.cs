@@ -14,14 +14,16 @@ static class EmbedCommand
         var data = new Option<string>("--data") { Description = "Scene to embed.", Required = true };
         var output = new Option<string>("--out") { Description = "Feature file (.tif for GeoTIFF, otherwise ENVI); one band per feature.", Required = true };
         var readout = KarmaCli.Readout();
+        var bands = new BandOptions();
         var command = new Command("embed", "Write per-pixel features from the pretrained encoder for a whole scene (tile by tile, bounded memory).") { checkpoint, data, output, readout };
+        bands.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
             KarmaCli.CheckOutput(parse.GetValue(output)!, parse.GetValue(data), parse.GetValue(checkpoint));
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using var _ = model;
-            using var scene = HyperspectralScene.Open(parse.GetValue(data)!);
-            PixelFeatures.Write(model, scene, meta.Reading, parse.GetValue(output)!, parse.GetValue(readout));
+            using var scene = HyperspectralScene.Open(bands.Apply(parse, [parse.GetValue(data)!])[0]);
+            PixelFeatures.Write(model, scene, meta.ReadingFor(scene), parse.GetValue(output)!, parse.GetValue(readout));
             Console.Out.WriteLine($"features: {Path.GetFullPath(parse.GetValue(output)!)} ({scene.Lines}×{scene.Samples}×{meta.Config.EncoderDim})");
             return 0;
         });

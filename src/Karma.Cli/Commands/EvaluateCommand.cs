@@ -16,16 +16,18 @@ static class EvaluateCommand
         var data = new Option<string[]>("--data") { Description = "Held-out scenes.", Required = true, AllowMultipleArgumentsPerToken = true };
         var maskSeed = new Option<int>("--mask-seed") { Description = "Seed of the masks (same seed, same masks).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var bands = new BandOptions();
         var command = new Command("evaluate", "Reconstruct held-out tiles with fixed masks and report PSNR, SSIM, SAM and RMSE (and the physics branch's own).")
             { checkpoint, data, maskSeed, json };
+        bands.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
             var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
             using (model)
             {
-                var (tiles, resampled) = HeldOutTiles.For(meta, parse.GetValue(data)!);
+                var (tiles, resampled) = HeldOutTiles.For(meta, bands.Apply(parse, parse.GetValue(data)!));
                 if (resampled) Console.Error.WriteLine($"karma: note: the scenes' bands differ from the model's; resampled them to the model's {meta.Config.Bands} bands.");
-                if (tiles.Tiles.Count == 0) throw new KarmaException($"No {meta.Config.TileSize}² tiles with little enough no-data in the given scenes.");
+                if (tiles.Sum(t => t.Tiles.Count) == 0) throw new KarmaException($"No {meta.Config.TileSize}² tiles with little enough no-data in the given scenes.");
                 var metrics = ReconstructionMetrics.Evaluate(model, tiles, parse.GetValue(maskSeed));
                 if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(metrics, KarmaCli.Json)); return 0; }
                 static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";

@@ -34,12 +34,14 @@ static class ProbeCommand
         var output = new Option<string?>("--out") { Description = "Folder for class maps, error maps, confusion matrices, the split and metrics.json." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a key per method." };
         var readout = KarmaCli.Readout();
+        var bands = new BandOptions();
         var command = new Command("probe", "Classify labelled scenes: linear probe on pretrained features, fine-tuned segmentation, raw spectra (OA, AA, kappa, mIoU).")
             { checkpoint, baseline, data, labels, unlabelled, fraction, perClass, split, finetuneSteps, seed, output, json, readout };
+        bands.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
             if (parse.GetValue(split) is not ("random" or "spatial")) throw new KarmaException("--split must be random or spatial.");
-            var dataPaths = parse.GetValue(data)!;
+            var dataPaths = bands.Apply(parse, parse.GetValue(data)!);
             var labelPaths = parse.GetValue(labels)!;
             if (dataPaths.Length != labelPaths.Length)
                 throw new KarmaException($"Give one --labels map per --data scene ({dataPaths.Length} scenes, {labelPaths.Length} label maps).");

@@ -23,11 +23,13 @@ static class UnmixCommand
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seed for VCA.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var bands = new BandOptions();
         var command = new Command("unmix", "Unmix a scene: abundance maps, endmember spectra and error maps; SAD and abundance RMSE against truth.")
             { data, method, checkpoint, endmembers, library, truth, output, seed, json };
+        bands.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
-            string path = parse.GetValue(data)!, dir = parse.GetValue(output)!;
+            string path = bands.Apply(parse, [parse.GetValue(data)!])[0], dir = parse.GetValue(output)!;
             KarmaCli.CheckOutput(dir, path, parse.GetValue(checkpoint));
             string? ckpt = parse.GetValue(checkpoint);
             string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");

@@ -72,6 +72,9 @@ public sealed record SpectralBands
         return result;
     }
 
+    /// <summary>Identifies the band set: centres and widths to 1e-4 nm, in order (equal keys, same bands).</summary>
+    public string Key => string.Join(';', Centres.Zip(Fwhm, (c, w) => $"{c:F4},{w:F4}"));
+
     /// <summary>Same centres and widths within <paramref name="toleranceNm"/>, band for band.</summary>
     public bool Matches(SpectralBands other, double toleranceNm = 0.5) =>
         Count == other.Count && Enumerable.Range(0, Count).All(i =>

@@ -86,6 +86,20 @@ public sealed class TileSet
         return new TileSet { Tiles = all, TileSize = first.TileSize, Bands = first.Bands, Spectral = first.Spectral, Subsampled = subsampled };
     }
 
+    /// <summary>
+    /// The tiles of <paramref name="sets"/> merged into one set per band set (same centres and widths; sets without a band
+    /// description by band count), in order of first appearance. Empty sets are dropped.
+    /// </summary>
+    public static IReadOnlyList<TileSet> Merge(IEnumerable<TileSet> sets) =>
+        sets.Where(s => s.Tiles.Count > 0)
+            .GroupBy(s => s.Spectral?.Key ?? $"{s.Bands} bands")
+            .Select(g => new TileSet
+            {
+                Tiles = g.SelectMany(s => s.Tiles).ToList(), TileSize = g.First().TileSize, Bands = g.First().Bands,
+                Spectral = g.First().Spectral, Subsampled = g.Any(s => s.Subsampled),
+            })
+            .ToList();
+
     /// <summary>This set's tiles followed by <paramref name="other"/>'s (same tile size and bands).</summary>
     public TileSet Concat(TileSet other) => With([.. Tiles, .. other.Tiles]);
 

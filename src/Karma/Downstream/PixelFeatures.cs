@@ -27,7 +27,7 @@ public static class PixelFeatures
     public static float[,] Encode(KarmaModel model, ReflectanceCube cube, FeatureReadout readout = FeatureReadout.Bilinear)
     {
         int d = model.Config.EncoderDim, pixels = cube.Rows * cube.Cols;
-        var planes = TiledInference.Run(model, cube, d, images => Read(model, images, readout));
+        var planes = TiledInference.Run(model, cube, d, images => Read(model, images, cube.Spectral, readout));
         var features = new float[pixels, d];
         for (int k = 0; k < d; k++)
             for (int p = 0; p < pixels; p++) features[p, k] = planes[k * pixels + p];
@@ -35,11 +35,11 @@ public static class PixelFeatures
     }
 
     /// <summary>Tiles [B, bands, T, T] → per-pixel features [B, D, T, T]. Call under no_grad.</summary>
-    static Tensor Read(KarmaModel model, Tensor images, FeatureReadout readout)
+    static Tensor Read(KarmaModel model, Tensor images, SpectralBands? bands, FeatureReadout readout)
     {
         var cfg = model.Config;
         long b = images.shape[0];
-        using var tokens = model.EncodeAll(images);                                     // [B, N, D]
+        using var tokens = model.EncodeAll(images, bands);                                     // [B, N, D]
         using var grid = tokens.reshape(b, cfg.GridSize, cfg.GridSize, cfg.EncoderDim).permute(0, 3, 1, 2);
         return readout == FeatureReadout.Patch
             ? nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Nearest)
@@ -57,7 +57,7 @@ public static class PixelFeatures
         int t = cfg.TileSize, d = cfg.EncoderDim;
         if (scene.Lines < t || scene.Samples < t) throw new KarmaException(scene.Path, $"is smaller than one {t}×{t} tile.");
         var reader = new ReflectanceReader(scene, tiling);
-        if (reader.Bands != cfg.Bands) throw new KarmaException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
+        if (!cfg.ByWavelength && reader.Bands != cfg.Bands) throw new KarmaException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
         var names = Enumerable.Range(1, d).Select(k => $"feature {k}").ToArray();
         using var writer = SceneWriter.Create(outputPath, scene.Lines, scene.Samples, d,
             new SceneMetadata { GeoTransform = scene.Metadata.GeoTransform, CoordinateSystem = scene.Metadata.CoordinateSystem, MapInfo = scene.Metadata.MapInfo, BandNames = names });
@@ -70,7 +70,7 @@ public static class PixelFeatures
             {
                 reader.Read(r, c, t, t, tile, invalid);
                 using var scope = NewDisposeScope();
-                var block = Read(model, tensor(tile, 1, reader.Bands, t, t).to(model.Device), readout).cpu().data<float>().ToArray();
+                var block = Read(model, tensor(tile, 1, reader.Bands, t, t).to(model.Device), reader.Spectral, readout).cpu().data<float>().ToArray();
                 for (int k = 0; k < d; k++)
                     for (int i = 0; i < t * t; i++)
                         if (invalid[i]) block[k * t * t + i] = float.NaN;

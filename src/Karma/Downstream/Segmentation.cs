@@ -22,7 +22,7 @@ public sealed record LabelledScene(ReflectanceCube Cube, int[] Labels);
 /// neither as labels nor as input during training. The encoder learns 10× slower than the head so a few hundred
 /// labels refine the pretrained features instead of overwriting them.
 /// </summary>
-public sealed class Segmentation : Module<Tensor, Tensor>
+public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
 {
     readonly KarmaModel encoder;
     readonly LayerNorm norm;
@@ -36,20 +36,20 @@ public sealed class Segmentation : Module<Tensor, Tensor>
         this.classes = classes;
         norm = LayerNorm(encoder.Config.EncoderDim);
         head = Linear(encoder.Config.EncoderDim, classes);
-        spectral = Linear(encoder.Config.Bands, classes);
+        spectral = Linear(encoder.SpectralFeatureCount, classes);
         RegisterComponents();
     }
 
-    /// <summary>[B, bands, T, T] → class logits [B, classes, T, T].</summary>
-    public override Tensor forward(Tensor images)
+    /// <summary>[B, bands, T, T] whose bands <paramref name="bands"/> describes → class logits [B, classes, T, T].</summary>
+    public override Tensor forward(Tensor images, SpectralBands? bands)
     {
         var cfg = encoder.Config;
         using var scope = NewDisposeScope();
         long b = images.shape[0];
-        var perToken = head.call(norm.call(encoder.EncodeAll(images)));                       // [B, N, C]
+        var perToken = head.call(norm.call(encoder.EncodeAll(images, bands)));                 // [B, N, C]
         var grid = perToken.transpose(1, 2).reshape(b, classes, cfg.GridSize, cfg.GridSize);
         var context = functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Bilinear, align_corners: false);
-        var own = spectral.call(encoder.Standardise(images).permute(0, 2, 3, 1)).permute(0, 3, 1, 2);   // [B, C, T, T]
+        var own = spectral.call(encoder.SpectralFeatures(images, bands).permute(0, 2, 3, 1)).permute(0, 3, 1, 2);   // [B, C, T, T]
         return (context + own).MoveToOuterDisposeScope();
     }
 
@@ -72,11 +72,11 @@ public sealed class Segmentation : Module<Tensor, Tensor>
         var testSet = test.ToHashSet();
 
         // Tiles with their targets: class index at training pixels, -1 (ignored) everywhere else.
-        var tiles = new List<(float[] Values, long[] Target)>();
+        var tiles = new List<(float[] Values, long[] Target, int Scene)>();
         int offset = 0;
-        foreach (var scene in scenes)
+        for (int sceneIndex = 0; sceneIndex < scenes.Count; sceneIndex++)
         {
-            var cube = scene.Cube;
+            var cube = scenes[sceneIndex].Cube;
             foreach (var (r, c, values) in cube.CoveringTiles(t))
             {
                 var target = new long[t * t];
@@ -89,10 +89,13 @@ public sealed class Segmentation : Module<Tensor, Tensor>
                         any |= target[y * t + x] >= 0;
                         leaks |= testSet.Contains(p);
                     }
-                if (any && !(excludeTestPixels && leaks)) tiles.Add((values, target));
+                if (any && !(excludeTestPixels && leaks)) tiles.Add((values, target, sceneIndex));
             }
             offset += cube.Rows * cube.Cols;
         }
+        // A batch holds tiles of one band set (a wavelength-aware model may fine-tune on several sensors at once).
+        string BandSet(int tile) => scenes[tiles[tile].Scene].Cube.Spectral?.Key ?? "";
+        var sameBands = Enumerable.Range(0, tiles.Count).GroupBy(BandSet).ToDictionary(g => g.Key, g => g.ToList());
         if (tiles.Count == 0)
             throw new KarmaException($"No {t}×{t} tile holds training pixels{(excludeTestPixels ? " without test pixels" : "")}; a spatial split needs scenes at least two tiles tall.");
 
@@ -114,15 +117,19 @@ public sealed class Segmentation : Module<Tensor, Tensor>
             using var scope = NewDisposeScope();
             var images = new List<Tensor>();
             var targets = new List<Tensor>();
+            List<int>? members = null;
             for (int i = 0; i < batch; i++)
             {
-                var (values, target) = tiles[random.Next(tiles.Count)];
+                int drawn = members is null ? random.Next(tiles.Count) : members[random.Next(members.Count)];
+                members ??= sameBands[BandSet(drawn)];
+                var (values, target, _) = tiles[drawn];
                 int k = random.Next(8);                                // the same flip/rotation for tile and labels
-                images.Add(TileBatch.Turn(tensor(values, cfg.Bands, t, t), k));
+                images.Add(TileBatch.Turn(tensor(values, values.Length / (t * t), t, t), k));
                 targets.Add(TileBatch.Turn(tensor(target, 1, t, t), k)[0]);
             }
+            var bands = scenes[tiles[members![0]].Scene].Cube.Spectral;
             optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(stack(images).to(pretrained.Device)), stack(targets).to(pretrained.Device), ignore_index: -1);
+            var loss = functional.cross_entropy(model.call(stack(images).to(pretrained.Device), bands), stack(targets).to(pretrained.Device), ignore_index: -1);
             loss.backward();
             optimizer.step();
         }
@@ -132,7 +139,7 @@ public sealed class Segmentation : Module<Tensor, Tensor>
         foreach (var scene in scenes)
         {
             int pixels = scene.Cube.Rows * scene.Cube.Cols;
-            var logits = TiledInference.Run(pretrained, scene.Cube, classes.Length, images => model.call(images));
+            var logits = TiledInference.Run(pretrained, scene.Cube, classes.Length, images => model.call(images, scene.Cube.Spectral));
             for (int p = 0; p < pixels; p++)
             {
                 int best = 0;

@@ -10,13 +10,21 @@ namespace Karma.Evaluation;
 /// </summary>
 public static class HeldOutTiles
 {
-    /// <summary>Non-overlapping tiles of <paramref name="paths"/> shaped for the model described by <paramref name="model"/>.</summary>
-    public static (TileSet Tiles, bool Resampled) For(ModelCheckpoint.Metadata model, IReadOnlyList<string> paths)
+    /// <summary>
+    /// Non-overlapping tiles of <paramref name="paths"/> shaped for the model described by <paramref name="model"/>, one set
+    /// per band set (<see cref="TileSet.Merge"/>), and whether any scene had to be resampled to a fixed model's bands.
+    /// </summary>
+    public static (IReadOnlyList<TileSet> Tiles, bool Resampled) For(ModelCheckpoint.Metadata model, IReadOnlyList<string> paths)
     {
-        var tiling = model.Reading with { Stride = model.Config.TileSize };
-        var tiles = TileSet.FromScenes(paths, tiling);
-        return model.Resampling(tiling, tiles.Bands, tiles.Wavelengths, paths[0]) is { } resampled
-            ? (TileSet.FromScenes(paths, resampled), true)
-            : (tiles, false);
+        var sets = new List<TileSet>();
+        bool resampled = false;
+        foreach (var path in paths)
+        {
+            using var scene = HyperspectralScene.Open(path);
+            var tiling = model.ReadingFor(scene) with { Stride = model.Config.TileSize };
+            resampled |= tiling.ResampleTo is not null;
+            sets.Add(TileSet.FromScene(scene, tiling));
+        }
+        return (TileSet.Merge(sets), resampled);
     }
 }

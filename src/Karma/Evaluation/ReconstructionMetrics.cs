@@ -25,83 +25,97 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
                                            TileMetrics Full, int Tiles, int MaskSeed, long ExcludedPixels = 0)
 {
     /// <summary>Evaluates <paramref name="model"/> on every tile in batches, masks drawn from <paramref name="maskSeed"/>.</summary>
-    public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16)
+    public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16) =>
+        Evaluate(model, [tiles], maskSeed, batchSize);
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on tiles of several band sets (one <see cref="TileSet"/> each, as a wavelength-aware
+    /// model reads several sensors), group after group with one mask generator, every number pooled over all of them: errors
+    /// per value, angles per pixel, SSIM per band image.
+    /// </summary>
+    public static ReconstructionMetrics Evaluate(KarmaModel model, IReadOnlyList<TileSet> groups, int maskSeed = 0, int batchSize = 16)
     {
-        if (tiles.Tiles.Count == 0) throw new KarmaException("No evaluation tiles.");
+        if (groups.Sum(g => g.Tiles.Count) == 0) throw new KarmaException("No evaluation tiles.");
         batchSize = MemoryEstimate.InferenceBatch(model.Config, model.ParameterCount, batchSize);
         model.eval();
         using var _ = no_grad();
         using var generator = new Generator((ulong)maskSeed);
         var cfg = model.Config;
         int t = cfg.TileSize, pixels = t * t;
-        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, maskedPixels = 0, validPixels = 0;
+        double se = 0, sePhys = 0, angle = 0, anglePhys = 0, maskedPixels = 0, validPixels = 0, maskedValues = 0, validValues = 0;
         double seFull = 0, angleFull = 0, ssim = 0, ssimFull = 0, bandImages = 0, bandImagesFull = 0;
         long excluded = 0;
-        for (int start = 0; start < tiles.Tiles.Count; start += batchSize)
+        foreach (var tiles in groups)
         {
-            using var scope = NewDisposeScope();
-            var idx = Enumerable.Range(start, Math.Min(batchSize, tiles.Tiles.Count - start)).ToArray();
-            var images = TileBatch.Batch(tiles, idx).to(model.Device);
-            using var output = model.call(images, model.SampleMasking(idx.Length, generator));
-            var target = model.Targets(images);
-            var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
-            var valid = TileBatch.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
-                ? Patches.Patchify(v.to(model.Device), cfg.PatchSize)
-                : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: model.Device);
-            var weight = valid * masked;
-            maskedPixels += weight.sum(type: ScalarType.Float64).item<double>();
-            validPixels += valid.sum(type: ScalarType.Float64).item<double>();
-            se += SquaredError(output.Reconstruction, target, weight, cfg);
-            angle += PixelAngles(output.Reconstruction, target, weight, cfg);
-            seFull += SquaredError(output.Reconstruction, target, valid, cfg);
-            angleFull += PixelAngles(output.Reconstruction, target, valid, cfg);
-            if (output.PhysicsReconstruction is { } phys)
+            int bands = tiles.Bands;
+            for (int start = 0; start < tiles.Tiles.Count; start += batchSize)
             {
-                sePhys += SquaredError(phys, target, weight, cfg);
-                anglePhys += PixelAngles(phys, target, weight, cfg);
-            }
-            var input = images.cpu().data<float>().ToArray();
-            var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
-            var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
-            for (int i = 0; i < idx.Length; i++)
-            {
-                var invalid = tiles.Tiles[idx[i]].Invalid;
-                excluded += invalid?.Count(x => x) ?? 0;
-                for (int b = 0; b < cfg.Bands; b++)
+                using var scope = NewDisposeScope();
+                var idx = Enumerable.Range(start, Math.Min(batchSize, tiles.Tiles.Count - start)).ToArray();
+                var images = TileBatch.Batch(tiles, idx).to(model.Device);
+                using var output = model.call(images, tiles.Spectral, model.SampleMasking(idx.Length, generator));
+                var target = model.Targets(images);
+                var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
+                var valid = TileBatch.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
+                    ? Patches.Patchify(v.to(model.Device), cfg.PatchSize)
+                    : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: model.Device);
+                var weight = valid * masked;
+                double maskedHere = weight.sum(type: ScalarType.Float64).item<double>(), validHere = valid.sum(type: ScalarType.Float64).item<double>();
+                maskedPixels += maskedHere;
+                validPixels += validHere;
+                maskedValues += maskedHere * bands;
+                validValues += validHere * bands;
+                se += SquaredError(output.Reconstruction, target, weight, bands);
+                angle += PixelAngles(output.Reconstruction, target, weight, cfg, bands);
+                seFull += SquaredError(output.Reconstruction, target, valid, bands);
+                angleFull += PixelAngles(output.Reconstruction, target, valid, cfg, bands);
+                if (output.PhysicsReconstruction is { } phys)
                 {
-                    int at = (i * cfg.Bands + b) * pixels;
-                    double s = StructuralSimilarity.Compute(input.AsSpan(at, pixels), composite.AsSpan(at, pixels), t, t, invalid);
-                    double sf = StructuralSimilarity.Compute(input.AsSpan(at, pixels), full.AsSpan(at, pixels), t, t, invalid);
-                    if (!double.IsNaN(s)) { ssim += s; bandImages++; }
-                    if (!double.IsNaN(sf)) { ssimFull += sf; bandImagesFull++; }
+                    sePhys += SquaredError(phys, target, weight, bands);
+                    anglePhys += PixelAngles(phys, target, weight, cfg, bands);
+                }
+                var input = images.cpu().data<float>().ToArray();
+                var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+                var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+                for (int i = 0; i < idx.Length; i++)
+                {
+                    var invalid = tiles.Tiles[idx[i]].Invalid;
+                    excluded += invalid?.Count(x => x) ?? 0;
+                    for (int b = 0; b < bands; b++)
+                    {
+                        int at = (i * bands + b) * pixels;
+                        double s1 = StructuralSimilarity.Compute(input.AsSpan(at, pixels), composite.AsSpan(at, pixels), t, t, invalid);
+                        double sf = StructuralSimilarity.Compute(input.AsSpan(at, pixels), full.AsSpan(at, pixels), t, t, invalid);
+                        if (!double.IsNaN(s1)) { ssim += s1; bandImages++; }
+                        if (!double.IsNaN(sf)) { ssimFull += sf; bandImagesFull++; }
+                    }
                 }
             }
         }
         if (maskedPixels == 0) throw new KarmaException("Every masked pixel of the evaluation tiles is no-data; there is nothing to score.");
         static double Psnr(double sse, double n) => 10 * Math.Log10(1.0 / (sse / n));
         const double Degrees = 180 / Math.PI;
-        double values = maskedPixels * cfg.Bands, allValues = validPixels * cfg.Bands;
         bool physics = model.Physics is not null;
-        return new ReconstructionMetrics(Psnr(se, values), ssim / bandImages, angle / maskedPixels * Degrees, Math.Sqrt(se / values),
-            physics ? Psnr(sePhys, values) : null, physics ? anglePhys / maskedPixels * Degrees : null,
-            new TileMetrics(Psnr(seFull, allValues), ssimFull / bandImagesFull, angleFull / validPixels * Degrees, Math.Sqrt(seFull / allValues)),
-            tiles.Tiles.Count, maskSeed, excluded);
+        return new ReconstructionMetrics(Psnr(se, maskedValues), ssim / bandImages, angle / maskedPixels * Degrees, Math.Sqrt(se / maskedValues),
+            physics ? Psnr(sePhys, maskedValues) : null, physics ? anglePhys / maskedPixels * Degrees : null,
+            new TileMetrics(Psnr(seFull, validValues), ssimFull / bandImagesFull, angleFull / validPixels * Degrees, Math.Sqrt(seFull / validValues)),
+            groups.Sum(g => g.Tiles.Count), maskSeed, excluded);
     }
 
     /// <summary>Sum of squared errors over the pixels <paramref name="weight"/> ([B, N, P²]) selects.</summary>
-    static double SquaredError(Tensor estimate, Tensor target, Tensor weight, KarmaConfig cfg)
+    static double SquaredError(Tensor estimate, Tensor target, Tensor weight, int bands)
     {
         long b = estimate.shape[0], n = estimate.shape[1];
-        var perPixel = (estimate - target).square().view(b, n, -1, cfg.Bands).sum(-1);
+        var perPixel = (estimate - target).square().view(b, n, -1, bands).sum(-1);
         return (perPixel * weight).sum(type: ScalarType.Float64).item<double>();
     }
 
     /// <summary>Sum of spectral angles (radians) over the pixels <paramref name="weight"/> ([B, N, P²]) selects.</summary>
-    static double PixelAngles(Tensor estimate, Tensor target, Tensor weight, KarmaConfig cfg)
+    static double PixelAngles(Tensor estimate, Tensor target, Tensor weight, KarmaConfig cfg, int bands)
     {
         long b = estimate.shape[0], n = estimate.shape[1];
         int p = cfg.PatchSize * cfg.PatchSize;
-        var angles = KarmaLoss.SpectralAngle(estimate.view(b, n, p, cfg.Bands), target.view(b, n, p, cfg.Bands)); // [B, N, P²]
+        var angles = KarmaLoss.SpectralAngle(estimate.view(b, n, p, bands), target.view(b, n, p, bands)); // [B, N, P²]
         return (angles * weight).sum(type: ScalarType.Float64).item<double>();
     }
 }

@@ -14,10 +14,10 @@ public static class SceneReconstruction
     public static float[] Reconstruct(KarmaModel model, ReflectanceCube cube)
     {
         var cfg = model.Config;
-        return cube.MaskInvalid(TiledInference.Run(model, cube, cfg.Bands, images =>
+        return cube.MaskInvalid(TiledInference.Run(model, cube, cube.Bands, images =>
         {
-            using var output = model.call(images, TokenMasking.None(images.shape[0], cfg.Tokens, model.Device));
-            return Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cfg.Bands);
+            using var output = model.call(images, cube.Spectral, TokenMasking.None(images.shape[0], cfg.Tokens, model.Device));
+            return Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, cube.Bands);
         }));
     }
 }

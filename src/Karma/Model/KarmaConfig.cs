@@ -28,6 +28,23 @@ public enum EndmemberInitialisation
     Library,
 }
 
+/// <summary>How a model reads and writes the bands of a spectrum.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SpectralEmbedding>))]
+public enum SpectralEmbedding
+{
+    /// <summary>
+    /// A fixed linear map of the training data's band set (the paper's ViT-MAE patch embedding and pixel head): the
+    /// model reads only that band set, and other sensors must be resampled onto it.
+    /// </summary>
+    Fixed,
+    /// <summary>
+    /// Weights generated from each band's centre and width (<see cref="BandWeightGenerator"/>): one model reads and
+    /// reconstructs any band set, endmembers live on a fine wavelength grid (<see cref="SpectralGrid"/>), and inputs are
+    /// standardised by per-wavelength statistics.
+    /// </summary>
+    Wavelength,
+}
+
 /// <summary>
 /// Every number that defines a KARMA model and its loss. Stored as JSON in each checkpoint so a model
 /// can be rebuilt exactly. Named presets: <see cref="Tiny"/> and <see cref="Small"/> train on a laptop CPU
@@ -39,8 +56,19 @@ public sealed record KarmaConfig
     public string Preset { get; init; } = "custom";
     /// <summary>Loss terms and branches.</summary>
     public ModelVariant Variant { get; init; } = ModelVariant.Karma;
-    /// <summary>Spectral bands per pixel; comes from the data.</summary>
+    /// <summary>
+    /// Spectral bands per pixel; comes from the data. A <see cref="SpectralEmbedding.Wavelength"/> model reads any band
+    /// count, and this is the training data's widest band set (for memory estimates and reports).
+    /// </summary>
     public int Bands { get; init; } = 218;
+    /// <summary>Fixed band set (the paper, and every checkpoint before wavelength-aware models) or weights generated from band wavelengths.</summary>
+    public SpectralEmbedding SpectralEmbedding { get; init; } = SpectralEmbedding.Fixed;
+    /// <summary>
+    /// Width of the per-pixel spectral features of a wavelength-aware model: each pixel's bands are projected onto this
+    /// many values (with weights generated per band) before patches are embedded, and the pixel head predicts this many
+    /// values per pixel that per-band weights turn into the bands asked for.
+    /// </summary>
+    public int SpectralDim { get; init; } = 64;
     /// <summary>Tile side in pixels (tiles are square).</summary>
     public int TileSize { get; init; } = 224;
     /// <summary>Patch side in pixels; <see cref="TileSize"/> must be a multiple of it.</summary>
@@ -102,8 +130,12 @@ public sealed record KarmaConfig
     [JsonIgnore] public int GridSize => TileSize / PatchSize;
     /// <summary>Tokens per tile.</summary>
     [JsonIgnore] public int Tokens => GridSize * GridSize;
-    /// <summary>Values in one patch: P²·bands.</summary>
+    /// <summary>Values in one patch of the training data: P²·bands.</summary>
     [JsonIgnore] public int PatchValues => PatchSize * PatchSize * Bands;
+    /// <summary>Whether band weights are generated from wavelengths (<see cref="SpectralEmbedding.Wavelength"/>).</summary>
+    [JsonIgnore] public bool ByWavelength => SpectralEmbedding == SpectralEmbedding.Wavelength;
+    /// <summary>Values per pixel the patch embedding reads and the pixel head writes: the bands, or <see cref="SpectralDim"/> spectral features.</summary>
+    [JsonIgnore] public int PixelChannels => ByWavelength ? SpectralDim : Bands;
     /// <summary>Whether the linear-spectral-mixing branch exists.</summary>
     [JsonIgnore] public bool HasPhysicsBranch => Variant is ModelVariant.Karma or ModelVariant.HuberLsmm;
     /// <summary>Whether the spectral-angle term is trained.</summary>
@@ -115,21 +147,21 @@ public sealed record KarmaConfig
     public static KarmaConfig Tiny => new()
     {
         Preset = "tiny", TileSize = 32, PatchSize = 8, EncoderDim = 128, EncoderDepth = 4, EncoderHeads = 4,
-        DecoderDim = 64, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 5,
+        DecoderDim = 64, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 5, SpectralDim = 64,
     };
 
     /// <summary>CPU preset: 64×64 tiles, 8×8 patches, D=192, 6+2 blocks.</summary>
     public static KarmaConfig Small => new()
     {
         Preset = "small", TileSize = 64, PatchSize = 8, EncoderDim = 192, EncoderDepth = 6, EncoderHeads = 6,
-        DecoderDim = 128, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 6,
+        DecoderDim = 128, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 6, SpectralDim = 96,
     };
 
     /// <summary>The published setting: 224×224×218 tiles, 16×16 patches, D=512, 75% masking, per-patch abundances.</summary>
     public static KarmaConfig Paper => new()
     {
         Preset = "paper", Bands = 218, TileSize = 224, PatchSize = 16, EncoderDim = 512, EncoderDepth = 12, EncoderHeads = 8,
-        DecoderDim = 512, DecoderDepth = 8, DecoderHeads = 16, Endmembers = 8, PerPixelAbundances = false,
+        DecoderDim = 512, DecoderDepth = 8, DecoderHeads = 16, Endmembers = 8, PerPixelAbundances = false, SpectralDim = 128,
     };
 
     /// <summary>Looks a preset up by name ("tiny", "small", "paper").</summary>
@@ -139,6 +171,14 @@ public sealed record KarmaConfig
         "small" => Small,
         "paper" => Paper,
         _ => throw new KarmaException($"Unknown preset '{name}'. Choose tiny, small or paper."),
+    };
+
+    /// <summary>Parses a spectral embedding as the CLI spells it: fixed or wavelength.</summary>
+    public static SpectralEmbedding ParseEmbedding(string name) => name.ToLowerInvariant() switch
+    {
+        "fixed" => SpectralEmbedding.Fixed,
+        "wavelength" => SpectralEmbedding.Wavelength,
+        _ => throw new KarmaException($"Unknown spectral embedding '{name}'. Choose fixed or wavelength."),
     };
 
     /// <summary>Parses a variant name as the CLI spells it: mae, huber+sam, huber+lsmm, karma.</summary>
@@ -164,6 +204,7 @@ public sealed record KarmaConfig
         Require(VisibleTokens >= 1, "at least one patch must stay visible.");
         Require(Endmembers >= 1, $"endmembers must be ≥ 1 (got {Endmembers}).");
         Require(HuberDelta > 0, "the Huber δ must be positive.");
+        Require(!ByWavelength || SpectralDim >= 1, $"spectral features must be ≥ 1 (got {SpectralDim}).");
         return this;
     }
 }

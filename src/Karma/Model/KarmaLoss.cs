@@ -69,6 +69,7 @@ public static class KarmaLoss
         using var scope = NewDisposeScope();
         long b = targetTokens.shape[0], n = targetTokens.shape[1];
         int pixels = config.PatchSize * config.PatchSize;
+        long bands = targetTokens.shape[2] / pixels;
         var weights = config.LossOnMaskedOnly ? output.Masking.Mask : ones_like(output.Masking.Mask);
         // Per-pixel values [B, N, P²] → per-token means over valid pixels → mean over weighted tokens.
         Tensor Average(Tensor t, Tensor w)
@@ -81,7 +82,7 @@ public static class KarmaLoss
             return (perToken * tokenWeights).sum() / tokenWeights.sum().clamp_min(1);
         }
         Tensor PerToken(Tensor t) => Average(t, weights);
-        Tensor Pixels(Tensor t) => t.view(b, n, pixels, (long)config.Bands);
+        Tensor Pixels(Tensor t) => t.view(b, n, pixels, bands);
 
         var pixelTerms = PixelLoss.Of(Pixels(output.Reconstruction), Pixels(targetTokens), config.HuberDelta);
         var huber = PerToken(pixelTerms.Huber);

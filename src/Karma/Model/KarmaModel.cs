@@ -1,3 +1,4 @@
+using Karma.Data;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,18 +11,25 @@ namespace Karma.Model;
 /// pixel reconstruction and (for <see cref="ModelVariant.Karma"/> and <see cref="ModelVariant.HuberLsmm"/>)
 /// the <see cref="LinearMixingBranch"/>. A plain MAE is this class with the branch switched off, so
 /// comparisons differ only in what the configuration says.
-/// Input tiles are reflectance [B, bands, T, T]; the encoder sees them standardised per band with the
-/// statistics in <see cref="SetBandStatistics"/>, and both heads predict reflectance, because linear
-/// mixing holds for reflectance, not for standardised values.
+/// Input tiles are reflectance [B, bands, T, T] with a description of their bands (<see cref="SpectralBands"/>); the
+/// encoder sees them standardised per band, and both heads predict reflectance, because linear mixing holds for
+/// reflectance, not for standardised values.
+/// With <see cref="SpectralEmbedding.Fixed"/> (the paper) the patch embedding and pixel head are linear maps of the
+/// training bands. With <see cref="SpectralEmbedding.Wavelength"/> each pixel's bands are first projected onto
+/// <see cref="KarmaConfig.SpectralDim"/> features with weights generated from every band's centre and width, and the
+/// pixel head's per-pixel features are turned back into exactly the input's bands the same way, so one set of weights
+/// reads and reconstructs any sensor; its standardisation and endmembers live on the fine grid (<see cref="SpectralGrid"/>).
 /// </summary>
-public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
+public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, KarmaOutput>
 {
     readonly Linear patchEmbed, decoderEmbed, pixelHead;
+    readonly BandWeightGenerator? spectralEmbed, spectralHead;
     readonly ModuleList<TransformerBlock> encoderBlocks, decoderBlocks;
     readonly LayerNorm encoderNorm, decoderNorm;
     readonly Parameter maskToken;
     readonly LinearMixingBranch? physics;
     readonly Tensor encoderPos, decoderPos, bandMean, bandStd;
+    readonly Dictionary<string, BandContext> contexts = [];
 
     /// <summary>The configuration the model was built from.</summary>
     public KarmaConfig Config { get; }
@@ -39,8 +47,8 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     public KarmaModel(KarmaConfig config) : base("karma")
     {
         Config = config.Validate();
-        int d = config.EncoderDim, dd = config.DecoderDim;
-        patchEmbed = Linear(config.PatchValues, d);
+        int d = config.EncoderDim, dd = config.DecoderDim, pixels = config.PatchSize * config.PatchSize;
+        patchEmbed = Linear(pixels * config.PixelChannels, d);
         encoderBlocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.EncoderDepth)
             .Select(i => new TransformerBlock($"encoder{i}", d, config.EncoderHeads, config.MlpRatio)).ToArray());
         encoderNorm = LayerNorm(d);
@@ -49,28 +57,38 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
         decoderBlocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.DecoderDepth)
             .Select(i => new TransformerBlock($"decoder{i}", dd, config.DecoderHeads, config.MlpRatio)).ToArray());
         decoderNorm = LayerNorm(dd);
-        pixelHead = Linear(dd, config.PatchValues);
+        pixelHead = Linear(dd, pixels * config.PixelChannels);
+        if (config.ByWavelength)
+        {
+            spectralEmbed = new BandWeightGenerator("spectralEmbed", config.SpectralDim);
+            spectralHead = new BandWeightGenerator("spectralHead", config.SpectralDim + 1);
+        }
         if (config.HasPhysicsBranch)
-            physics = new LinearMixingBranch("physics", dd, config.Bands, config.Endmembers, config.PatchSize,
+            physics = new LinearMixingBranch("physics", dd, config.ByWavelength ? SpectralGrid.Points : config.Bands, config.Endmembers, config.PatchSize,
                                              config.PerPixelAbundances, config.LearnEndmembers);
         encoderPos = PositionEmbedding.SineCosine2D(d, config.GridSize).unsqueeze(0);
         decoderPos = PositionEmbedding.SineCosine2D(dd, config.GridSize).unsqueeze(0);
-        bandMean = zeros(config.Bands);
-        bandStd = ones(config.Bands);
+        // Fixed: one statistic per training band. Wavelength: one per grid point, read at any band through its response.
+        int statistics = config.ByWavelength ? SpectralGrid.Points : config.Bands;
+        bandMean = zeros(statistics);
+        bandStd = ones(statistics);
         RegisterComponents(); // also registers the four tensors above as buffers, saved with the weights
     }
 
-    /// <summary>Per-band mean of the training data (reflectance), subtracted before the encoder.</summary>
+    /// <summary>
+    /// The standardisation statistics (reflectance): per training band for a fixed model, per grid wavelength
+    /// (<see cref="SpectralGrid.Centres"/>) for a wavelength-aware one.
+    /// </summary>
     public float[] BandMean => bandMean.cpu().data<float>().ToArray();
 
-    /// <summary>Per-band standard deviation of the training data, divided out before the encoder.</summary>
+    /// <summary>Standard deviations matching <see cref="BandMean"/>.</summary>
     public float[] BandStd => bandStd.cpu().data<float>().ToArray();
 
-    /// <summary>Sets the per-band mean and standard deviation used to standardise encoder input.</summary>
+    /// <summary>Sets the statistics used to standardise encoder input (<see cref="BandMean"/>'s layout).</summary>
     public void SetBandStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
     {
-        if (mean.Length != Config.Bands || std.Length != Config.Bands)
-            throw new KarmaException($"Band statistics need {Config.Bands} values each (got {mean.Length} and {std.Length}).");
+        if (mean.Length != bandMean.shape[0] || std.Length != bandMean.shape[0])
+            throw new KarmaException($"Band statistics need {bandMean.shape[0]} values each (got {mean.Length} and {std.Length}).");
         using var _ = no_grad();
         using var m = tensor(mean.ToArray());
         using var s = tensor(std.ToArray()).clamp_min(1e-6);
@@ -78,14 +96,47 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
         bandStd.copy_(s);
     }
 
-    /// <summary>Masks, encodes and decodes <paramref name="images"/> ([B, bands, T, T] reflectance).</summary>
-    public override KarmaOutput forward(Tensor images, TokenMasking masking)
+    /// <summary>
+    /// The description of <paramref name="bands"/> for this model on its device, made once and kept. A fixed model
+    /// accepts only its own band count (a description is optional); a wavelength-aware model needs the description.
+    /// </summary>
+    public BandContext Context(SpectralBands? bands, long channels)
+    {
+        if (!Config.ByWavelength)
+        {
+            if (channels != Config.Bands || (bands is not null && bands.Count != channels))
+                throw new KarmaException($"The model expects {Config.Bands} bands; got {channels}. Read the scene for the model (its bands are resampled to the model's), " +
+                                         "or train a wavelength-aware model (--spectral-embedding wavelength) to read any band set.");
+            return BandContext.Fixed(Config.Bands, bands);
+        }
+        if (bands is null)
+            throw new KarmaException("A wavelength-aware model needs the bands' centre wavelengths (describe them with --wavelengths or --sensor).");
+        if (bands.Count != channels)
+            throw new KarmaException($"The tiles have {channels} bands but their description {bands.Count}.");
+        string key = BandContext.Key(bands, Device);
+        if (!contexts.TryGetValue(key, out var context))
+        {
+            if (contexts.Count >= 64) ForgetContexts();
+            contexts[key] = context = BandContext.For(bands, Device);
+        }
+        return context;
+    }
+
+    void ForgetContexts()
+    {
+        foreach (var c in contexts.Values) c.Dispose();
+        contexts.Clear();
+    }
+
+    /// <summary>Masks, encodes and decodes <paramref name="images"/> ([B, bands, T, T] reflectance) whose bands <paramref name="bands"/> describes.</summary>
+    public override KarmaOutput forward(Tensor images, SpectralBands? bands, TokenMasking masking)
     {
         CheckShape(images);
+        var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
         long b = images.shape[0];
         int n = Config.Tokens, visible = masking.Visible;
-        var latent = Encode(images, masking.Shuffle[.., ..visible]);
+        var latent = Encode(images, context, masking.Shuffle[.., ..visible]);
 
         var y = decoderEmbed.call(latent);
         var filler = maskToken.expand(b, n - visible, Config.DecoderDim);
@@ -93,9 +144,9 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
         foreach (var block in decoderBlocks) y = block.call(y);
         y = decoderNorm.call(y);
 
-        var reconstruction = pixelHead.call(y);
+        var reconstruction = Reconstruct(y, context);
         Tensor? abundances = null, endmembers = null;
-        if (physics is not null) (abundances, endmembers) = physics.call(y);
+        if (physics is not null) (abundances, endmembers) = physics.call(y, context.Response);
         return new KarmaOutput
         {
             Reconstruction = reconstruction.MoveToOuterDisposeScope(),
@@ -106,28 +157,36 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     }
 
     /// <summary>Encoder features of every patch with nothing masked: [B, N, D]. Used for embeddings and probes.</summary>
-    public Tensor EncodeAll(Tensor images)
+    public Tensor EncodeAll(Tensor images, SpectralBands? bands)
     {
         CheckShape(images);
+        var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
         var all = arange(Config.Tokens, dtype: int64, device: images.device).unsqueeze(0).expand(images.shape[0], Config.Tokens);
-        return Encode(images, all).MoveToOuterDisposeScope();
+        return Encode(images, context, all).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Per-pixel abundances of the physics branch with nothing masked: [B, M, T, T] (a per-patch model repeats
     /// each patch's mixture over its pixels). Throws for variants without the branch.
     /// </summary>
-    public Tensor Abundances(Tensor images)
+    public Tensor Abundances(Tensor images, SpectralBands? bands)
     {
         if (physics is null) throw new KarmaException($"A {Config.Variant} model has no physics branch and so no abundances; unmix with a karma or huber+lsmm model, or with --method vca-fcls.");
         using var scope = NewDisposeScope();
         long b = images.shape[0];
-        using var output = forward(images, TokenMasking.None(b, Config.Tokens, images.device));
+        using var output = forward(images, bands, TokenMasking.None(b, Config.Tokens, images.device));
         int p = Config.PatchSize, g = Config.GridSize, m = Config.Endmembers;
         var a = output.Abundances!.expand(b, Config.Tokens, p * p, m)           // [B, N, P², M]
                       .reshape(b, g, g, p, p, m).permute(0, 5, 1, 3, 2, 4).reshape(b, m, g * p, g * p);
         return a.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The endmember spectra A [bands, M] as the physics branch mixes them for <paramref name="bands"/>.</summary>
+    public Tensor Endmembers(SpectralBands? bands)
+    {
+        if (physics is null) throw new KarmaException($"A {Config.Variant} model has no physics branch and so no endmembers.");
+        return physics.Endmembers(Context(bands, bands?.Count ?? Config.Bands).Response);
     }
 
     /// <summary>Draws a masking for a batch of <paramref name="batch"/> tiles with this model's ratio.</summary>
@@ -137,13 +196,49 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
     /// <summary>Tiles in token layout [B, N, P²·bands], the target both heads are compared with.</summary>
     public Tensor Targets(Tensor images) => Patches.Patchify(images, Config.PatchSize);
 
-    /// <summary>Tiles [B, bands, T, T] standardised per band with the training data's statistics, as the encoder sees them.</summary>
-    public Tensor Standardise(Tensor images) => (images - bandMean.view(1, -1, 1, 1)) / bandStd.view(1, -1, 1, 1);
+    /// <summary>Number of per-pixel values <see cref="SpectralFeatures(Tensor, SpectralBands?)"/> gives: the bands, or the spectral features.</summary>
+    public int SpectralFeatureCount => Config.PixelChannels;
 
-    Tensor Encode(Tensor images, Tensor keep)
+    /// <summary>
+    /// What the encoder reads of each pixel, [B, F, T, T]: the spectrum standardised per band (fixed model) or its
+    /// projection onto the spectral features (wavelength-aware). Segmentation uses it as a skip from each pixel's own spectrum.
+    /// </summary>
+    public Tensor SpectralFeatures(Tensor images, SpectralBands? bands) => SpectralFeatures(images, Context(bands, images.shape[1]));
+
+    /// <summary>Per-band mean and standard deviation [bands] of the standardisation, for the bands of <paramref name="context"/>.</summary>
+    (Tensor Mean, Tensor Std) Statistics(BandContext context) => context.Response is { } r
+        ? (r.matmul(bandMean), r.matmul(bandStd).clamp_min(1e-6))
+        : (bandMean.alias(), bandStd.alias());
+
+    Tensor SpectralFeatures(Tensor images, BandContext context)
+    {
+        using var scope = NewDisposeScope();
+        var (mean, std) = Statistics(context);
+        var standardised = (images - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1);
+        if (spectralEmbed is null) return standardised.MoveToOuterDisposeScope();
+        // Each pixel: (1/C)·Σ_c w_c·x̃_c, the mean over bands so that the scale does not depend on how many there are.
+        var weights = spectralEmbed.call(context.Codes!) / context.Count;                    // [C, F]
+        return standardised.permute(0, 2, 3, 1).matmul(weights).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decoder tokens [B, N, Dd] → reconstruction [B, N, P²·bands] in reflectance.</summary>
+    Tensor Reconstruct(Tensor y, BandContext context)
+    {
+        if (spectralHead is null) return pixelHead.call(y);
+        using var scope = NewDisposeScope();
+        long b = y.shape[0], n = y.shape[1];
+        int pixels = Config.PatchSize * Config.PatchSize, f = Config.SpectralDim;
+        var hidden = pixelHead.call(y).view(b, n, pixels, f);                                 // [B, N, P², F]
+        var generated = spectralHead.call(context.Codes!);                                     // [C, F + 1]
+        var standardised = hidden.matmul(generated[.., ..f].t()) + generated[.., f];            // [B, N, P², C]
+        var (mean, std) = Statistics(context);
+        return (standardised * std + mean).reshape(b, n, pixels * context.Count).MoveToOuterDisposeScope();
+    }
+
+    Tensor Encode(Tensor images, BandContext context, Tensor keep)
     {
         long b = images.shape[0];
-        var x = patchEmbed.call(Patches.Patchify(Standardise(images), Config.PatchSize)) + encoderPos;
+        var x = patchEmbed.call(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize)) + encoderPos;
         x = x.gather(1, keep.unsqueeze(-1).expand(b, keep.shape[1], Config.EncoderDim));
         foreach (var block in encoderBlocks) x = block.call(x);
         return encoderNorm.call(x);
@@ -151,9 +246,16 @@ public sealed class KarmaModel : Module<Tensor, TokenMasking, KarmaOutput>
 
     void CheckShape(Tensor images)
     {
-        if (images.dim() != 4 || images.shape[1] != Config.Bands || images.shape[2] != Config.TileSize || images.shape[3] != Config.TileSize)
+        if (images.dim() != 4 || images.shape[2] != Config.TileSize || images.shape[3] != Config.TileSize || (!Config.ByWavelength && images.shape[1] != Config.Bands))
             throw new KarmaException(
-                $"The model expects tiles shaped [batch, {Config.Bands} bands, {Config.TileSize}, {Config.TileSize}]; got [{string.Join(", ", images.shape)}]. " +
-                "Tile the scene with the model's tile size and make its bands match the model's.");
+                $"The model expects tiles shaped [batch, {(Config.ByWavelength ? "any number of" : Config.Bands.ToString())} bands, {Config.TileSize}, {Config.TileSize}]; " +
+                $"got [{string.Join(", ", images.shape)}]. Tile the scene with the model's tile size" + (Config.ByWavelength ? "." : " and make its bands match the model's."));
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ForgetContexts();
+        base.Dispose(disposing);
     }
 }

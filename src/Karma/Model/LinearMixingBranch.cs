@@ -11,14 +11,20 @@ namespace Karma.Model;
 /// A (bands × M) whose columns are endmember spectra. A is stored as unconstrained values passed through
 /// softplus, which keeps every spectrum non-negative while its gradient never vanishes the way a clamp's
 /// does. Abundances are predicted per patch (the paper) or per pixel (P²·M values per token).
+/// A fixed-band model keeps A at its bands; a wavelength-aware one keeps the endmember spectra on the fine grid
+/// (<see cref="SpectralGrid"/>) and forms each band set's A through that set's spectral response, so an abundance means
+/// the same material on every sensor.
 /// </summary>
-public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tensor Endmembers)>
+public sealed class LinearMixingBranch : Module<Tensor, Tensor?, (Tensor Abundances, Tensor Endmembers)>
 {
     readonly Sequential abundanceHead;
     readonly Parameter endmemberLogits;
     readonly int pixelsPerPatch, endmembers, abundancesPerToken;
 
-    /// <summary>Creates the branch; A starts at random reflectance-like spectra in [0.05, 0.6].</summary>
+    /// <summary>
+    /// Creates the branch; the endmember spectra (<paramref name="bands"/> values each: the model's bands, or the grid's
+    /// points) start at random reflectance-like values in [0.05, 0.6].
+    /// </summary>
     public LinearMixingBranch(string name, int decoderDim, int bands, int endmembers, int patchSize, bool perPixel, bool learnEndmembers)
         : base(name)
     {
@@ -34,13 +40,21 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
         RegisterComponents();
     }
 
-    /// <summary>The endmember spectra A as a [bands, M] tensor (non-negative).</summary>
-    public Tensor Endmembers() => functional.softplus(endmemberLogits);
+    /// <summary>
+    /// The endmember spectra as stored, [bands or grid points, M] (non-negative); with a grid <paramref name="response"/>
+    /// ([bands, grid]) the matrix A those spectra give at the response's bands.
+    /// </summary>
+    public Tensor Endmembers(Tensor? response = null)
+    {
+        if (response is null) return functional.softplus(endmemberLogits);
+        using var spectra = functional.softplus(endmemberLogits);
+        return response.matmul(spectra);
+    }
 
     /// <summary>Whether A is trained.</summary>
     public bool LearnsEndmembers => endmemberLogits.requires_grad;
 
-    /// <summary>Replaces A by given spectra ([bands, M], reflectance), e.g. from a library or VCA; optionally freezes it.</summary>
+    /// <summary>Replaces the stored spectra ([bands or grid points, M], reflectance), e.g. from a library or VCA; optionally freezes them.</summary>
     public void SetEndmembers(Tensor spectra, bool learnable)
     {
         if (spectra.shape[0] != endmemberLogits.shape[0] || spectra.shape[1] != endmembers)
@@ -55,10 +69,10 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
 
     /// <summary>
     /// decoderTokens [B, N, D] → abundances [B, N, k, M] (k = P² per pixel, 1 per patch) and the endmember
-    /// spectra A [bands, M] they mix, both in the autograd graph. The mixed spectra themselves are formed only when
+    /// spectra A [bands, M] they mix (through the grid <paramref name="response"/> when given), both in the autograd graph. The mixed spectra themselves are formed only when
     /// asked for (<see cref="Mix"/>): the loss does not need them (<see cref="MeanSquaredError"/>).
     /// </summary>
-    public override (Tensor Abundances, Tensor Endmembers) forward(Tensor decoderTokens)
+    public override (Tensor Abundances, Tensor Endmembers) forward(Tensor decoderTokens, Tensor? response)
     {
         using var scope = NewDisposeScope();
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
@@ -66,7 +80,7 @@ public sealed class LinearMixingBranch : Module<Tensor, (Tensor Abundances, Tens
         // than along a middle one whose inner dimension (the P² pixels) it can vectorise over.
         var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers)
             .transpose(2, 3).softmax(2).transpose(2, 3);
-        return (abundances.MoveToOuterDisposeScope(), Endmembers().MoveToOuterDisposeScope());
+        return (abundances.MoveToOuterDisposeScope(), Endmembers(response).MoveToOuterDisposeScope());
     }
 
     /// <summary>The mixed spectra A·a of every pixel in token layout, [B, N, P²·bands], from abundances [B, N, k, M].</summary>

@@ -17,12 +17,32 @@ public static class ModelCheckpoint
     /// <summary>File name of the weights inside a checkpoint folder.</summary>
     public const string WeightsFile = "weights.bin";
 
-    /// <summary>Everything besides weights that inference needs to use a model on new scenes.</summary>
+    /// <summary>
+    /// Everything besides weights that inference needs to use a model on new scenes. <paramref name="Wavelengths"/> are a
+    /// fixed-band model's band centres (null for a wavelength-aware model, which reads any); <paramref name="TrainingBands"/>
+    /// describes the band sets it was trained on, for people.
+    /// </summary>
     public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
-                                  Data.TilingOptions? Tiling = null)
+                                  Data.TilingOptions? Tiling = null, string[]? TrainingBands = null)
     {
         /// <summary>How this model's training read scenes (band selection, reflectance scale, tile size).</summary>
         public Data.TilingOptions Reading => Tiling ?? new Data.TilingOptions { TileSize = Config.TileSize };
+
+        /// <summary>
+        /// How to read <paramref name="scene"/> for this model: as in training, resampled to a fixed-band model's bands
+        /// where they differ (<see cref="Resampling"/>). A wavelength-aware model reads the scene's own bands and needs
+        /// their description; a scene without one is refused with the ways to give it.
+        /// </summary>
+        public Data.TilingOptions ReadingFor(Data.HyperspectralScene scene)
+        {
+            if (Config.ByWavelength)
+            {
+                if (scene.Spectral is null) throw new KarmaException(scene.Path, Data.BandDescription.MissingMessage);
+                return Reading;
+            }
+            var kept = Reading.Bands.Choose(scene);
+            return Resampling(Reading, kept.Length, scene.Spectral?.Select(kept).Centres, scene.Path) ?? Reading;
+        }
 
         /// <summary>
         /// How to read scenes whose kept bands are <paramref name="bands"/> at <paramref name="wavelengths"/> so that they
@@ -39,12 +59,8 @@ public static class ModelCheckpoint
             return null;
         }
 
-        /// <summary>A whole scene in reflectance as this model sees it: read as in training, resampled to its bands where needed (<see cref="Resampling"/>).</summary>
-        public Data.ReflectanceCube Read(Data.HyperspectralScene scene)
-        {
-            var cube = Data.ReflectanceCube.Read(scene, Reading);
-            return Resampling(Reading, cube.Bands, cube.Wavelengths, scene.Path) is { } resampled ? Data.ReflectanceCube.Read(scene, resampled) : cube;
-        }
+        /// <summary>A whole scene in reflectance as this model sees it (<see cref="ReadingFor"/>).</summary>
+        public Data.ReflectanceCube Read(Data.HyperspectralScene scene) => Data.ReflectanceCube.Read(scene, ReadingFor(scene));
     }
 
     /// <summary>
@@ -52,13 +68,14 @@ public static class ModelCheckpoint
     /// <paramref name="tiling"/> records how scenes were tiled; <paramref name="extra"/> may add files (such as
     /// optimiser state) to the folder before it is moved into place.
     /// </summary>
-    public static void Save(KarmaModel model, string directory, double[]? wavelengths = null, Data.TilingOptions? tiling = null, Action<string>? extra = null)
+    public static void Save(KarmaModel model, string directory, double[]? wavelengths = null, Data.TilingOptions? tiling = null, Action<string>? extra = null,
+                            string[]? trainingBands = null)
     {
         directory = Path.GetFullPath(directory);
         string temp = directory + $".tmp-{Environment.ProcessId}";
         if (Directory.Exists(temp)) Directory.Delete(temp, true);
         Directory.CreateDirectory(temp);
-        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling);
+        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling, TrainingBands: trainingBands);
         File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
         model.save(Path.Combine(temp, WeightsFile));
         extra?.Invoke(temp);

@@ -53,12 +53,12 @@ public static class RunReport
 
             Section(html, "Data");
             var (train, validation) = TrainingRun.LoadTiles(spec);
-            var evaluation = validation.Tiles.Count > 0 ? validation : train;
+            var evaluation = validation.Sum(v => v.Tiles.Count) > 0 ? validation : train;
             Table(html, ["", "value"], [
                 ["training scenes", string.Join("<br>", spec.Data.Select(E))],
                 ["held-out scenes", spec.Holdout.Length > 0 ? string.Join("<br>", spec.Holdout.Select(E)) : $"bottom {spec.ValidationFraction:P0} of each scene's rows"],
-                ["tiles", $"{train.Tiles.Count} training, {validation.Tiles.Count} held out ({spec.Tiling.TileSize}², stride {spec.Tiling.EffectiveStride})"],
-                ["bands", $"{train.Bands}" + (train.Wavelengths is { } wl ? $", {wl[0]:F0}–{wl[^1]:F0} nm" : "")],
+                ["tiles", $"{train.Sum(t => t.Tiles.Count)} training, {validation.Sum(v => v.Tiles.Count)} held out ({spec.Tiling.TileSize}², stride {spec.Tiling.EffectiveStride})"],
+                ["bands", string.Join("<br>", train.Select(t => E(t.Spectral?.ToString() ?? $"{t.Bands} bands") + (t.Spectral is { } b ? $" ({E(b.Source)})" : "")))],
             ], escape: false);
 
             Section(html, "Training");
@@ -86,14 +86,14 @@ public static class RunReport
             html.Append($"<p class=\"muted\">{metrics.Tiles} {(result?.ValidatedOnTraining == true ? "training (no held-out)" : "held-out")} tiles, mask seed {metrics.MaskSeed}, reflectance, data range 1. SSIM is scikit-image's (11×11 Gaussian window, σ = 1.5) averaged over bands.</p>");
 
             Section(html, "Reconstructions");
-            Reconstructions(html, figures, model, evaluation, Math.Min(sampleTiles, evaluation.Tiles.Count));
+            Reconstructions(html, figures, model, evaluation[0], Math.Min(sampleTiles, evaluation[0].Tiles.Count));
 
             if (model.Physics is not null)
             {
                 Section(html, "Endmembers and abundances");
                 using var scene = HyperspectralScene.Open((spec.Holdout.Length > 0 ? spec.Holdout : spec.Data)[0]);
-                var cube = ReflectanceCube.Read(scene, spec.Tiling);
-                if (cube.Rows >= meta.Config.TileSize && cube.Cols >= meta.Config.TileSize && cube.Bands == meta.Config.Bands)
+                var cube = meta.Read(scene);
+                if (cube.Rows >= meta.Config.TileSize && cube.Cols >= meta.Config.TileSize)
                 {
                     var unmixed = SceneUnmixing.Karma(model, cube);
                     var summary = UnmixingReport.Write(unmixed, cube, Path.Combine(figures, "unmix"));
@@ -159,26 +159,26 @@ public static class RunReport
     {
         if (count == 0) return;
         var cfg = model.Config;
-        int t = cfg.TileSize, pixels = t * t, scale = Math.Max(1, 192 / t);
+        int t = cfg.TileSize, pixels = t * t, scale = Math.Max(1, 192 / t), bands = tiles.Bands;
         var idx = Enumerable.Range(0, count).Select(i => i * tiles.Tiles.Count / count).ToArray();
         using var scope = NewDisposeScope();
         using var __ = no_grad();
         var images = TileBatch.Batch(tiles, idx).to(model.Device);
         using var generator = new Generator(0);
-        using var output = model.call(images, model.SampleMasking(idx.Length, generator));
+        using var output = model.call(images, tiles.Spectral, model.SampleMasking(idx.Length, generator));
         var target = model.Targets(images);
         var masked = output.Masking.Mask.unsqueeze(-1);
         var input = images.cpu().data<float>().ToArray();
-        var hidden = Patches.Unpatchify(target * (1 - masked), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
-        var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray();
-        var physics = output.PhysicsReconstruction is { } ph ? Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), ph, target), cfg.PatchSize, cfg.Bands).cpu().contiguous().data<float>().ToArray() : null;
+        var hidden = Patches.Unpatchify(target * (1 - masked), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+        var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+        var physics = output.PhysicsReconstruction is { } ph ? Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), ph, target), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray() : null;
         var mask = output.Masking.Mask.cpu().data<float>().ToArray();
         for (int i = 0; i < idx.Length; i++)
         {
-            int at = i * cfg.Bands * pixels, size = cfg.Bands * pixels;
+            int at = i * bands * pixels, size = bands * pixels;
             // Every panel uses the original's stretch, so colours compare across panels.
-            var stretch = Plots.StretchOf(input.AsSpan(at, size), cfg.Bands, t, t, tiles.Wavelengths);
-            SKBitmap Show(float[] cube) => Plots.Composite(cube.AsSpan(at, size), cfg.Bands, t, t, tiles.Wavelengths, scale: scale, stretch: stretch);
+            var stretch = Plots.StretchOf(input.AsSpan(at, size), bands, t, t, tiles.Wavelengths);
+            SKBitmap Show(float[] cube) => Plots.Composite(cube.AsSpan(at, size), bands, t, t, tiles.Wavelengths, scale: scale, stretch: stretch);
             var panels = new List<(string, SKBitmap)> { ("original", Show(input)), ("masked input", Show(hidden)), ("reconstruction", Show(composite)) };
             if (physics is not null) panels.Add(("physics A·â", Show(physics)));
             using (var strip = Plots.SideBySide(panels)) Plots.SavePng(strip, Path.Combine(figures, $"tile{i}.png"));
@@ -186,7 +186,7 @@ public static class RunReport
             // The spectrum of the centre pixel of the first masked patch.
             int token = Enumerable.Range(0, cfg.Tokens).FirstOrDefault(k => mask[i * cfg.Tokens + k] > 0.5f);
             int row = token / cfg.GridSize * cfg.PatchSize + cfg.PatchSize / 2, col = token % cfg.GridSize * cfg.PatchSize + cfg.PatchSize / 2;
-            double[] Spectrum(float[] cube) => Enumerable.Range(0, cfg.Bands).Select(b => (double)cube[at + (b * t + row) * t + col]).ToArray();
+            double[] Spectrum(float[] cube) => Enumerable.Range(0, bands).Select(b => (double)cube[at + (b * t + row) * t + col]).ToArray();
             var series = new List<(string, double[])> { ("true", Spectrum(input)), ("reconstruction", Spectrum(composite)) };
             if (physics is not null) series.Add(("physics A·â", Spectrum(physics)));
             Plots.Spectra(Path.Combine(figures, $"spectrum{i}.png"), tiles.Wavelengths, series, $"Pixel ({row}, {col}) of a masked patch");

@@ -48,14 +48,20 @@ public sealed class Pretrainer : IDisposable
     /// Trains from <see cref="Step"/> to <see cref="TrainingOptions.Steps"/>, reporting each step to
     /// <paramref name="onStep"/>. A fresh run (step 0) first sets the model's band statistics from the tiles.
     /// </summary>
-    public IReadOnlyList<StepRecord> Train(TileSet tiles, Action<StepRecord>? onStep = null)
+    public IReadOnlyList<StepRecord> Train(TileSet tiles, Action<StepRecord>? onStep = null) => Train([tiles], onStep);
+
+    /// <summary>
+    /// Trains on tiles of several band sets, one <see cref="TileSet"/> per set (a wavelength-aware model pretrained across
+    /// sensors); every batch comes from one set (<see cref="GroupedBatch"/>).
+    /// </summary>
+    public IReadOnlyList<StepRecord> Train(IReadOnlyList<TileSet> groups, Action<StepRecord>? onStep = null)
     {
-        Check(tiles);
-        if (Step == 0) InitialiseFromData(tiles);
+        Check(groups);
+        if (Step == 0) InitialiseFromData(groups);
         var log = new List<StepRecord>();
         while (Step < options.Steps)
         {
-            var record = TrainStep(tiles);
+            var record = TrainStep(groups);
             log.Add(record);
             onStep?.Invoke(record);
         }
@@ -64,25 +70,39 @@ public sealed class Pretrainer : IDisposable
     }
 
     /// <summary>
-    /// What a fresh run learns from the data before the first step: per-band statistics for standardising the
-    /// encoder input and, for the physics branch, endmembers from vertex component analysis of training pixels.
+    /// What a fresh run learns from the data before the first step: statistics for standardising the encoder input (per
+    /// band, or per grid wavelength for a wavelength-aware model, pooled over the band sets) and, for the physics branch,
+    /// endmembers from vertex component analysis of training pixels (of the band set spanning the widest range, carried
+    /// onto the grid for a wavelength-aware model) or from a spectral library.
     /// </summary>
-    void InitialiseFromData(TileSet tiles)
+    void InitialiseFromData(IReadOnlyList<TileSet> groups)
     {
-        var (mean, std) = tiles.BandStatistics();
-        model.SetBandStatistics(mean, std);
+        var cfg = model.Config;
+        if (cfg.ByWavelength)
+        {
+            var (mean, std) = GridStatistics(groups);
+            model.SetBandStatistics(mean, std);
+        }
+        else
+        {
+            var (mean, std) = groups[0].BandStatistics();
+            model.SetBandStatistics(mean, std);
+        }
         if (model.Physics is not { } physics) return;
+        var widest = groups.OrderByDescending(g => g.Wavelengths is { } w ? w.Max() - w.Min() : 0).ThenByDescending(g => g.Tiles.Count).First();
         float[,] endmembers;
-        switch (model.Config.EndmemberInit)
+        switch (cfg.EndmemberInit)
         {
             case EndmemberInitialisation.Vca:
-                (endmembers, _) = Unmixing.VertexComponentAnalysis.Extract(tiles.SamplePixels(4096, options.Seed), model.Config.Endmembers, options.Seed);
+                (endmembers, _) = Unmixing.VertexComponentAnalysis.Extract(widest.SamplePixels(4096, options.Seed), cfg.Endmembers, options.Seed);
+                if (cfg.ByWavelength) endmembers = OnGrid(endmembers, widest.Spectral!);
                 break;
             case EndmemberInitialisation.Library:
-                var library = Unmixing.SpectralLibrary.Read(model.Config.EndmemberLibrary ?? throw new KarmaException("Library endmember initialisation needs a library path."));
-                var resampled = library.ResampleTo(tiles.Wavelengths ?? throw new KarmaException("The training scenes have no wavelengths, so a spectral library cannot be resampled to them."));
-                if (resampled.GetLength(1) != model.Config.Endmembers)
-                    throw new KarmaException(library.Path, $"holds {resampled.GetLength(1)} spectra but the model has M = {model.Config.Endmembers}; set --endmembers {resampled.GetLength(1)}.");
+                var library = Unmixing.SpectralLibrary.Read(cfg.EndmemberLibrary ?? throw new KarmaException("Library endmember initialisation needs a library path."));
+                var resampled = library.ResampleTo(cfg.ByWavelength ? SpectralGrid.Centres
+                    : widest.Wavelengths ?? throw new KarmaException("The training scenes have no wavelengths, so a spectral library cannot be resampled to them."));
+                if (resampled.GetLength(1) != cfg.Endmembers)
+                    throw new KarmaException(library.Path, $"holds {resampled.GetLength(1)} spectra but the model has M = {cfg.Endmembers}; set --endmembers {resampled.GetLength(1)}.");
                 endmembers = new float[resampled.GetLength(0), resampled.GetLength(1)];
                 for (int b = 0; b < resampled.GetLength(0); b++)
                     for (int j = 0; j < resampled.GetLength(1); j++) endmembers[b, j] = (float)resampled[b, j];
@@ -94,25 +114,84 @@ public sealed class Pretrainer : IDisposable
         physics.SetEndmembers(spectra.clamp_min(1e-3), physics.LearnsEndmembers);
     }
 
-    void Check(TileSet tiles)
+    /// <summary>
+    /// Per-wavelength mean and standard deviation on the grid: each band set's per-band statistics interpolated along its
+    /// sorted centres, averaged over the sets that cover a grid point (weighted by their tiles); points no set covers take
+    /// the nearest covered point's values.
+    /// </summary>
+    public static (float[] Mean, float[] Std) GridStatistics(IReadOnlyList<TileSet> groups)
     {
-        if (tiles.Tiles.Count == 0) throw new KarmaException("No training tiles: the scenes are smaller than one tile or every tile had too much no-data.");
-        if (tiles.Bands != model.Config.Bands || tiles.TileSize != model.Config.TileSize)
-            throw new KarmaException($"Tiles are {tiles.TileSize}² × {tiles.Bands} bands but the model expects {model.Config.TileSize}² × {model.Config.Bands}.");
+        int g = SpectralGrid.Points;
+        var sum = new double[2, g];
+        var weight = new double[g];
+        foreach (var group in groups)
+        {
+            var bands = group.Spectral ?? throw new KarmaException("A wavelength-aware model needs every training scene's band wavelengths.");
+            var (mean, std) = group.BandStatistics();
+            var gm = SpectralGrid.FromBands(mean.Select(v => (double)v).ToArray(), bands, coveredOnly: true);
+            var gs = SpectralGrid.FromBands(std.Select(v => (double)v).ToArray(), bands, coveredOnly: true);
+            for (int i = 0; i < g; i++)
+                if (!double.IsNaN(gm[i])) { sum[0, i] += gm[i] * group.Tiles.Count; sum[1, i] += gs[i] * group.Tiles.Count; weight[i] += group.Tiles.Count; }
+        }
+        var covered = Enumerable.Range(0, g).Where(i => weight[i] > 0).ToArray();
+        if (covered.Length == 0) throw new KarmaException("No training tiles to compute statistics from.");
+        var resultMean = new float[g];
+        var resultStd = new float[g];
+        for (int i = 0; i < g; i++)
+        {
+            int from = weight[i] > 0 ? i : covered.MinBy(c => Math.Abs(c - i));
+            resultMean[i] = (float)(sum[0, from] / weight[from]);
+            resultStd[i] = (float)(sum[1, from] / weight[from]);
+        }
+        return (resultMean, resultStd);
+    }
+
+    /// <summary>Spectra [bands, M] at <paramref name="bands"/> carried onto the grid [grid, M] (<see cref="SpectralGrid.FromBands"/>).</summary>
+    static float[,] OnGrid(float[,] spectra, SpectralBands bands)
+    {
+        int m = spectra.GetLength(1);
+        var result = new float[SpectralGrid.Points, m];
+        for (int j = 0; j < m; j++)
+        {
+            var column = Enumerable.Range(0, spectra.GetLength(0)).Select(b => (double)spectra[b, j]).ToArray();
+            var grid = SpectralGrid.FromBands(column, bands);
+            for (int i = 0; i < grid.Length; i++) result[i, j] = (float)grid[i];
+        }
+        return result;
+    }
+
+    void Check(IReadOnlyList<TileSet> groups)
+    {
+        if (groups.Count == 0 || groups.All(g => g.Tiles.Count == 0))
+            throw new KarmaException("No training tiles: the scenes are smaller than one tile or every tile had too much no-data.");
+        foreach (var tiles in groups)
+        {
+            if (tiles.TileSize != model.Config.TileSize)
+                throw new KarmaException($"Tiles are {tiles.TileSize}² but the model expects {model.Config.TileSize}².");
+            if (!model.Config.ByWavelength && tiles.Bands != model.Config.Bands)
+                throw new KarmaException($"Tiles have {tiles.Bands} bands but the model expects {model.Config.Bands}; a fixed-band model trains on one band set " +
+                                         "(train a wavelength-aware model, --spectral-embedding wavelength, to mix sensors).");
+            if (model.Config.ByWavelength && tiles.Spectral is null)
+                throw new KarmaException($"Tiles of {tiles.Tiles.FirstOrDefault()?.Scene ?? "a scene"}: {BandDescription.MissingMessage}");
+        }
     }
 
     /// <summary>One optimiser step on the batch this step's number selects.</summary>
-    public StepRecord TrainStep(TileSet tiles)
+    public StepRecord TrainStep(TileSet tiles) => TrainStep([tiles]);
+
+    /// <summary>One optimiser step on the batch this step's number selects from one of the band sets.</summary>
+    public StepRecord TrainStep(IReadOnlyList<TileSet> groups)
     {
-        Check(tiles);
+        Check(groups);
         model.train();
         long start = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
         double lr = options.LearningRateAt(Step);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        foreach (var parameterGroup in optimizer.ParamGroups) parameterGroup.LearningRate = lr;
 
-        int batch = Math.Min(options.BatchSize, tiles.Tiles.Count);
-        var (indices, epoch) = BatchIndices(tiles.Tiles.Count, batch, Step, options.Seed);
+        var (group, indices, epoch) = GroupedBatch(groups.Select(g => g.Tiles.Count).ToArray(), options.BatchSize, Step, options.Seed);
+        var tiles = groups[group];
+        int batch = indices.Length;
         var images = TileBatch.Batch(tiles, indices).to(model.Device);
         var valid = TileBatch.ValidPixels(tiles, indices)?.to(model.Device);
         if (options.Augment)
@@ -124,7 +203,7 @@ public sealed class Pretrainer : IDisposable
         }
         using var masks = new Generator((ulong)Seeds.Derive(options.Seed, Step, 3));
         optimizer.zero_grad();
-        using var output = model.call(images, model.SampleMasking(batch, masks));
+        using var output = model.call(images, tiles.Spectral, model.SampleMasking(batch, masks));
         using var loss = KarmaLoss.Compute(output, model.Targets(images), model.Config,
                                            valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
         loss.Total.backward();
@@ -139,6 +218,39 @@ public sealed class Pretrainer : IDisposable
             throw new KarmaException($"The loss became {record.Loss} at step {Step}. Lower the learning rate (--lr) or check the data for extreme values.");
         Step++;
         return record;
+    }
+
+    /// <summary>Optimiser steps in one pass over every band set's tiles (<see cref="GroupedBatch"/>).</summary>
+    public static int StepsPerEpoch(IReadOnlyList<int> counts, int batch) =>
+        counts.Count == 1 ? (int)Math.Ceiling(counts[0] / (double)Math.Min(batch, counts[0]))
+                          : counts.Where(n => n > 0).Sum(n => (int)Math.Ceiling(n / (double)Math.Min(batch, n)));
+
+    /// <summary>
+    /// The band set and tiles of step <paramref name="step"/> when tiles come in sets that cannot share a batch. One set:
+    /// exactly <see cref="BatchIndices"/>. Several: each epoch cuts every set's seeded permutation into batches of
+    /// min(batch, set size) (the last one topped up from the permutation's start), shuffles all those batches together,
+    /// and takes them in turn, so every tile is seen once per epoch and sets are visited in proportion to their size.
+    /// Depends on nothing but its arguments.
+    /// </summary>
+    public static (int Group, int[] Indices, int Epoch) GroupedBatch(IReadOnlyList<int> counts, int batch, int step, int seed)
+    {
+        if (counts.Count == 1)
+        {
+            var (one, e) = BatchIndices(counts[0], Math.Min(batch, counts[0]), step, seed);
+            return (0, one, e);
+        }
+        int perEpoch = StepsPerEpoch(counts, batch);
+        int epoch = step / perEpoch, within = step % perEpoch;
+        var chunks = new List<(int Group, int Chunk)>();
+        for (int g = 0; g < counts.Count; g++)
+            for (int k = 0; k * Math.Min(batch, counts[g]) < counts[g]; k++) chunks.Add((g, k));
+        var order = chunks.ToArray();
+        new Random(Seeds.Derive(seed, epoch, 6)).Shuffle(order);
+        var (group, chunk) = order[within];
+        int n = counts[group], size = Math.Min(batch, n);
+        var permutation = Enumerable.Range(0, n).ToArray();
+        new Random(Seeds.Derive(seed, (long)epoch * 4096 + group, 7)).Shuffle(permutation);
+        return (group, Enumerable.Range(0, size).Select(i => permutation[(chunk * size + i) % n]).ToArray(), epoch);
     }
 
     /// <summary>

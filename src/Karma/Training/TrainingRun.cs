@@ -72,35 +72,62 @@ public static class TrainingRun
         catch (JsonException e) { throw new KarmaException(path, $"is not a valid run description: {e.Message}", e); }
     }
 
-    /// <summary>Training and validation tiles for <paramref name="spec"/>.</summary>
-    public static (TileSet Train, TileSet Validation) LoadTiles(RunSpec spec)
+    /// <summary>
+    /// Training and validation tiles for <paramref name="spec"/>, one set per band set (a fixed-band model takes only one).
+    /// Validation comes from the <see cref="RunSpec.Holdout"/> scenes or, without them, from the bottom rows of each scene
+    /// (<see cref="RunSpec.ValidationFraction"/>); scenes too small for a separate block of rows (one tile tall) are held
+    /// out whole instead: that fraction of them, spread evenly over the scenes sorted by path.
+    /// </summary>
+    public static (IReadOnlyList<TileSet> Train, IReadOnlyList<TileSet> Validation) LoadTiles(RunSpec spec)
     {
-        if (spec.Holdout.Length > 0)
-            return (TileSet.FromScenes(spec.Data, spec.Tiling), TileSet.FromScenes(spec.Holdout, spec.Tiling));
-        TileSet? train = null, validation = null;
-        foreach (var path in spec.Data)
+        var train = new List<TileSet>();
+        var validation = new List<TileSet>();
+        TileSet Tiles(string path)
         {
             using var scene = HyperspectralScene.Open(path);
-            var (t, v) = TileSet.FromScene(scene, spec.Tiling).SplitByRows(scene.Lines, spec.ValidationFraction);
-            if (train is not null && t.Bands != train.Bands)
-                throw new KarmaException(path, $"has {t.Bands} usable bands but {spec.Data[0]} has {train.Bands}; use scenes with the same bands.");
-            train = train?.Concat(t) ?? t;
-            validation = validation?.Concat(v) ?? v;
+            return TileSet.FromScene(scene, spec.Tiling);
         }
-        if (train is null) throw new KarmaException("No training scenes were given.");
-        return (train, validation!);
+        if (spec.Holdout.Length > 0)
+        {
+            train.AddRange(spec.Data.Select(Tiles));
+            validation.AddRange(spec.Holdout.Select(Tiles));
+        }
+        else
+        {
+            var small = new List<(string Path, TileSet Tiles)>();
+            foreach (var path in spec.Data)
+            {
+                using var scene = HyperspectralScene.Open(path);
+                var all = TileSet.FromScene(scene, spec.Tiling);
+                var (t, v) = all.SplitByRows(scene.Lines, spec.ValidationFraction);
+                if (t.Tiles.Count == 0 && all.Tiles.Count > 0) small.Add((path, all));
+                else { train.Add(t); validation.Add(v); }
+            }
+            var ordered = small.OrderBy(x => x.Path, StringComparer.Ordinal).ToList();
+            int n = ordered.Count, heldOut = n < 2 ? 0 : Math.Max(1, (int)Math.Round(n * spec.ValidationFraction));
+            for (int i = 0; i < n; i++)
+                ((i + 1) * heldOut / n > i * heldOut / n ? validation : train).Add(ordered[i].Tiles);   // evenly spread
+        }
+        if (spec.Data.Length == 0) throw new KarmaException("No training scenes were given.");
+        var trainSets = TileSet.Merge(train);
+        if (!spec.Config.ByWavelength && trainSets.Count > 1)
+            throw new KarmaException(trainSets[1].Tiles[0].Scene,
+                $"has {trainSets[1].Bands} usable bands ({trainSets[1].Spectral?.ToString() ?? "no wavelengths"}) but {trainSets[0].Tiles[0].Scene} has {trainSets[0].Bands}; " +
+                "a fixed-band model trains on one band set. Use scenes with the same bands, resample them, or train a wavelength-aware model (--spectral-embedding wavelength).");
+        return (trainSets, TileSet.Merge(validation));
     }
 
     static RunResult Execute(RunSpec spec, string directory, bool resume, Action<StepRecord>? onStep, CancellationToken cancel)
     {
         var (train, validation) = LoadTiles(spec);
-        if (train.Tiles.Count == 0)
+        int trainTiles = train.Sum(t => t.Tiles.Count), validationTiles = validation.Sum(t => t.Tiles.Count);
+        if (trainTiles == 0)
             throw new KarmaException($"No training tiles of {spec.Tiling.TileSize}² in {string.Join(", ", spec.Data)}: the scenes are too small or mostly no-data. Use a smaller --tile-size.");
-        bool validatedOnTraining = validation.Tiles.Count == 0;
+        bool validatedOnTraining = validationTiles == 0;
         var evaluation = validatedOnTraining ? train : validation;
-        var config = spec.Config with { Bands = train.Bands };
-        int batch = Math.Min(spec.Training.BatchSize, train.Tiles.Count);
-        int stepsPerEpoch = (int)Math.Ceiling(train.Tiles.Count / (double)batch);
+        var config = spec.Config with { Bands = train.Max(t => t.Bands) };
+        int batch = Math.Min(spec.Training.BatchSize, train.Max(t => t.Tiles.Count));
+        int stepsPerEpoch = Pretrainer.StepsPerEpoch(train.Select(t => t.Tiles.Count).ToArray(), spec.Training.BatchSize);
         var options = spec.Epochs is int epochs ? spec.Training with { Steps = epochs * stepsPerEpoch } : spec.Training;
         string checkpoint = Path.Combine(directory, "checkpoint");
 
@@ -125,7 +152,8 @@ public static class TrainingRun
         TruncateLog(Path.Combine(directory, "validation.jsonl"), trainer.Step + 1); // a validation at the checkpoint's step stays
 
         int validateEvery = Math.Max(stepsPerEpoch, options.Steps / 20);
-        void Save() => ModelCheckpoint.Save(model, checkpoint, train.Wavelengths, spec.Tiling, trainer.SaveState);
+        void Save() => ModelCheckpoint.Save(model, checkpoint, config.ByWavelength ? null : train[0].Wavelengths, spec.Tiling, trainer.SaveState,
+                                            train.Select(t => $"{t.Spectral?.ToString() ?? $"{t.Bands} bands"} ({t.Spectral?.Source ?? "no wavelengths"}): {t.Tiles.Count} tiles").ToArray());
 
         using (var trainLog = new StreamWriter(Path.Combine(directory, "train.jsonl"), append: true) { AutoFlush = true })
         using (var validationLog = new StreamWriter(Path.Combine(directory, "validation.jsonl"), append: true) { AutoFlush = true })
@@ -161,10 +189,10 @@ public static class TrainingRun
         if (validatedOnTraining)
             warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
                                "and overstate quality. Give held-out scenes (--holdout) or use a smaller --tile-size.");
-        if (train.Subsampled || validation.Subsampled)
+        if (train.Any(t => t.Subsampled) || validation.Any(t => t.Subsampled))
             warnings.Add($"The scenes hold more tiles than fit in {spec.Tiling.MemoryBudgetMiB} MiB; an evenly spread subset was used. " +
                          "Raise the budget (TilingOptions.MemoryBudgetMiB) or the stride to use more of them.");
-        var result = new RunResult(metrics, warnings, train.Tiles.Count, validation.Tiles.Count, validatedOnTraining);
+        var result = new RunResult(metrics, warnings, trainTiles, validationTiles, validatedOnTraining);
         AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, KarmaJson.Indented));
         return result;
     }

@@ -47,10 +47,10 @@ public static class SceneUnmixing
     /// </summary>
     public static UnmixingResult Karma(KarmaModel model, ReflectanceCube cube)
     {
-        var physics = model.Physics ?? throw new KarmaException($"A {model.Config.Variant} model has no physics branch; unmix with --method vca-fcls.");
+        if (model.Physics is null) throw new KarmaException($"A {model.Config.Variant} model has no physics branch; unmix with --method vca-fcls.");
         int m = model.Config.Endmembers;
-        var abundances = cube.MaskInvalid(TiledInference.Run(model, cube, m, model.Abundances));
-        using var spectra = physics.Endmembers().cpu();
+        var abundances = cube.MaskInvalid(TiledInference.Run(model, cube, m, images => model.Abundances(images, cube.Spectral)));
+        using var spectra = model.Endmembers(cube.Spectral).detach().cpu();
         var e = spectra.data<float>().ToArray();
         var endmembers = new double[cube.Bands, m];
         for (int b = 0; b < cube.Bands; b++)

@@ -35,13 +35,13 @@ public class KarmaModelTests
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = Tiles(config, batch);
-        using var output = model.call(x, model.SampleMasking(batch));
+        using var output = model.call(x, null, model.SampleMasking(batch));
         long n = config.Tokens, values = (long)config.PatchSize * config.PatchSize * config.Bands;
         Assert.Equal(new[] { batch, n, values }, output.Reconstruction.shape);
         Assert.Equal(new[] { batch, n, values }, output.PhysicsReconstruction!.shape);
         long k = config.PerPixelAbundances ? config.PatchSize * config.PatchSize : 1;
         Assert.Equal(new[] { batch, n, k, (long)config.Endmembers }, output.Abundances!.shape);
-        Assert.Equal(new[] { (long)batch, n, config.EncoderDim }, model.EncodeAll(x).shape);
+        Assert.Equal(new[] { (long)batch, n, config.EncoderDim }, model.EncodeAll(x, null).shape);
         if (preset == "paper")
         {
             Assert.Equal((224, 16, 512, 196, 49), (config.TileSize, config.PatchSize, config.EncoderDim, config.Tokens, config.VisibleTokens));
@@ -81,7 +81,7 @@ public class KarmaModelTests
         var config = Micro(perPixel: perPixel);
         manual_seed(3);
         using var model = new KarmaModel(config);
-        using var output = model.call(Tiles(config, 3) * 5, model.SampleMasking(3));
+        using var output = model.call(Tiles(config, 3) * 5, null, model.SampleMasking(3));
         var a = output.Abundances!;
         Assert.True(a.min().item<float>() >= 0);
         var sums = a.sum(-1);
@@ -100,7 +100,7 @@ public class KarmaModelTests
         manual_seed(4);
         using var model = new KarmaModel(config);
         var x = Tiles(config, 2);
-        using var output = model.call(x, model.SampleMasking(2));
+        using var output = model.call(x, null, model.SampleMasking(2));
         using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
         loss.Total.backward();
         foreach (var (name, p) in model.named_parameters())
@@ -124,7 +124,7 @@ public class KarmaModelTests
         var karmaNames = karma.named_parameters().Select(p => p.name).ToHashSet();
         Assert.Subset(karmaNames, maeNames);
         Assert.All(karmaNames.Except(maeNames), n => Assert.StartsWith("physics", n));
-        using var output = mae.call(Tiles(Micro(), 1), mae.SampleMasking(1));
+        using var output = mae.call(Tiles(Micro(), 1), null, mae.SampleMasking(1));
         Assert.Null(output.PhysicsReconstruction);
     }
 
@@ -140,7 +140,7 @@ public class KarmaModelTests
         Assert.True(physics.Endmembers().allclose(spectra, rtol: 1e-4, atol: 1e-5));
         Assert.False(physics.LearnsEndmembers);
         var x = Tiles(config, 1);
-        using var output = model.call(x, model.SampleMasking(1));
+        using var output = model.call(x, null, model.SampleMasking(1));
         using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
         loss.Total.backward();
         Assert.Contains(model.named_parameters(), p => p.name.Contains("endmember") && p.parameter.grad is null);
@@ -169,8 +169,8 @@ public class KarmaModelTests
             using var g1 = new Generator(11);
             using var g2 = new Generator(11);
             using var _ = no_grad();
-            using var a = model.call(x, model.SampleMasking(2, g1));
-            using var b = loaded.call(x, loaded.SampleMasking(2, g2));
+            using var a = model.call(x, null, model.SampleMasking(2, g1));
+            using var b = loaded.call(x, null, loaded.SampleMasking(2, g2));
             Assert.True(Same(a.Reconstruction, b.Reconstruction));
             Assert.True(Same(a.PhysicsReconstruction!, b.PhysicsReconstruction!));
         }
@@ -194,7 +194,7 @@ public class KarmaModelTests
     {
         var config = Micro();
         using var model = new KarmaModel(config);
-        var e = Assert.Throws<KarmaException>(() => model.call(rand(1, config.Bands + 1, 16, 16), model.SampleMasking(1)));
+        var e = Assert.Throws<KarmaException>(() => model.call(rand(1, config.Bands + 1, 16, 16), null, model.SampleMasking(1)));
         Assert.Contains("[batch, 12 bands, 16, 16]", e.Message);
     }
 

@@ -59,7 +59,7 @@ public class TiledInferenceTests
         using (no_grad())
         {
             model.eval();
-            using var encoded = model.EncodeAll(tensor(values, 1, 6, 16, 16));
+            using var encoded = model.EncodeAll(tensor(values, 1, 6, 16, 16), null);
             tokens = encoded.data<float>().ToArray();                   // [16 tokens, 8]
         }
         var patch = PixelFeatures.Encode(model, cube, FeatureReadout.Patch);
