@@ -60,6 +60,7 @@ public static class KarmaCli
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(UnmixCommand.Create());
+        root.Subcommands.Add(AnomalyCommand.Create());
         root.Subcommands.Add(ProbeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());

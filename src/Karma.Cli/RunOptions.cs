@@ -36,11 +36,20 @@ sealed class RunOptions
     public readonly Option<string> EndmemberInit = new("--endmember-init") { Description = "How A starts: vca (purest training pixels), random, or library:PATH.", DefaultValueFactory = _ => "vca" };
     public readonly Option<bool> SkipMemoryCheck = new("--skip-memory-check") { Description = "Start even when the memory estimate exceeds what is available." };
     public readonly Option<bool> FreezeEndmembers = new("--freeze-endmembers") { Description = "Keep A at its initial spectra (physically fixed endmembers)." };
+    public readonly Option<string?> LossWeights = new("--loss-weights") { Description = "λ1,λ2,λ3: weights of the Huber, spectral-angle and physics terms (default 1,0.1,1)." };
+    public readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of patches hidden from the encoder (default 0.75)." };
+    public readonly Option<double?> HuberDelta = new("--huber-delta") { Description = "Huber threshold δ (default 1)." };
+    public readonly Option<string?> Encoder = new("--encoder") { Description = "Encoder WIDTHxDEPTHxHEADS, e.g. 192x6x6 (default: the preset's)." };
+    public readonly Option<string?> Decoder = new("--decoder") { Description = "Decoder WIDTHxDEPTHxHEADS, e.g. 128x2x4 (default: the preset's)." };
+    public readonly Option<bool> PerPatchAbundances = new("--per-patch-abundances") { Description = "One abundance vector per patch (the paper) instead of per pixel." };
+    public readonly Option<bool?> AbundanceFromSpectrum = new("--abundance-from-spectrum") { Description = "The abundance head also reads each visible pixel's spectral features (default: the preset's)." };
+    public readonly Option<int?> AbundanceSteps = new("--abundance-steps") { Description = "FISTA steps of fully constrained least squares refining visible pixels' abundances (default: the preset's; 0 = none)." };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
-                                              DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck })
+                                              DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck,
+                                              LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps })
             command.Options.Add(option);
         BandDescriptions.AddTo(command);
     }
@@ -54,6 +63,7 @@ sealed class RunOptions
         if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
         if (parse.GetValue(PatchSize) is int p) config = config with { PatchSize = p };
         config = WithEndmemberInit(config, parse.GetValue(EndmemberInit)!) with { LearnEndmembers = !parse.GetValue(FreezeEndmembers) };
+        config = WithModelSettings(config, parse);
         config.Validate();
         if (parse.GetValue(Steps) is not null && parse.GetValue(Epochs) is not null)
             throw new KarmaException("Give either --steps or --epochs, not both.");
@@ -88,6 +98,50 @@ sealed class RunOptions
         var scenes = SceneCatalog.Expand(parse.GetValue(option) ?? [], notes, minSide: tileSize);
         foreach (var note in notes) Console.Error.WriteLine($"karma: note: {note}");
         return BandDescriptions.Apply(parse, scenes);
+    }
+
+    /// <summary>The model settings a user may tune (loss weights, mask ratio, widths, abundance options) applied to <paramref name="config"/>.</summary>
+    KarmaConfig WithModelSettings(KarmaConfig config, ParseResult parse)
+    {
+        if (parse.GetValue(LossWeights) is { } weights)
+        {
+            var (huber, sam, physics) = ParseLossWeights(weights);
+            config = config with { HuberWeight = huber, SamWeight = sam, PhysicsWeight = physics };
+        }
+        if (parse.GetValue(MaskRatio) is double ratio) config = config with { MaskRatio = ratio };
+        if (parse.GetValue(HuberDelta) is double delta) config = config with { HuberDelta = delta };
+        if (parse.GetValue(Encoder) is { } e)
+        {
+            var (w, d, h) = ParseBlocks(e, "--encoder");
+            config = config with { EncoderDim = w, EncoderDepth = d, EncoderHeads = h };
+        }
+        if (parse.GetValue(Decoder) is { } dec)
+        {
+            var (w, d, h) = ParseBlocks(dec, "--decoder");
+            config = config with { DecoderDim = w, DecoderDepth = d, DecoderHeads = h };
+        }
+        if (parse.GetValue(PerPatchAbundances)) config = config with { PerPixelAbundances = false };
+        if (parse.GetValue(AbundanceFromSpectrum) is bool fromSpectrum) config = config with { AbundanceFromSpectrum = fromSpectrum };
+        if (parse.GetValue(AbundanceSteps) is int steps) config = config with { AbundanceRefinementSteps = steps };
+        return config;
+    }
+
+    /// <summary>"1,0.1,1" → (λ1, λ2, λ3); each a finite number ≥ 0.</summary>
+    public static (double Huber, double Sam, double Physics) ParseLossWeights(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = parts.Select(p => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
+        if (values.Length != 3 || values.Any(v => !double.IsFinite(v) || v < 0))
+            throw new KarmaException($"--loss-weights takes three non-negative numbers HUBER,SAM,PHYSICS, e.g. 1,0.1,1 (got '{text}').");
+        return (values[0], values[1], values[2]);
+    }
+
+    static (int Width, int Depth, int Heads) ParseBlocks(string text, string option)
+    {
+        var parts = text.ToLowerInvariant().Split('x');
+        if (parts.Length != 3 || !parts.All(p => int.TryParse(p, out int v) && v >= 1))
+            throw new KarmaException($"{option} takes WIDTHxDEPTHxHEADS with positive integers, e.g. 192x6x6 (got '{text}').");
+        return (int.Parse(parts[0]), int.Parse(parts[1]), int.Parse(parts[2]));
     }
 
     /// <summary>Applies an <c>--endmember-init</c> value: vca, random or library:PATH (which also sets M to the library's size).</summary>

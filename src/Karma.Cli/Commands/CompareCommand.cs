@@ -111,7 +111,7 @@ static class CompareCommand
             using (model)
             {
                 var cube = meta.Read(scene);
-                map ??= ProbeCommand.ReadLabels(labelPath, cube.Rows, cube.Cols);
+                map ??= LabelMap.Read(labelPath, cube.Rows, cube.Cols);
                 split ??= Downstream.LabelSplit.Create(map, cube.Rows, cube.Cols, 0, 0.05, null, spatial: false, seed);
                 var truth = split.Test.Select(p => map[p]).ToArray();
                 if (rows.Count == 0)

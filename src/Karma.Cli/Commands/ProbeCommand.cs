@@ -54,7 +54,7 @@ static class ProbeCommand
             {
                 using var scene = HyperspectralScene.Open(d);
                 var cube = meta.Read(scene);
-                return new LabelledScene(cube, ReadLabels(l, cube.Rows, cube.Cols));
+                return new LabelledScene(cube, LabelMap.Read(l, cube.Rows, cube.Cols));
             }).ToList();
             var map = scenes.SelectMany(s => s.Labels).ToArray();
             var s = LabelSplit.Create(map, parse.GetValue(unlabelled), parse.GetValue(fraction), parse.GetValue(perClass),
@@ -163,32 +163,4 @@ static class ProbeCommand
             confusion = Enumerable.Range(0, r.Value.Labels.Length).Select(i => Enumerable.Range(0, r.Value.Labels.Length).Select(j => r.Value.Confusion[i, j]).ToArray()).ToArray(),
             perClass = r.Value.PerClass,
         });
-
-    /// <summary>A label map as integers [rows·cols], from a one-band raster or a 2-D MATLAB variable.</summary>
-    public static int[] ReadLabels(string path, int rows, int cols)
-    {
-        var (file, variable) = MatScene.Split(path);
-        double[] values;
-        if (file.EndsWith(".mat", StringComparison.OrdinalIgnoreCase))
-        {
-            var name = variable ?? MatFile.List(file).FirstOrDefault(v => v.IsNumeric && v.Dimensions.SequenceEqual([rows, cols]))?.Name
-                       ?? throw new KarmaException(file, $"holds no {rows}×{cols} label map; name it as {Path.GetFileName(file)}:VARIABLE.");
-            var array = MatFile.Read(file, name);
-            if (!array.Variable.Dimensions.SequenceEqual([rows, cols]))
-                throw new KarmaException(file, $"variable {array.Variable} is not on the scene's {rows}×{cols} grid.");
-            values = new double[rows * cols];
-            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) values[r * cols + c] = array[r, c];
-        }
-        else
-        {
-            using var map = HyperspectralScene.Open(path);
-            if (map.Lines != rows || map.Samples != cols) throw new KarmaException(path, $"is {map.Lines}×{map.Samples} but the scene is {rows}×{cols}.");
-            var band = new float[rows * cols];
-            map.ReadWindow(0, 0, rows, cols, [0], band);
-            values = band.Select(v => (double)v).ToArray();
-        }
-        if (values.Any(v => !double.IsFinite(v) || v != Math.Round(v)))
-            throw new KarmaException(path, "holds values that are not whole numbers; a label map stores class numbers.");
-        return values.Select(v => (int)v).ToArray();
-    }
 }

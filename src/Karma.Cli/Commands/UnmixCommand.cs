@@ -15,7 +15,7 @@ static class UnmixCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Scene to unmix.", Required = true };
-        var method = new Option<string?>("--method") { Description = "karma (needs --checkpoint), vca-fcls, or fcls (endmembers from --library). Default: karma with a checkpoint, else vca-fcls." };
+        var method = new Option<string?>("--method") { Description = "karma (needs --checkpoint), vca-fcls, or fcls (endmembers from --library, or from the --checkpoint model). Default: karma with a checkpoint, else vca-fcls." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of a KARMA model." };
         var endmembers = new Option<int?>("--endmembers") { Description = "Endmembers M for vca-fcls (default: the truth's count, else 5)." };
         var library = new Option<string?>("--library") { Description = "Spectral library (ENVI .sli/.hdr or CSV): match endmembers to it, or use it as the endmembers with --method fcls." };
@@ -53,9 +53,18 @@ static class UnmixCommand
                     int m = parse.GetValue(endmembers) ?? (parse.GetValue(truth) is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
                     result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
                     break;
+                case "fcls" when ckpt is not null && parse.GetValue(library) is null:
+                    // FCLS with the model's own endmembers: the reference its abundances are measured against.
+                    var (endmemberModel, endmemberMeta) = ModelCheckpoint.Load(ckpt);
+                    using (endmemberModel)
+                    {
+                        cube = endmemberMeta.Read(scene);
+                        result = SceneUnmixing.Fcls(cube, SceneUnmixing.KarmaEndmembers(endmemberModel, cube), "fcls (model endmembers)");
+                    }
+                    break;
                 case "fcls":
                     cube = ReflectanceCube.Read(scene, tiling);
-                    var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH."));
+                    var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH or from the model given by --checkpoint."));
                     result = SceneUnmixing.Fcls(cube, lib.ResampleTo(cube.Wavelengths ?? throw new KarmaException(path, "has no wavelengths to resample the library to.")));
                     break;
                 default:
@@ -71,10 +80,10 @@ static class UnmixCommand
             Console.Out.WriteLine($"{how}: {result.Count} endmembers, mean reconstruction RMSE {F(summary.MeanErrorRmse, "F4")}; outputs in {Path.GetFullPath(dir)}");
             if (score is not null)
             {
-                var table = new Table().AddColumns("reference", "matched endmember", "SAD (°)", "abundance RMSE");
+                var table = new Table().AddColumns("reference", "matched endmember", "SAD (°)", "abundance RMSE", "dominant agrees");
                 for (int i = 0; i < score.Names.Length; i++)
-                    table.AddRow(Markup.Escape(score.Names[i]), $"{score.MatchedEstimate[i] + 1}", F(score.SadDegrees?[i], "F2"), F(score.AbundanceRmse?[i], "F4"));
-                table.AddRow("[bold]mean[/]", "", F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"));
+                    table.AddRow(Markup.Escape(score.Names[i]), $"{score.MatchedEstimate[i] + 1}", F(score.SadDegrees?[i], "F2"), F(score.AbundanceRmse?[i], "F4"), F(score.DominantAgreement?[i], "P1"));
+                table.AddRow("[bold]mean[/]", "", F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"), F(score.MeanDominantAgreement, "P1"));
                 AnsiConsole.Write(table);
             }
             if (matches is not null)

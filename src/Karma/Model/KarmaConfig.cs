@@ -97,6 +97,16 @@ public sealed record KarmaConfig
     /// compares A·a with every pixel's spectrum, which a patch-constant mixture cannot follow inside a patch.
     /// </summary>
     public bool PerPixelAbundances { get; init; } = true;
+    /// <summary>
+    /// Whether the abundance head also reads each visible pixel's own spectral features (per-pixel abundances only):
+    /// a decoder token alone must describe P² pixels' mixtures, which it does poorly (see the README's unmixing section).
+    /// </summary>
+    public bool AbundanceFromSpectrum { get; init; }
+    /// <summary>
+    /// Unrolled FISTA steps of fully constrained least squares that refine visible pixels' abundances (per-pixel only;
+    /// 0: none, the head's softmax is the answer).
+    /// </summary>
+    public int AbundanceRefinementSteps { get; init; }
     /// <summary>Whether the endmember matrix A is trained (false: kept at its initial spectra).</summary>
     public bool LearnEndmembers { get; init; } = true;
     /// <summary>
@@ -147,14 +157,14 @@ public sealed record KarmaConfig
     public static KarmaConfig Tiny => new()
     {
         Preset = "tiny", TileSize = 32, PatchSize = 8, EncoderDim = 128, EncoderDepth = 4, EncoderHeads = 4,
-        DecoderDim = 64, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 5, SpectralDim = 64,
+        DecoderDim = 64, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 5, SpectralDim = 64, AbundanceFromSpectrum = true, AbundanceRefinementSteps = 5,
     };
 
     /// <summary>CPU preset: 64×64 tiles, 8×8 patches, D=192, 6+2 blocks.</summary>
     public static KarmaConfig Small => new()
     {
         Preset = "small", TileSize = 64, PatchSize = 8, EncoderDim = 192, EncoderDepth = 6, EncoderHeads = 6,
-        DecoderDim = 128, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 6, SpectralDim = 96,
+        DecoderDim = 128, DecoderDepth = 2, DecoderHeads = 4, Endmembers = 6, SpectralDim = 96, AbundanceFromSpectrum = true, AbundanceRefinementSteps = 5,
     };
 
     /// <summary>The published setting: 224×224×218 tiles, 16×16 patches, D=512, 75% masking, per-patch abundances.</summary>
@@ -205,6 +215,7 @@ public sealed record KarmaConfig
         Require(Endmembers >= 1, $"endmembers must be ≥ 1 (got {Endmembers}).");
         Require(HuberDelta > 0, "the Huber δ must be positive.");
         Require(!ByWavelength || SpectralDim >= 1, $"spectral features must be ≥ 1 (got {SpectralDim}).");
+        Require(AbundanceRefinementSteps >= 0, $"abundance refinement steps must be ≥ 0 (got {AbundanceRefinementSteps}).");
         return this;
     }
 }

@@ -65,7 +65,8 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         }
         if (config.HasPhysicsBranch)
             physics = new LinearMixingBranch("physics", dd, config.ByWavelength ? SpectralGrid.Points : config.Bands, config.Endmembers, config.PatchSize,
-                                             config.PerPixelAbundances, config.LearnEndmembers);
+                                             config.PerPixelAbundances, config.LearnEndmembers,
+                                             config.AbundanceFromSpectrum ? config.PixelChannels : 0, config.AbundanceRefinementSteps);
         encoderPos = PositionEmbedding.SineCosine2D(d, config.GridSize).unsqueeze(0);
         decoderPos = PositionEmbedding.SineCosine2D(dd, config.GridSize).unsqueeze(0);
         // Fixed: one statistic per training band. Wavelength: one per grid point, read at any band through its response.
@@ -135,8 +136,9 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
         long b = images.shape[0];
-        int n = Config.Tokens, visible = masking.Visible;
-        var latent = Encode(images, context, masking.Shuffle[.., ..visible]);
+        int n = Config.Tokens, visible = masking.Visible, pixels = Config.PatchSize * Config.PatchSize;
+        var features = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);      // [B, N, P²·F]
+        var latent = Encode(features, masking.Shuffle[.., ..visible]);
 
         var y = decoderEmbed.call(latent);
         var filler = maskToken.expand(b, n - visible, Config.DecoderDim);
@@ -146,7 +148,14 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
 
         var reconstruction = Reconstruct(y, context);
         Tensor? abundances = null, endmembers = null;
-        if (physics is not null) (abundances, endmembers) = physics.call(y, context.Response);
+        if (physics is not null)
+        {
+            var seen = 1 - masking.Mask;                                                             // [B, N]
+            (abundances, endmembers) = physics.call(new MixingInput(y, context.Response,
+                Features: Config.AbundanceFromSpectrum ? features.view(b, n, pixels, -1) * seen.view(b, n, 1, 1) : null,
+                Pixels: Config.AbundanceRefinementSteps > 0 ? Targets(images).view(b, n, pixels, -1) : null,
+                Visible: seen));
+        }
         return new KarmaOutput
         {
             Reconstruction = reconstruction.MoveToOuterDisposeScope(),
@@ -163,7 +172,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
         var all = arange(Config.Tokens, dtype: int64, device: images.device).unsqueeze(0).expand(images.shape[0], Config.Tokens);
-        return Encode(images, context, all).MoveToOuterDisposeScope();
+        return Encode(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize), all).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -235,10 +244,11 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         return (standardised * std + mean).reshape(b, n, pixels * context.Count).MoveToOuterDisposeScope();
     }
 
-    Tensor Encode(Tensor images, BandContext context, Tensor keep)
+    /// <summary>Patchified spectral features [B, N, P²·F] → encoder output [B, kept, D] for the patches <paramref name="keep"/> lists.</summary>
+    Tensor Encode(Tensor features, Tensor keep)
     {
-        long b = images.shape[0];
-        var x = patchEmbed.call(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize)) + encoderPos;
+        long b = features.shape[0];
+        var x = patchEmbed.call(features) + encoderPos;
         x = x.gather(1, keep.unsqueeze(-1).expand(b, keep.shape[1], Config.EncoderDim));
         foreach (var block in encoderBlocks) x = block.call(x);
         return encoderNorm.call(x);

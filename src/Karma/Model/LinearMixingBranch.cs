@@ -14,31 +14,49 @@ namespace Karma.Model;
 /// A fixed-band model keeps A at its bands; a wavelength-aware one keeps the endmember spectra on the fine grid
 /// (<see cref="SpectralGrid"/>) and forms each band set's A through that set's spectral response, so an abundance means
 /// the same material on every sensor.
+/// Two options make per-pixel abundances agree with the data they explain (see the README's unmixing section):
+/// <list type="bullet">
+/// <item>the pixel's own spectral features as a second input to the abundance head, for the pixels the encoder saw (a
+///   masked pixel's abundances still come from context alone);</item>
+/// <item>a few unrolled FISTA steps of fully constrained least squares on those visible pixels
+///   (<see cref="Simplex.LeastSquares"/>), starting from the head's estimate: the abundances then solve the linear mixing
+///   model for the branch's endmembers instead of approximating it, and gradients flow through the steps to A and the head.</item>
+/// </list>
 /// </summary>
-public sealed class LinearMixingBranch : Module<Tensor, Tensor?, (Tensor Abundances, Tensor Endmembers)>
+public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances, Tensor Endmembers)>
 {
     readonly Sequential abundanceHead;
+    readonly Sequential? pixelHead;
     readonly Parameter endmemberLogits;
-    readonly int pixelsPerPatch, endmembers, abundancesPerToken;
+    readonly int pixelsPerPatch, endmembers, abundancesPerToken, refinementSteps;
 
     /// <summary>
     /// Creates the branch; the endmember spectra (<paramref name="bands"/> values each: the model's bands, or the grid's
-    /// points) start at random reflectance-like values in [0.05, 0.6].
+    /// points) start at random reflectance-like values in [0.05, 0.6]. <paramref name="pixelFeatures"/> &gt; 0 adds the
+    /// pixel's own spectral features (that many) to the head's input; <paramref name="refinementSteps"/> &gt; 0 refines
+    /// visible pixels' abundances by that many FISTA steps. Both need per-pixel abundances.
     /// </summary>
-    public LinearMixingBranch(string name, int decoderDim, int bands, int endmembers, int patchSize, bool perPixel, bool learnEndmembers)
+    public LinearMixingBranch(string name, int decoderDim, int bands, int endmembers, int patchSize, bool perPixel, bool learnEndmembers,
+                              int pixelFeatures = 0, int refinementSteps = 0)
         : base(name)
     {
         this.endmembers = endmembers;
         pixelsPerPatch = patchSize * patchSize;
         abundancesPerToken = perPixel ? pixelsPerPatch : 1;
+        this.refinementSteps = perPixel ? refinementSteps : 0;
         abundanceHead = Sequential(
             ("fc1", Linear(decoderDim, decoderDim / 2)),
             ("gelu", GELU()),
             ("fc2", Linear(decoderDim / 2, abundancesPerToken * endmembers)));
+        if (perPixel && pixelFeatures > 0)
+            pixelHead = Sequential(("fc1", Linear(pixelFeatures, 2 * endmembers + 16)), ("gelu", GELU()), ("fc2", Linear(2 * endmembers + 16, endmembers)));
         using var initial = rand(bands, endmembers) * 0.55 + 0.05;
         endmemberLogits = new Parameter(InverseSoftplus(initial), requires_grad: learnEndmembers);
         RegisterComponents();
     }
+
+    /// <summary>FISTA steps for visible pixels outside training (when refinement is on): enough to converge where the unrolled training steps stop short.</summary>
+    public int InferenceSteps { get; set; } = 300;
 
     /// <summary>
     /// The endmember spectra as stored, [bands or grid points, M] (non-negative); with a grid <paramref name="response"/>
@@ -69,18 +87,28 @@ public sealed class LinearMixingBranch : Module<Tensor, Tensor?, (Tensor Abundan
 
     /// <summary>
     /// decoderTokens [B, N, D] → abundances [B, N, k, M] (k = P² per pixel, 1 per patch) and the endmember
-    /// spectra A [bands, M] they mix (through the grid <paramref name="response"/> when given), both in the autograd graph. The mixed spectra themselves are formed only when
+    /// spectra A [bands, M] they mix (through the grid response when the input has one), both in the autograd graph. The mixed spectra themselves are formed only when
     /// asked for (<see cref="Mix"/>): the loss does not need them (<see cref="MeanSquaredError"/>).
     /// </summary>
-    public override (Tensor Abundances, Tensor Endmembers) forward(Tensor decoderTokens, Tensor? response)
+    public override (Tensor Abundances, Tensor Endmembers) forward(MixingInput input)
     {
         using var scope = NewDisposeScope();
+        var decoderTokens = input.Decoder;
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
+        var logits = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers);
+        if (pixelHead is not null && input.Features is { } features) logits = logits + pixelHead.call(features);
         // Softmax over M through a transposed view: libtorch's softmax along a last dimension of only M = 8 runs 3× slower
         // than along a middle one whose inner dimension (the P² pixels) it can vectorise over.
-        var abundances = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers)
-            .transpose(2, 3).softmax(2).transpose(2, 3);
-        return (abundances.MoveToOuterDisposeScope(), Endmembers(response).MoveToOuterDisposeScope());
+        var abundances = logits.transpose(2, 3).softmax(2).transpose(2, 3);
+        var spectra = Endmembers(input.Response);
+        if (refinementSteps > 0 && input.Pixels is { } pixels && input.Visible is { } visible)
+        {
+            // Training unrolls the configured steps; inference has no graph to keep and runs on towards convergence.
+            int steps = training ? refinementSteps : Math.Max(refinementSteps, InferenceSteps);
+            var solved = Simplex.LeastSquares(abundances, spectra.t().matmul(spectra), EndmemberProjection.Of(pixels, spectra), steps);
+            abundances = where(visible.view(b, n, 1, 1) > 0.5, solved, abundances);
+        }
+        return (abundances.MoveToOuterDisposeScope(), spectra.MoveToOuterDisposeScope());
     }
 
     /// <summary>The mixed spectra A·a of every pixel in token layout, [B, N, P²·bands], from abundances [B, N, k, M].</summary>
@@ -117,3 +145,10 @@ public sealed class LinearMixingBranch : Module<Tensor, Tensor?, (Tensor Abundan
         return c + (-c).expm1().neg().log();
     }
 }
+
+/// <summary>
+/// What the physics branch reads for one batch: the decoder's tokens [B, N, D]; for a wavelength-aware model the band set's
+/// grid response [bands, grid]; and, for the options that use the pixels themselves, each pixel's spectral features
+/// [B, N, P², F] (zero where the patch was masked), its reflectance [B, N, P², bands] and which patches were visible [B, N].
+/// </summary>
+public sealed record MixingInput(Tensor Decoder, Tensor? Response = null, Tensor? Features = null, Tensor? Pixels = null, Tensor? Visible = null);

@@ -36,4 +36,26 @@ public sealed class TokenMasking
         var order = arange(tokens, dtype: int64, device: device).unsqueeze(0).expand(batch, tokens).contiguous();
         return new TokenMasking { Shuffle = order, Restore = order.clone(), Mask = zeros(batch, tokens, device: device), Visible = tokens };
     }
+
+    /// <summary>
+    /// Four complementary maskings of a <paramref name="grid"/>×<paramref name="grid"/> patch grid: the k-th hides the
+    /// patches at (row mod 2, column mod 2) = (k / 2, k mod 2), so every patch is hidden by exactly one of them and each
+    /// hidden patch has all eight neighbours in view. Used to predict every pixel from its context (anomaly scores).
+    /// </summary>
+    public static TokenMasking[] Lattice(long batch, int grid, Device? device = null)
+    {
+        if (grid < 2) throw new KarmaException($"Complementary masks need at least 2×2 patches per tile (the model has {grid}×{grid}).");
+        var result = new TokenMasking[4];
+        for (int k = 0; k < 4; k++)
+        {
+            var hidden = Enumerable.Range(0, grid * grid).Where(t => (t / grid % 2) * 2 + t % grid % 2 == k).ToArray();
+            var order = Enumerable.Range(0, grid * grid).Except(hidden).Concat(hidden).Select(t => (long)t).ToArray();
+            var shuffle = tensor(order, device: device).unsqueeze(0).expand(batch, order.Length).contiguous();
+            var restore = shuffle.argsort(dim: 1);
+            var mask = zeros(batch, grid * grid, device: device);
+            foreach (int t in hidden) mask[.., t] = tensor(1f);
+            result[k] = new TokenMasking { Shuffle = shuffle, Restore = restore, Mask = mask, Visible = order.Length - hidden.Length };
+        }
+        return result;
+    }
 }

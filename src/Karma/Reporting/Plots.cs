@@ -142,6 +142,30 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Lines through (x, y) points, one per series with its label; <paramref name="diagonal"/> adds the y = x chance line (ROC plots).</summary>
+    public static void Lines(string path, IEnumerable<(string Label, double[] X, double[] Y)> series, string title, string xLabel, string yLabel, bool diagonal = false)
+    {
+        var plot = new Plot();
+        foreach (var (label, x, y) in series)
+        {
+            var line = plot.Add.ScatterLine(x, y);
+            line.LegendText = label;
+            line.LineWidth = 2;
+        }
+        if (diagonal)
+        {
+            var chance = plot.Add.ScatterLine(new double[] { 0, 1 }, new double[] { 0, 1 });
+            chance.LinePattern = LinePattern.Dashed;
+            chance.Color = Colors.Gray;
+            chance.LegendText = "chance";
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.LowerRight);
+        Save(plot, path);
+    }
+
     /// <summary>One bar per name.</summary>
     public static void Bars(string path, IReadOnlyList<string> names, IReadOnlyList<double> values, string title, string yLabel)
     {

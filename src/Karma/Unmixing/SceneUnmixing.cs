@@ -50,12 +50,21 @@ public static class SceneUnmixing
         if (model.Physics is null) throw new KarmaException($"A {model.Config.Variant} model has no physics branch; unmix with --method vca-fcls.");
         int m = model.Config.Endmembers;
         var abundances = cube.MaskInvalid(TiledInference.Run(model, cube, m, images => model.Abundances(images, cube.Spectral)));
+        var endmembers = KarmaEndmembers(model, cube);
+        return new UnmixingResult(endmembers, abundances, Error(cube, endmembers, abundances), cube.Rows, cube.Cols, "karma");
+    }
+
+    /// <summary>The physics branch's endmember matrix A at <paramref name="cube"/>'s bands, [bands, M].</summary>
+    public static double[,] KarmaEndmembers(KarmaModel model, ReflectanceCube cube)
+    {
+        int m = model.Config.Endmembers;
+        using var _ = TorchSharp.torch.no_grad();
         using var spectra = model.Endmembers(cube.Spectral).detach().cpu();
         var e = spectra.data<float>().ToArray();
         var endmembers = new double[cube.Bands, m];
         for (int b = 0; b < cube.Bands; b++)
             for (int j = 0; j < m; j++) endmembers[b, j] = e[b * m + j];
-        return new UnmixingResult(endmembers, abundances, Error(cube, endmembers, abundances), cube.Rows, cube.Cols, "karma");
+        return endmembers;
     }
 
     static float[] Error(ReflectanceCube cube, double[,] endmembers, float[] abundances)

@@ -99,8 +99,14 @@ public sealed record UnmixingTruth(double[,]? Endmembers, float[]? Abundances, i
     static float Clean(double v) => v is >= -1e-6 and <= 1 + 1e-6 ? (float)v : float.NaN;
 }
 
-/// <summary>How an unmixing compares with truth, per reference endmember and on average.</summary>
-public sealed record UnmixingScore(string[] Names, int[] MatchedEstimate, double[]? SadDegrees, double? MeanSadDegrees, double[]? AbundanceRmse, double? MeanAbundanceRmse)
+/// <summary>
+/// How an unmixing compares with truth, per reference endmember and on average: the estimate matched to each reference,
+/// their SAD, the abundance RMSE and, where truth abundances exist, the share of the pixels a reference dominates (largest
+/// abundance) that its matched estimate dominates too (<see cref="DominantAgreement"/>; <see cref="MeanDominantAgreement"/>
+/// over all pixels).
+/// </summary>
+public sealed record UnmixingScore(string[] Names, int[] MatchedEstimate, double[]? SadDegrees, double? MeanSadDegrees, double[]? AbundanceRmse, double? MeanAbundanceRmse,
+                                   double[]? DominantAgreement = null, double? MeanDominantAgreement = null)
 {
     /// <summary>
     /// Scores <paramref name="result"/>: estimates are matched one-to-one to references by spectral angle when
@@ -140,6 +146,32 @@ public sealed record UnmixingScore(string[] Names, int[] MatchedEstimate, double
         }
         else match = EndmemberMatching.Hungarian(rmseCost!);
         var rmse = rmseCost is null ? null : match.Select((j, i) => rmseCost[i, j]).ToArray();
-        return new UnmixingScore(truth.Names, match, sad, sad?.Average(), rmse, rmse?.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average());
+        var (dominant, meanDominant) = truth.Abundances is { } abundances ? Dominance(abundances, result, match, r, pixels) : (null, (double?)null);
+        return new UnmixingScore(truth.Names, match, sad, sad?.Average(), rmse, rmse?.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), dominant, meanDominant);
+    }
+
+    /// <summary>Per reference: of the pixels it dominates in the truth, the share its matched estimate dominates; and that share over all pixels.</summary>
+    static (double[], double?) Dominance(float[] truth, UnmixingResult result, int[] match, int r, int pixels)
+    {
+        var hits = new int[r];
+        var counts = new int[r];
+        for (int p = 0; p < pixels; p++)
+        {
+            int best = -1;
+            for (int i = 0; i < r; i++)
+            {
+                float v = truth[i * pixels + p];
+                if (float.IsNaN(v)) { best = -1; break; }
+                if (best < 0 || v > truth[best * pixels + p]) best = i;
+            }
+            if (best < 0 || float.IsNaN(result.Abundances[p])) continue;
+            int estimated = 0;
+            for (int j = 1; j < result.Count; j++)
+                if (result.Abundances[j * pixels + p] > result.Abundances[estimated * pixels + p]) estimated = j;
+            counts[best]++;
+            if (estimated == match[best]) hits[best]++;
+        }
+        int total = counts.Sum();
+        return (hits.Select((h, i) => counts[i] > 0 ? h / (double)counts[i] : double.NaN).ToArray(), total > 0 ? hits.Sum() / (double)total : null);
     }
 }

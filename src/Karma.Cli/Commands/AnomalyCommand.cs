@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Karma.Anomaly;
+using Karma.Data;
+using Karma.Model;
+using Karma.Reporting;
+using Spectre.Console;
+
+namespace Karma.Cli.Commands;
+
+/// <summary><c>karma anomaly</c>: per-pixel anomaly scores (KARMA, global RX, local RX) as maps, and ROC AUC against truth.</summary>
+static class AnomalyCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Scene to score.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder (anomaly.tif, PNG maps, roc.png, anomaly.json).", Required = true };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of the model for the karma method." };
+        var method = new Option<string>("--method") { Description = "karma, rx, local-rx, a comma-separated list, or all (karma only with a model).", DefaultValueFactory = _ => "all" };
+        var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]); non-zero marks anomalies. Adds ROC AUC per method." };
+        var window = new Option<string>("--window") { Description = "Local RX's inner (guard) and outer window, odd sizes INNER,OUTER.", DefaultValueFactory = _ => "5,15" };
+        var components = new Option<int>("--components") { Description = "Principal components local RX works in.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (auc and seconds per method)." };
+        var bands = new BandOptions();
+        var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (context prediction + physics residual), global RX, local RX; ROC AUC with --truth.")
+            { data, output, checkpoint, method, truth, window, components, json };
+        bands.AddTo(command);
+        KarmaCli.SetRun(command, parse =>
+        {
+            string path = bands.Apply(parse, [parse.GetValue(data)!])[0], dir = parse.GetValue(output)!;
+            KarmaCli.CheckOutput(dir, path, parse.GetValue(checkpoint), parse.GetValue(truth));
+            var sizes = parse.GetValue(window)!.Split(',');
+            if (sizes.Length != 2 || !int.TryParse(sizes[0], out int inner) || !int.TryParse(sizes[1], out int outer))
+                throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{parse.GetValue(window)}'.");
+            if (parse.GetValue(components) < 1) throw new KarmaException($"--components must be at least 1 (got {parse.GetValue(components)}).");
+            string? ckpt = parse.GetValue(checkpoint);
+            var methods = AnomalyDetection.ParseMethods(parse.GetValue(method)!, ckpt is not null);
+            using var scene = HyperspectralScene.Open(path);
+            var cube = ReflectanceCube.Read(scene, new TilingOptions());
+            KarmaModel? model = null;
+            ReflectanceCube? modelCube = null;
+            try
+            {
+                if (methods.Contains(AnomalyMethod.Karma))
+                {
+                    var (loaded, meta) = ModelCheckpoint.Load(ckpt ?? throw new KarmaException("--method karma needs --checkpoint RUN_DIR."));
+                    model = loaded;
+                    modelCube = meta.Read(scene);
+                }
+                var maps = AnomalyDetection.Detect(cube, methods, model, modelCube, new AnomalyOptions(inner, outer, parse.GetValue(components)));
+                int[]? truthMap = parse.GetValue(truth) is { } t ? LabelMap.Read(t, cube.Rows, cube.Cols) : null;
+                if (truthMap is not null) maps = AnomalyDetection.Score(maps, truthMap);
+                AnomalyReport.Write(dir, maps, cube.Rows, cube.Cols, cube.Source, truthMap, Path.GetFileName(scene.Path));
+                if (parse.GetValue(json))
+                {
+                    Console.Out.WriteLine(JsonSerializer.Serialize(maps.ToDictionary(m => m.Name, m => new { auc = m.Auc, seconds = m.Seconds }), KarmaCli.Json));
+                    return 0;
+                }
+                var table = new Table().AddColumns("method", "ROC AUC", "seconds");
+                foreach (var m in maps) table.AddRow(m.Name, m.Auc is { } a ? a.ToString("F4", CultureInfo.InvariantCulture) : "–", m.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+                AnsiConsole.Write(table);
+                Console.Out.WriteLine($"maps in {Path.GetFullPath(dir)}");
+                return 0;
+            }
+            finally { model?.Dispose(); }
+        });
+        return command;
+    }
+}

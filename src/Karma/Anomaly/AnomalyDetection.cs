@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Karma.Data;
+using Karma.Evaluation;
+using Karma.Model;
+
+namespace Karma.Anomaly;
+
+/// <summary>Anomaly detectors Karma runs.</summary>
+public enum AnomalyMethod
+{
+    /// <summary>What the model cannot predict from context, plus its physics residual (<see cref="ContextDetector"/>).</summary>
+    Karma,
+    /// <summary>Global RX (<see cref="RxDetector.Global"/>).</summary>
+    Rx,
+    /// <summary>Dual-window local RX (<see cref="RxDetector.Local"/>).</summary>
+    LocalRx,
+}
+
+/// <summary>One detector's scores over a scene [row·col] (NaN where invalid), the seconds it took and, with truth, its ROC AUC.</summary>
+public sealed record AnomalyMap(string Name, float[] Scores, double Seconds, double? Auc = null);
+
+/// <summary>Settings of the detectors: local RX's windows and principal components.</summary>
+public sealed record AnomalyOptions(int InnerWindow = 5, int OuterWindow = 15, int Components = 20);
+
+/// <summary>
+/// Runs the chosen detectors on one scene and, given a truth map (non-zero = anomalous), scores each by ROC AUC. The
+/// <c>karma</c> method adds its two components (<c>karma-context</c>, <c>karma-physics</c>) so a reader sees which one
+/// carries the detection.
+/// </summary>
+public static class AnomalyDetection
+{
+    /// <summary>Parses "karma", "rx", "local-rx" or "all" (every method the inputs allow).</summary>
+    public static AnomalyMethod[] ParseMethods(string text, bool haveModel) => text.ToLowerInvariant() switch
+    {
+        "all" => haveModel ? [AnomalyMethod.Karma, AnomalyMethod.Rx, AnomalyMethod.LocalRx] : [AnomalyMethod.Rx, AnomalyMethod.LocalRx],
+        _ => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(m => m.ToLowerInvariant() switch
+        {
+            "karma" => AnomalyMethod.Karma,
+            "rx" => AnomalyMethod.Rx,
+            "local-rx" => AnomalyMethod.LocalRx,
+            _ => throw new KarmaException($"Unknown anomaly method '{m}'. Choose karma, rx, local-rx or all."),
+        }).Distinct().ToArray(),
+    };
+
+    /// <summary>The maps of <paramref name="methods"/> on <paramref name="cube"/>; the karma method needs <paramref name="model"/> (and a cube read for it).</summary>
+    public static IReadOnlyList<AnomalyMap> Detect(ReflectanceCube cube, IReadOnlyList<AnomalyMethod> methods, KarmaModel? model = null, ReflectanceCube? modelCube = null,
+                                                   AnomalyOptions? options = null)
+    {
+        options ??= new AnomalyOptions();
+        var maps = new List<AnomalyMap>();
+        foreach (var method in methods)
+        {
+            var clock = Stopwatch.StartNew();
+            switch (method)
+            {
+                case AnomalyMethod.Karma:
+                    var scores = ContextDetector.Score(model ?? throw new KarmaException("The karma anomaly method needs a model (--checkpoint)."), modelCube ?? cube);
+                    double seconds = clock.Elapsed.TotalSeconds;
+                    maps.Add(new AnomalyMap("karma", scores.Combined, seconds));
+                    maps.Add(new AnomalyMap("karma-context", scores.Context, seconds));
+                    if (scores.Physics is { } physics) maps.Add(new AnomalyMap("karma-physics", physics, seconds));
+                    break;
+                case AnomalyMethod.Rx:
+                    maps.Add(new AnomalyMap("rx", RxDetector.Global(cube), clock.Elapsed.TotalSeconds));
+                    break;
+                case AnomalyMethod.LocalRx:
+                    maps.Add(new AnomalyMap("local-rx", RxDetector.Local(cube, options.InnerWindow, options.OuterWindow, options.Components), clock.Elapsed.TotalSeconds));
+                    break;
+            }
+        }
+        return maps;
+    }
+
+    /// <summary>Each map with its ROC AUC against <paramref name="truth"/> ([row·col], non-zero = anomalous).</summary>
+    public static IReadOnlyList<AnomalyMap> Score(IReadOnlyList<AnomalyMap> maps, int[] truth)
+    {
+        var positive = truth.Select(v => v != 0).ToArray();
+        return maps.Select(m => m with { Auc = RocCurve.Auc(m.Scores.Select(v => (double)v).ToArray(), positive) }).ToList();
+    }
+}

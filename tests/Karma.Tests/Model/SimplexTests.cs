@@ -1,0 +1,58 @@
+using Karma.Model;
+using Karma.Runtime;
+using Karma.Unmixing;
+using static TorchSharp.torch;
+
+namespace Karma.Tests.Model;
+
+public class SimplexTests
+{
+    public SimplexTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Projection_lands_on_the_simplex_at_the_nearest_point()
+    {
+        // Hand cases: inside stays, a shifted point loses the shift, a far corner clips.
+        var p = Simplex.Project(tensor(new float[,] { { 0.2f, 0.3f, 0.5f }, { 1.2f, 1.3f, 1.5f }, { 5f, -1f, 0f }, { 0.5f, 0.5f, -3f } })).data<float>().ToArray();
+        Assert.Equal([0.2f, 0.3f, 0.5f, 0.2f, 0.3f, 0.5f, 1f, 0f, 0f, 0.5f, 0.5f, 0f], p.Select(v => MathF.Round(v, 6)));
+        // Random vectors: on the simplex, and no random simplex point is nearer.
+        var random = new Random(1);
+        using var v = randn(200, 5) * 2;
+        var projected = Simplex.Project(v);
+        Assert.True(projected.min().item<float>() >= 0);
+        Assert.True((projected.sum(-1) - 1).abs().max().item<float>() < 1e-5);
+        var distance = (projected - v).square().sum(-1);
+        for (int trial = 0; trial < 50; trial++)
+        {
+            using var other = Simplex.Project(rand(200, 5) * 3 - 1);
+            Assert.True(((other - v).square().sum(-1) - distance).min().item<float>() > -1e-5);
+        }
+    }
+
+    [Fact]
+    public void Fista_steps_converge_to_the_fully_constrained_least_squares_solution()
+    {
+        manual_seed(2);
+        var endmembers = rand(30, 4) * 0.5 + 0.05;                                 // [bands, M]
+        var truth = Simplex.Project(randn(64, 4));
+        var pixels = truth.matmul(endmembers.t()) + randn(64, 30) * 0.01;
+        var solved = Simplex.LeastSquares(full(64, 4, 0.25f), endmembers.t().matmul(endmembers), pixels.matmul(endmembers), 2000);
+        var fcls = new FullyConstrainedLeastSquares(To2D(endmembers));
+        var pixelData = pixels.data<float>().ToArray();
+        var expected = new double[4];
+        var got = solved.data<float>().ToArray();
+        for (int i = 0; i < 64; i++)
+        {
+            fcls.Unmix(pixelData.AsSpan(i * 30, 30), expected);
+            for (int j = 0; j < 4; j++) Assert.Equal(expected[j], got[i * 4 + j], 2e-3);
+        }
+    }
+
+    static float[,] To2D(Tensor t)
+    {
+        var data = t.data<float>().ToArray();
+        var r = new float[t.shape[0], t.shape[1]];
+        for (int i = 0; i < r.GetLength(0); i++) for (int j = 0; j < r.GetLength(1); j++) r[i, j] = data[i * r.GetLength(1) + j];
+        return r;
+    }
+}
