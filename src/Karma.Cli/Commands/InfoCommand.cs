@@ -32,6 +32,8 @@ static class InfoCommand
             var spectral = scene.Spectral;
             var overlaps = spectral?.Overlaps().Select(o => new { fromNm = o.From, toNm = o.To, lowerBands = OneBased(o.Lower), upperBands = OneBased(o.Upper) }).ToArray();
             var dropped = spectral is null ? null : new { lower = Dropped(spectral, OverlapPolicy.Lower), upper = Dropped(spectral, OverlapPolicy.Upper) };
+            var empty = BandSelection.EmptyBands(scene);
+            int kept = new BandSelection().Choose(scene).Length;
             var info = new
             {
                 path = scene.Path, lines = scene.Lines, samples = scene.Samples, bands = scene.Bands,
@@ -40,6 +42,7 @@ static class InfoCommand
                 spectrometers = spectral?.Spectrometers().Select(OneBased).ToArray(), overlaps, overlapDrops = dropped,
                 noDataValue = m.NoDataValue, reflectanceScale = m.ReflectanceScale,
                 badBands = m.GoodBands?.Select((g, i) => (g, i)).Where(t => !t.g).Select(t => t.i).ToArray(),
+                emptyBands = Enumerable.Range(0, scene.Bands).Where(b => empty[b]).ToArray(), keptBands = kept,
                 geoTransform = m.GeoTransform, spectrum,
             };
             if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(info, KarmaCli.Json)); return 0; }
@@ -55,6 +58,8 @@ static class InfoCommand
                      : "none")
                  .AddRow("no-data", m.NoDataValue?.ToString() ?? "none")
                  .AddRow("bad bands", info.badBands is { Length: > 0 } bb ? string.Join(", ", bb) : "none")
+                 .AddRow("empty bands", info.emptyBands.Length > 0 ? $"{info.emptyBands.Length} (no valid non-zero value in sampled rows): {string.Join(", ", info.emptyBands)}" : "none")
+                 .AddRow("bands a model reads", $"{kept} of {scene.Bands} (flagged and empty bands dropped)")
                  .AddRow("reflectance scale", m.ReflectanceScale?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none")
                  .AddRow("CRS", Markup.Escape(m.CoordinateSystem ?? "none"));
             if (spectrum is not null) table.AddRow("pixel", string.Join(", ", spectrum.Take(12)) + (spectrum.Length > 12 ? ", …" : ""));

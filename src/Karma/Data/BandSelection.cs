@@ -31,7 +31,7 @@ public sealed record BandSelection
 
     /// <summary>Drop bands the file flags as bad. Default true.</summary>
     public bool DropFlagged { get; init; } = true;
-    /// <summary>Drop bands in which every inspected pixel is no-data or not finite. Default true.</summary>
+    /// <summary>Drop bands in which every inspected pixel is no-data, not finite or zero. Default true.</summary>
     public bool DropEmpty { get; init; } = true;
     /// <summary>Windows (nm) whose bands are dropped; empty by default (the paper keeps them).</summary>
     public IReadOnlyList<WavelengthRange> DropWindows { get; init; } = [];
@@ -86,8 +86,9 @@ public sealed record BandSelection
     }
 
     /// <summary>
-    /// Bands in which no inspected pixel holds a valid value. Up to 64 evenly spaced rows are read in full,
-    /// which finds bands left empty by the processor without reading a large scene.
+    /// Bands in which no inspected pixel holds a valid, non-zero value: left empty by the processor, or zeroed the way
+    /// benchmark files blank their water-absorption bands (the 224-band AVIRIS scene here). Up to 64 evenly spaced rows
+    /// are read in full, which finds them without reading a large scene.
     /// </summary>
     public static bool[] EmptyBands(HyperspectralScene scene)
     {
@@ -103,7 +104,7 @@ public sealed record BandSelection
                     for (int c = 0; c < scene.Samples; c++)
                     {
                         float v = row[b * scene.Samples + c];
-                        if (float.IsFinite(v) && !(noData is { } nd && v == nd)) { empty[b] = false; break; }
+                        if (v != 0 && float.IsFinite(v) && !(noData is { } nd && v == nd)) { empty[b] = false; break; }
                     }
         }
         return empty;

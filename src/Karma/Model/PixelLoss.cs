@@ -71,9 +71,9 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
         var cosine = empty(pixelShape);
         var energy = empty(pixelShape);
         var sums = empty(pixels, 2);                                        // ‖p‖², p·t per pixel, for the backward
-        var (p, t) = (Address(prediction), Address(target));
-        var (h, c, e, s) = (Address(huber), Address(cosine), Address(energy), Address(sums));
-        ForEachPixel(pixels, pixel => ForwardPixel(p, t, h, c, e, s, pixel, bands, delta));
+        var (p, t) = (CpuKernels.Address(prediction), CpuKernels.Address(target));
+        var (h, c, e, s) = (CpuKernels.Address(huber), CpuKernels.Address(cosine), CpuKernels.Address(energy), CpuKernels.Address(sums));
+        CpuKernels.ForEachPixel(pixels, pixel => ForwardPixel(p, t, h, c, e, s, pixel, bands, delta));
         ctx.save_for_backward([prediction, target, sums, energy]);
         ctx.save_data(nameof(delta), delta);
         ctx.mark_non_differentiable([energy]);
@@ -94,9 +94,9 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
         using var gradCosine = Defined(grads[1]);
         int bands = (int)prediction.shape[^1];
         var gradient = empty_like(prediction);
-        var (p, t, s, e, g) = (Address(prediction), Address(target), Address(sums), Address(energy), Address(gradient));
-        var (gh, gc) = (Address(gradHuber), Address(gradCosine));
-        ForEachPixel(sums.shape[0], pixel => BackwardPixel(p, t, s, e, gh, gc, g, pixel, bands, delta));
+        var (p, t, s, e, g) = (CpuKernels.Address(prediction), CpuKernels.Address(target), CpuKernels.Address(sums), CpuKernels.Address(energy), CpuKernels.Address(gradient));
+        var (gh, gc) = (CpuKernels.Address(gradHuber), CpuKernels.Address(gradCosine));
+        CpuKernels.ForEachPixel(sums.shape[0], pixel => BackwardPixel(p, t, s, e, gh, gc, g, pixel, bands, delta));
         foreach (var tensor in saved) tensor.Dispose();
         return [gradient, null!, null!];
     }
@@ -157,28 +157,5 @@ public sealed class PixelLoss : MultiTensorFunction<PixelLoss>
         }
         for (; i < bands; i++)
             g[i] = huberScale * Math.Clamp(p[i] - t[i], -delta, delta) + onTarget * t[i] + onPrediction * p[i];
-    }
-
-    /// <summary>
-    /// The address of a contiguous CPU tensor's first element (its storage offset included); 0 for none or an empty one.
-    /// Taken through a one-element view because <c>Tensor.bytes</c> spans the whole tensor and cannot pass 2 GB.
-    /// </summary>
-    static unsafe nint Address(Tensor? tensor)
-    {
-        if (tensor is null || tensor.numel() == 0) return 0;
-        using var first = tensor.view(-1).narrow(0, 0, 1);
-        fixed (byte* p = first.bytes) return (nint)p;
-    }
-
-    /// <summary>Runs <paramref name="body"/> for every pixel, in contiguous blocks over libtorch's intra-op thread count.</summary>
-    static void ForEachPixel(long pixels, Action<long> body)
-    {
-        int threads = Math.Max(1, get_num_threads());
-        long block = Math.Max(256, (pixels + threads * 4 - 1) / (threads * 4));
-        long blocks = (pixels + block - 1) / block;
-        Parallel.For(0L, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
-        {
-            for (long pixel = b * block, end = Math.Min(pixels, pixel + block); pixel < end; pixel++) body(pixel);
-        });
     }
 }

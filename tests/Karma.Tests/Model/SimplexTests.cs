@@ -30,6 +30,28 @@ public class SimplexTests
     }
 
     [Fact]
+    public void The_projection_kernel_equals_the_composed_form_in_value_and_gradient()
+    {
+        manual_seed(4);
+        var v = (randn(300, 6) * 2).requires_grad_();
+        var w = randn(300, 6);
+        var kernel = Simplex.Project(v);
+        var composed = Simplex.ProjectComposed(v);
+        Assert.True((kernel - composed).abs().max().item<float>() < 1e-6);
+        var g1 = autograd.grad([(kernel * w).sum()], [v])[0];
+        var g2 = autograd.grad([(composed * w).sum()], [v])[0];
+        Assert.True((g1 - g2).abs().max().item<float>() < 1e-5);
+        // The unrolled (autograd) and the plain C# iteration agree.
+        var e = rand(20, 6);
+        var p = rand(300, 20).matmul(e);
+        var start = Simplex.Project(randn(300, 6));
+        var unrolled = Simplex.LeastSquares(start.clone().requires_grad_(), e.t().matmul(e), p, 40);
+        Tensor plain;
+        using (no_grad()) plain = Simplex.LeastSquares(start, e.t().matmul(e), p, 40);
+        Assert.True((unrolled - plain).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
     public void Fista_steps_converge_to_the_fully_constrained_least_squares_solution()
     {
         manual_seed(2);

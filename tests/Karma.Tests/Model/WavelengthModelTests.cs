@@ -172,7 +172,7 @@ public class WavelengthModelTests
     {
         using var dir = new TempDir();
         string path = dir.File("plain.hdr");
-        SceneWriter.Write(path, 16, 16, 5, new float[16 * 16 * 5]);
+        SceneWriter.Write(path, 16, 16, 5, Enumerable.Repeat(0.2f, 16 * 16 * 5).ToArray());
         using var scene = HyperspectralScene.Open(path);
         var meta = new ModelCheckpoint.Metadata(Config(), null, new float[SpectralGrid.Points], new float[SpectralGrid.Points], Tiling: new TilingOptions { TileSize = 16 });
         var e = Assert.Throws<KarmaException>(() => meta.ReadingFor(scene));
