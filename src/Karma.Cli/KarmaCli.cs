@@ -35,6 +35,12 @@ public static class KarmaCli
         DefaultValueFactory = _ => Karma.Downstream.FeatureReadout.Bilinear,
     };
 
+    /// <summary>A <c>--checkpoint</c> option that falls back to the shipped default model (<see cref="Karma.Model.DefaultModel"/>) when not given.</summary>
+    public static Option<string?> Checkpoint(string what = "Run folder (or checkpoint folder) of the model") => new("--checkpoint")
+    {
+        Description = $"{what}; default: the shipped default model (a wavelength-aware KARMA; see karma version).",
+    };
+
     /// <summary>JSON settings for every machine-readable output: the library's convention, indented.</summary>
     public static readonly JsonSerializerOptions Json = KarmaJson.Indented;
 
@@ -63,6 +69,7 @@ public static class KarmaCli
         root.Subcommands.Add(AnomalyCommand.Create());
         root.Subcommands.Add(ProbeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PreviewCommand.Create());

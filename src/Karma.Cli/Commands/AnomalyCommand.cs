@@ -16,7 +16,7 @@ static class AnomalyCommand
     {
         var data = new Option<string>("--data") { Description = "Scene to score.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder (anomaly.tif, PNG maps, roc.png, anomaly.json).", Required = true };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of the model for the karma method." };
+        var checkpoint = KarmaCli.Checkpoint("Run folder of the model for the karma method");
         var method = new Option<string>("--method") { Description = "karma, rx, local-rx, a comma-separated list, or all (karma only with a model).", DefaultValueFactory = _ => "all" };
         var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]); non-zero marks anomalies. Adds ROC AUC per method." };
         var window = new Option<string>("--window") { Description = "Local RX's inner (guard) and outer window, odd sizes INNER,OUTER.", DefaultValueFactory = _ => "5,15" };
@@ -35,8 +35,12 @@ static class AnomalyCommand
                 throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{parse.GetValue(window)}'.");
             if (parse.GetValue(components) < 1) throw new KarmaException($"--components must be at least 1 (got {parse.GetValue(components)}).");
             string? ckpt = parse.GetValue(checkpoint);
-            var methods = AnomalyDetection.ParseMethods(parse.GetValue(method)!, ckpt is not null);
             using var scene = HyperspectralScene.Open(path);
+            // The default model reads any scene whose bands are described; "all" includes karma when a model can read this one.
+            bool haveModel = ckpt is not null || (DefaultModel.Available && scene.Spectral is not null);
+            var methods = AnomalyDetection.ParseMethods(parse.GetValue(method)!, haveModel);
+            if (!haveModel && parse.GetValue(method) == "all")
+                Console.Error.WriteLine("karma: note: the scene's bands are not described, so the default model cannot read it; running rx and local-rx only (give --checkpoint, --wavelengths or --sensor for karma).");
             var cube = ReflectanceCube.Read(scene, new TilingOptions());
             KarmaModel? model = null;
             ReflectanceCube? modelCube = null;
@@ -44,7 +48,7 @@ static class AnomalyCommand
             {
                 if (methods.Contains(AnomalyMethod.Karma))
                 {
-                    var (loaded, meta) = ModelCheckpoint.Load(ckpt ?? throw new KarmaException("--method karma needs --checkpoint RUN_DIR."));
+                    var (loaded, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
                     model = loaded;
                     modelCube = meta.Read(scene);
                 }

@@ -25,8 +25,10 @@ static class CompareCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace runs already in --out." };
         var labels = new Option<string?>("--labels") { Description = "Label map of the first --data scene: also report each model's linear-probe accuracy (5% of each class for training) next to raw spectra." };
         var truth = new Option<string[]>("--truth") { Description = "Unmixing truth for the first --data scene: also score each model's abundances and endmembers (SAD, abundance RMSE) next to VCA + FCLS.", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics.")
-            { ablations, sweep, study, library, output, overwrite, truth, labels };
+        var folds = new Option<int>("--folds") { Description = "Split the --data scenes into K spatially disjoint folds; each is the test set once (never used for validation).", DefaultValueFactory = _ => 1 };
+        var seeds = new Option<int>("--seeds") { Description = "Train each model with N seeds per fold; tables give mean ± std and the paired difference to the first model.", DefaultValueFactory = _ => 1 };
+        var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics, over folds and seeds when asked.")
+            { ablations, sweep, study, library, output, overwrite, truth, labels, folds, seeds };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -52,6 +54,15 @@ static class CompareCommand
                     variants.Add(("karma-library-fixed", RunOptions.WithEndmemberInit(config, "library:" + lib) with { LearnEndmembers = false }));
             }
             string dir = parse.GetValue(output)!;
+            if (parse.GetValue(folds) > 1 || parse.GetValue(seeds) > 1)
+            {
+                if (parse.GetValue(truth) is { Length: > 0 } || parse.GetValue(labels) is not null)
+                    throw new KarmaException("--truth and --labels score single runs; use them without --folds/--seeds.");
+                var runs = RepeatedComparison.Run(spec, variants, parse.GetValue(folds), parse.GetValue(seeds), dir, PretrainCommand.Execute, parse.GetValue(overwrite));
+                Console.Out.Write(RepeatedComparison.Markdown(RepeatedComparison.Summarise(runs), Math.Max(1, parse.GetValue(folds)), parse.GetValue(seeds)));
+                Console.Out.WriteLine($"per-run values in {Path.GetFullPath(Path.Combine(dir, "comparison.json"))}");
+                return 0;
+            }
             var entries = Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite));
             Print(entries, dir);
             string firstScene = spec.Data.Length > 0 ? spec.Data[0] : Path.Combine(dir, "simulated", "scene.hdr");

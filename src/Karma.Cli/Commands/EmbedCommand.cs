@@ -10,7 +10,7 @@ static class EmbedCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder of the pretrained model.", Required = true };
+        var checkpoint = KarmaCli.Checkpoint();
         var data = new Option<string>("--data") { Description = "Scene to embed.", Required = true };
         var output = new Option<string>("--out") { Description = "Feature file (.tif for GeoTIFF, otherwise ENVI); one band per feature.", Required = true };
         var readout = KarmaCli.Readout();
@@ -20,7 +20,7 @@ static class EmbedCommand
         KarmaCli.SetRun(command, parse =>
         {
             KarmaCli.CheckOutput(parse.GetValue(output)!, parse.GetValue(data), parse.GetValue(checkpoint));
-            var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
+            var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(parse.GetValue(checkpoint)));
             using var _ = model;
             using var scene = HyperspectralScene.Open(bands.Apply(parse, [parse.GetValue(data)!])[0]);
             PixelFeatures.Write(model, scene, meta.ReadingFor(scene), parse.GetValue(output)!, parse.GetValue(readout));

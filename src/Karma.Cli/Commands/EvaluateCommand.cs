@@ -12,7 +12,7 @@ static class EvaluateCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Run folder (or its checkpoint folder) from karma pretrain.", Required = true };
+        var checkpoint = KarmaCli.Checkpoint();
         var data = new Option<string[]>("--data") { Description = "Held-out scenes.", Required = true, AllowMultipleArgumentsPerToken = true };
         var maskSeed = new Option<int>("--mask-seed") { Description = "Seed of the masks (same seed, same masks).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
@@ -22,7 +22,7 @@ static class EvaluateCommand
         bands.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
-            var (model, meta) = ModelCheckpoint.Load(parse.GetValue(checkpoint)!);
+            var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(parse.GetValue(checkpoint)));
             using (model)
             {
                 var (tiles, resampled) = HeldOutTiles.For(meta, bands.Apply(parse, parse.GetValue(data)!));

@@ -15,7 +15,7 @@ static class UnmixCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Scene to unmix.", Required = true };
-        var method = new Option<string?>("--method") { Description = "karma (needs --checkpoint), vca-fcls, or fcls (endmembers from --library, or from the --checkpoint model). Default: karma with a checkpoint, else vca-fcls." };
+        var method = new Option<string?>("--method") { Description = "karma (the --checkpoint model, else the default model), vca-fcls, or fcls (endmembers from --library, or from the --checkpoint model). Default: karma with a checkpoint, else vca-fcls." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of a KARMA model." };
         var endmembers = new Option<int?>("--endmembers") { Description = "Endmembers M for vca-fcls (default: the truth's count, else 5)." };
         var library = new Option<string?>("--library") { Description = "Spectral library (ENVI .sli/.hdr or CSV): match endmembers to it, or use it as the endmembers with --method fcls." };
@@ -41,7 +41,7 @@ static class UnmixCommand
             switch (how)
             {
                 case "karma":
-                    var (model, meta) = ModelCheckpoint.Load(ckpt ?? throw new KarmaException("--method karma needs --checkpoint RUN_DIR."));
+                    var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
                     using (model)
                     {
                         cube = meta.Read(scene);

@@ -15,8 +15,23 @@ static class VersionCommand
         KarmaCli.SetRun(command, parse =>
         {
             var env = KarmaEnvironment.Capture();
-            if (parse.GetValue(json)) Console.Out.WriteLine(JsonSerializer.Serialize(env, KarmaCli.Json));
-            else Print(env);
+            var model = Karma.Model.DefaultModel.Metadata;
+            var defaultModel = model is null ? null : new
+            {
+                name = "karma-default", preset = model.Config.Preset, variant = model.Config.Variant.ToString(), embedding = model.Config.SpectralEmbedding.ToString(),
+                weights = model.WeightsType ?? "float32", sha256 = model.WeightsSha256, trainingBands = model.TrainingBands,
+            };
+            if (parse.GetValue(json))
+            {
+                var document = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(env, KarmaCli.Json))!.AsObject();
+                document["defaultModel"] = defaultModel is null ? null : System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(defaultModel, KarmaCli.Json));
+                Console.Out.WriteLine(document.ToJsonString(KarmaCli.Json));
+            }
+            else
+            {
+                Print(env);
+                Console.Out.WriteLine(defaultModel is null ? "default model: none in this build" : $"default model: karma-default ({defaultModel.preset}, {defaultModel.embedding}, {defaultModel.weights}), SHA-256 {defaultModel.sha256}");
+            }
             return 0;
         });
         return command;

@@ -23,27 +23,37 @@ public enum FeatureReadout
 /// </summary>
 public static class PixelFeatures
 {
-    /// <summary>Encoder features of every pixel of <paramref name="cube"/>, [rows·cols, D].</summary>
-    public static float[,] Encode(KarmaModel model, ReflectanceCube cube, FeatureReadout readout = FeatureReadout.Bilinear)
+    /// <summary>Encoder features of every pixel of <paramref name="cube"/>, [rows·cols, D·layers]: the last <paramref name="layers"/> blocks' outputs side by side.</summary>
+    public static float[,] Encode(KarmaModel model, ReflectanceCube cube, FeatureReadout readout = FeatureReadout.Bilinear, int layers = 1)
     {
-        int d = model.Config.EncoderDim, pixels = cube.Rows * cube.Cols;
-        var planes = TiledInference.Run(model, cube, d, images => Read(model, images, cube.Spectral, readout));
-        var features = new float[pixels, d];
-        for (int k = 0; k < d; k++)
-            for (int p = 0; p < pixels; p++) features[p, k] = planes[k * pixels + p];
-        return features;
+        int d = model.Config.EncoderDim * layers;
+        return Transpose(TiledInference.Run(model, cube, d, images => Read(model, images, cube.Spectral, readout, layers)), cube.Rows * cube.Cols, d);
     }
 
-    /// <summary>Tiles [B, bands, T, T] → per-pixel features [B, D, T, T]. Call under no_grad.</summary>
-    static Tensor Read(KarmaModel model, Tensor images, SpectralBands? bands, FeatureReadout readout)
+    /// <summary>The physics branch's abundances of every pixel, [rows·cols, M] (solved against each pixel when the model refines them).</summary>
+    public static float[,] Abundances(KarmaModel model, ReflectanceCube cube) =>
+        Transpose(TiledInference.Run(model, cube, model.Config.Endmembers, images => model.Abundances(images, cube.Spectral)), cube.Rows * cube.Cols, model.Config.Endmembers);
+
+    /// <summary>[k][pixel] planes → [pixel, k].</summary>
+    static float[,] Transpose(float[] planes, int pixels, int k)
+    {
+        var result = new float[pixels, k];
+        for (int j = 0; j < k; j++)
+            for (int p = 0; p < pixels; p++) result[p, j] = planes[j * pixels + p];
+        return result;
+    }
+
+    /// <summary>Tiles [B, bands, T, T] → per-pixel features [B, D·layers, T, T]. Call under no_grad.</summary>
+    static Tensor Read(KarmaModel model, Tensor images, SpectralBands? bands, FeatureReadout readout, int layers = 1)
     {
         var cfg = model.Config;
         long b = images.shape[0];
-        using var tokens = model.EncodeAll(images, bands);                                     // [B, N, D]
-        using var grid = tokens.reshape(b, cfg.GridSize, cfg.GridSize, cfg.EncoderDim).permute(0, 3, 1, 2);
-        return readout == FeatureReadout.Patch
+        using var scope = NewDisposeScope();
+        var tokens = cat(model.EncodeLayers(images, bands, layers).ToArray(), 2);             // [B, N, D·layers]
+        var grid = tokens.reshape(b, cfg.GridSize, cfg.GridSize, tokens.shape[2]).permute(0, 3, 1, 2);
+        return (readout == FeatureReadout.Patch
             ? nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Nearest)
-            : nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Bilinear, align_corners: false);
+            : nn.functional.interpolate(grid, [cfg.TileSize, cfg.TileSize], mode: InterpolationMode.Bilinear, align_corners: false)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

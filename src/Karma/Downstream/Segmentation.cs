@@ -19,8 +19,8 @@ public sealed record LabelledScene(ReflectanceCube Cube, int[] Labels);
 /// sub-patch detail from a few hundred labels and lost 7–8 points of accuracy; see the README.)
 /// Training tiles are the tiles covering each scene that hold at least one training pixel; with
 /// <c>excludeTestPixels</c> (spatial splits) a tile holding any test pixel is not used, so test pixels are seen
-/// neither as labels nor as input during training. The encoder learns 10× slower than the head so a few hundred
-/// labels refine the pretrained features instead of overwriting them.
+/// neither as labels nor as input during training. The encoder learns with layer-wise decaying rates after a frozen
+/// start (<see cref="Options"/>), so a few hundred labels refine the pretrained features instead of overwriting them.
 /// </summary>
 public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
 {
@@ -53,8 +53,14 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         return (context + own).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Training settings: steps, batch, the head's learning rate (the encoder's is a tenth), seed.</summary>
-    public sealed record Options(int Steps = 300, int BatchSize = 8, double LearningRate = 1e-3, int Seed = 0);
+    /// <summary>
+    /// Training settings: steps, batch, the head's learning rate, seed, and how the encoder learns: block i of d (counted
+    /// from the input) at LearningRate·LayerDecay^(d − i), the patch embedding one step further down, the final norm one
+    /// step below the head (layer-wise decay, as in BEiT and MAE fine-tuning: the layers nearest the input hold the most
+    /// general features and move least); and not at all for the first <see cref="FrozenSteps"/> steps, so a random head
+    /// does not send large gradients into pretrained weights.
+    /// </summary>
+    public sealed record Options(int Steps = 300, int BatchSize = 8, double LearningRate = 1e-3, int Seed = 0, double LayerDecay = 0.75, int FrozenSteps = 50);
 
     /// <summary>
     /// Fine-tunes <paramref name="pretrained"/> (its weights change) on the pixels <paramref name="train"/> (indices into
@@ -102,18 +108,18 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         manual_seed(options.Seed);
         using var model = new Segmentation(pretrained, classes.Length);
         model.to(pretrained.Device);
-        var encoderParameters = pretrained.parameters().Where(p => p.requires_grad).ToArray();
         var headParameters = model.norm.parameters().Concat(model.head.parameters()).Concat(model.spectral.parameters()).ToArray();
-        using var optimizer = new LeanAdamW(
-        [
-            new AdamW.ParamGroup(encoderParameters, options.LearningRate / 10, beta2: 0.999, weight_decay: 0.05),
-            new AdamW.ParamGroup(headParameters, options.LearningRate, beta2: 0.999, weight_decay: 0.05),
-        ], options.LearningRate);
+        var groups = EncoderLayers(pretrained)
+            .Select(g => (Scale: Math.Pow(options.LayerDecay, g.Depth), Group: new AdamW.ParamGroup(g.Parameters, options.LearningRate, beta2: 0.999, weight_decay: 0.05)))
+            .ToList();
+        var head = new AdamW.ParamGroup(headParameters, options.LearningRate, beta2: 0.999, weight_decay: 0.05);
+        using var optimizer = new LeanAdamW([.. groups.Select(g => g.Group), head], options.LearningRate);
         var random = new Random(Seeds.Derive(options.Seed, 0, 5));
         int batch = Math.Min(options.BatchSize, tiles.Count);
         model.train();
         for (int step = 0; step < options.Steps; step++)
         {
+            foreach (var (scale, group) in groups) group.LearningRate = step < options.FrozenSteps ? 0 : options.LearningRate * scale;
             using var scope = NewDisposeScope();
             var images = new List<Tensor>();
             var targets = new List<Tensor>();
@@ -135,6 +141,7 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         }
 
         model.eval();
+        foreach (var (_, group) in groups) group.LearningRate = options.LearningRate;
         var predicted = new List<int>();
         foreach (var scene in scenes)
         {
@@ -149,5 +156,23 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
             }
         }
         return predicted.ToArray();
+    }
+
+    /// <summary>
+    /// The encoder's trainable parameters by depth below the head: final norm 1, last block 2, …, first block d + 1, the
+    /// spectral and patch embeddings d + 2.
+    /// </summary>
+    static IEnumerable<(int Depth, Parameter[] Parameters)> EncoderLayers(KarmaModel model)
+    {
+        int depth = model.Config.EncoderDepth;
+        var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        Parameter[] Where(Func<string, bool> select) => named.Where(p => select(p.name)).Select(p => p.parameter).ToArray();
+        yield return (1, Where(n => n.StartsWith("encoderNorm.")));
+        for (int i = depth - 1; i >= 0; i--)
+        {
+            int block = i;
+            yield return (depth - block + 1, Where(n => n.StartsWith($"encoderBlocks.{block}.")));
+        }
+        yield return (depth + 2, Where(n => n.StartsWith("patchEmbed.") || n.StartsWith("spectralEmbed.")));
     }
 }

@@ -166,13 +166,28 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     }
 
     /// <summary>Encoder features of every patch with nothing masked: [B, N, D]. Used for embeddings and probes.</summary>
-    public Tensor EncodeAll(Tensor images, SpectralBands? bands)
+    public Tensor EncodeAll(Tensor images, SpectralBands? bands) => EncodeLayers(images, bands, 1)[0];
+
+    /// <summary>
+    /// The outputs of the encoder's last <paramref name="layers"/> blocks with nothing masked, each [B, N, D], the last
+    /// one after the final norm (what <see cref="EncodeAll"/> gives) and the earlier ones through the same norm, so they
+    /// share a scale: earlier blocks keep more of each patch's own spectrum, later ones more context.
+    /// </summary>
+    public IReadOnlyList<Tensor> EncodeLayers(Tensor images, SpectralBands? bands, int layers)
     {
         CheckShape(images);
+        if (layers < 1 || layers > Config.EncoderDepth) throw new KarmaException($"Encoder layers must be 1–{Config.EncoderDepth} (got {layers}).");
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
-        var all = arange(Config.Tokens, dtype: int64, device: images.device).unsqueeze(0).expand(images.shape[0], Config.Tokens);
-        return Encode(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize), all).MoveToOuterDisposeScope();
+        var x = patchEmbed.call(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize)) + encoderPos;
+        var outputs = new List<Tensor>();
+        for (int i = 0; i < encoderBlocks.Count; i++)
+        {
+            x = encoderBlocks[i].call(x);
+            if (i >= encoderBlocks.Count - layers) outputs.Add(encoderNorm.call(x));
+        }
+        foreach (var o in outputs) o.MoveToOuterDisposeScope();
+        return outputs;
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public static class ModelCheckpoint
     /// describes the band sets it was trained on, for people.
     /// </summary>
     public sealed record Metadata(KarmaConfig Config, double[]? Wavelengths, float[] BandMean, float[] BandStd, string FormatVersion = "1",
-                                  Data.TilingOptions? Tiling = null, string[]? TrainingBands = null)
+                                  Data.TilingOptions? Tiling = null, string[]? TrainingBands = null, string? WeightsSha256 = null, string? WeightsType = null)
     {
         /// <summary>How this model's training read scenes (band selection, reflectance scale, tile size).</summary>
         public Data.TilingOptions Reading => Tiling ?? new Data.TilingOptions { TileSize = Config.TileSize };
@@ -75,11 +75,35 @@ public static class ModelCheckpoint
         string temp = directory + $".tmp-{Environment.ProcessId}";
         if (Directory.Exists(temp)) Directory.Delete(temp, true);
         Directory.CreateDirectory(temp);
-        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling, TrainingBands: trainingBands);
-        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
         model.save(Path.Combine(temp, WeightsFile));
+        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling, TrainingBands: trainingBands,
+                                WeightsSha256: Sha256(Path.Combine(temp, WeightsFile)));
+        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
         extra?.Invoke(temp);
         AtomicFiles.ReplaceDirectory(temp, directory);
+    }
+
+    /// <summary>
+    /// Writes the checkpoint in <paramref name="source"/> to <paramref name="directory"/> with weights and statistics
+    /// stored as float16 when <paramref name="half"/> (half the size: how the default model ships; loading converts back
+    /// to float32), its metadata and a fresh SHA-256. Only the model is written: no optimiser state.
+    /// </summary>
+    public static Metadata Export(string source, string directory, bool half)
+    {
+        var (model, meta) = Load(source);
+        using (model)
+        {
+            directory = Path.GetFullPath(directory);
+            string temp = directory + $".tmp-{Environment.ProcessId}";
+            if (Directory.Exists(temp)) Directory.Delete(temp, true);
+            Directory.CreateDirectory(temp);
+            if (half) model.to(ScalarType.Float16);
+            model.save(Path.Combine(temp, WeightsFile));
+            var exported = meta with { WeightsSha256 = Sha256(Path.Combine(temp, WeightsFile)), WeightsType = half ? "float16" : null };
+            File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(exported, KarmaJson.Indented));
+            AtomicFiles.ReplaceDirectory(temp, directory);
+            return exported;
+        }
     }
 
     /// <summary>Reads the metadata of the checkpoint in <paramref name="directory"/>.</summary>
@@ -97,13 +121,32 @@ public static class ModelCheckpoint
         catch (JsonException e) { throw new KarmaException(path, $"is not valid checkpoint metadata: {e.Message}", e); }
     }
 
-    /// <summary>Loads the model saved in <paramref name="directory"/> (a checkpoint folder, or a run folder holding one).</summary>
+    /// <summary>
+    /// Loads the model saved in <paramref name="directory"/> (a checkpoint folder, or a run folder holding one). The weights
+    /// must match the SHA-256 recorded beside them (checkpoints written before the hash was recorded are taken as they are)
+    /// and hold only finite values; a damaged file is refused with its name.
+    /// </summary>
     public static (KarmaModel Model, Metadata Metadata) Load(string directory)
     {
         directory = Resolve(directory);
         var meta = ReadMetadata(directory);
         var model = new KarmaModel(meta.Config);
-        try { LoadWeights(model, directory); }
+        try
+        {
+            string weights = Path.Combine(directory, WeightsFile);
+            if (meta.WeightsSha256 is { } expected && File.Exists(weights) && !string.Equals(Sha256(weights), expected, StringComparison.OrdinalIgnoreCase))
+                throw new KarmaException(weights, $"is damaged: its SHA-256 is not the {expected[..12]}… recorded in {MetadataFile}. Restore the file or retrain.");
+            if (meta.WeightsType == "float16")
+            {
+                model.to(ScalarType.Float16);
+                LoadWeights(model, directory);
+                model.to(ScalarType.Float32);
+            }
+            else LoadWeights(model, directory);
+            foreach (var (name, parameter) in model.named_parameters())
+                if (!parameter.isfinite().all().item<bool>())
+                    throw new KarmaException(weights, $"holds non-finite values in {name}; the checkpoint is damaged.");
+        }
         catch
         {
             model.Dispose();
@@ -124,6 +167,13 @@ public static class ModelCheckpoint
         {
             throw new KarmaException(weights, $"could not be loaded into a {model.Config.Preset} {model.Config.Variant} model: {e.Message}", e);
         }
+    }
+
+    /// <summary>The SHA-256 of a file as lowercase hex.</summary>
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     /// <summary>The checkpoint folder for <paramref name="path"/>: itself, or its <c>checkpoint</c> sub-folder when given a run folder.</summary>

@@ -166,6 +166,31 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>
+    /// Per name, every run's value as a point and their mean ± standard deviation as a bar with error bars, so a reader sees
+    /// the spread behind a comparison, not one number.
+    /// </summary>
+    public static void Spread(string path, IReadOnlyList<(string Name, double Value)> runs, string title, string yLabel)
+    {
+        var plot = new Plot();
+        var names = runs.Select(r => r.Name).Distinct().ToList();
+        for (int i = 0; i < names.Count; i++)
+        {
+            var values = runs.Where(r => r.Name == names[i] && double.IsFinite(r.Value)).Select(r => r.Value).ToArray();
+            if (values.Length == 0) continue;
+            double mean = values.Average(), std = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+            var colour = plot.Add.Palette.GetColor(i);
+            var bar = plot.Add.Bar(new Bar { Position = i, Value = mean, Error = std, FillColor = colour.WithAlpha(0.4), LineColor = colour });
+            var xs = values.Select((_, k) => i - 0.2 + 0.4 * (values.Length == 1 ? 0.5 : k / (double)(values.Length - 1))).ToArray();
+            var points = plot.Add.ScatterPoints(xs, values, colour);
+            points.MarkerSize = 6;
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
+        plot.Title(title);
+        plot.YLabel(yLabel);
+        Save(plot, path);
+    }
+
     /// <summary>One bar per name.</summary>
     public static void Bars(string path, IReadOnlyList<string> names, IReadOnlyList<double> values, string title, string yLabel)
     {

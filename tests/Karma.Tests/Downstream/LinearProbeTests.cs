@@ -73,4 +73,29 @@ public class LinearProbeTests
         for (int p = 0; p < 40 * 40; p += 37)
             for (int k = 0; k < 16; k++) Assert.Equal(expected[p, k], values[k * 1600 + p], 5);
     }
+
+    [Fact]
+    public void A_probe_on_encoder_features_and_the_spectrum_does_at_least_what_the_spectrum_alone_does()
+    {
+        // A simulated scene whose class is the dominant material: the spectrum alone decides it. An untrained encoder's
+        // 32 features add nothing but noise; with the spectrum beside them, and the columns and penalty chosen by
+        // cross-validation (as the probe experiment does), the probe must still match the raw-spectra probe.
+        using var dir = new TempDir();
+        var simulated = new SceneSimulator { Size = 48, Bands = 16, Endmembers = 3, Seed = 8, SnrDb = 25 }.Generate();
+        using var scene = HyperspectralScene.Open(simulated.WriteTo(dir.Path));
+        var cube = ReflectanceCube.Read(scene, new TilingOptions { TileSize = 16 });
+        var labels = Enumerable.Range(0, 48 * 48).Select(p => 1 + Enumerable.Range(0, 3).MaxBy(m => simulated.Abundances[m * 48 * 48 + p])).ToArray();
+        TorchSharp.torch.manual_seed(3);
+        using var model = new Karma.Model.KarmaModel(TestConfigs.Micro with { Bands = 16 });
+        var split = LabelSplit.Create(labels, 48, 48, unlabelled: 0, trainFraction: 0.05, perClass: null, spatial: false, seed: 1);
+        var truth = split.Test.Select(p => labels[p]).ToArray();
+        double Oa(float[,] features) => ClassificationMetrics.Compute(truth, LinearProbe.FitPredict(features, labels, split.Train, split.Test, seed: 1)).Oa;
+        double raw = Oa(PixelFeatures.Spectra(cube));
+        var spectra = PixelFeatures.Spectra(cube);
+        var composed = new FeatureRecipe(FeatureSources.Encoder | FeatureSources.Spectrum).Compose(model, cube);
+        double combined = ClassificationMetrics.Compute(truth, LinearProbe.FitPredict([spectra, composed], labels, split.Train, split.Test, seed: 1).Predicted).Oa;
+        double encoderOnly = Oa(new FeatureRecipe(FeatureSources.Encoder).Compose(model, cube));
+        Assert.True(raw > 0.8, $"raw spectra should separate the classes (OA {raw:P1})");
+        Assert.True(combined >= raw - 0.005, $"features ⊕ spectrum {combined:P2} fell below the spectrum alone {raw:P2} (encoder alone {encoderOnly:P2})");
+    }
 }

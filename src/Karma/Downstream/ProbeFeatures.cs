@@ -1,0 +1,70 @@
+using Karma.Data;
+using Karma.Model;
+
+namespace Karma.Downstream;
+
+/// <summary>What a probe's per-pixel features are made of.</summary>
+[Flags]
+public enum FeatureSources
+{
+    /// <summary>The frozen encoder's features (<see cref="PixelFeatures.Encode"/>): context around the pixel.</summary>
+    Encoder = 1,
+    /// <summary>The pixel's own reflectance spectrum: what the pixel itself holds.</summary>
+    Spectrum = 2,
+    /// <summary>The physics branch's abundances of the pixel (models with the branch).</summary>
+    Abundances = 4,
+}
+
+/// <summary>
+/// How a probe reads a pixel: which sources (<see cref="FeatureSources"/>), how the encoder's patch grid is read
+/// (<see cref="FeatureReadout"/>) and from how many of its last blocks. With the spectrum included, a probe can always do
+/// what a probe on raw spectra does and the encoder only has to add to it, which is how a representation that is worse
+/// than its input (the first wave's probes) still earns its place.
+/// </summary>
+public sealed record FeatureRecipe(FeatureSources Sources = FeatureSources.Encoder | FeatureSources.Spectrum | FeatureSources.Abundances,
+                                   FeatureReadout Readout = FeatureReadout.Bilinear, int Layers = 1)
+{
+    /// <summary>Parses "encoder,spectrum,abundances" (any subset, comma-separated).</summary>
+    public static FeatureSources ParseSources(string text)
+    {
+        FeatureSources sources = 0;
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            sources |= part.ToLowerInvariant() switch
+            {
+                "encoder" => FeatureSources.Encoder,
+                "spectrum" => FeatureSources.Spectrum,
+                "abundances" => FeatureSources.Abundances,
+                _ => throw new KarmaException($"Unknown feature source '{part}'. Choose from encoder, spectrum, abundances."),
+            };
+        if (sources == 0) throw new KarmaException("Name at least one feature source: encoder, spectrum, abundances.");
+        return sources;
+    }
+
+    /// <summary>
+    /// The features of every pixel of <paramref name="cube"/> ([rows·cols, total]), the sources side by side in the order
+    /// encoder, spectrum, abundances; abundances are left out for a model without a physics branch.
+    /// </summary>
+    public float[,] Compose(KarmaModel model, ReflectanceCube cube)
+    {
+        var parts = new List<float[,]>();
+        if (Sources.HasFlag(FeatureSources.Encoder)) parts.Add(PixelFeatures.Encode(model, cube, Readout, Layers));
+        if (Sources.HasFlag(FeatureSources.Spectrum)) parts.Add(PixelFeatures.Spectra(cube));
+        if (Sources.HasFlag(FeatureSources.Abundances) && model.Physics is not null) parts.Add(PixelFeatures.Abundances(model, cube));
+        return Concatenate(parts);
+    }
+
+    /// <summary>Matrices with the same rows placed side by side.</summary>
+    public static float[,] Concatenate(IReadOnlyList<float[,]> parts)
+    {
+        int rows = parts[0].GetLength(0), total = parts.Sum(p => p.GetLength(1)), at = 0;
+        var result = new float[rows, total];
+        foreach (var part in parts)
+        {
+            int width = part.GetLength(1);
+            for (int r = 0; r < rows; r++)
+                for (int k = 0; k < width; k++) result[r, at + k] = part[r, k];
+            at += width;
+        }
+        return result;
+    }
+}

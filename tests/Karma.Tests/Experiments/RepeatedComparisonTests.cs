@@ -1,0 +1,65 @@
+using Karma.Data;
+using Karma.Experiments;
+using Karma.Model;
+using Karma.Runtime;
+using Karma.Training;
+
+namespace Karma.Tests.Experiments;
+
+[Collection(SerialTorchCollection.Name)]
+public class RepeatedComparisonTests
+{
+    public RepeatedComparisonTests() => TorchRuntime.EnsureLoaded();
+
+    [Theory]
+    [InlineData(16, 4)]
+    [InlineData(7, 3)]
+    [InlineData(5, 5)]
+    public void Folds_are_disjoint_and_cover_every_scene_once(int scenes, int k)
+    {
+        var names = Enumerable.Range(0, scenes).Select(i => $"tile_{i:D2}.tif").Reverse().ToArray();
+        var folds = RepeatedComparison.Folds(names, k);
+        Assert.Equal(k, folds.Count);
+        Assert.Equal(names.Order(), folds.SelectMany(f => f).Order());
+        Assert.Equal(scenes, folds.SelectMany(f => f).Distinct().Count());
+        Assert.All(folds, f => Assert.InRange(f.Length, scenes / k, scenes / k + 1));
+        Assert.Throws<KarmaException>(() => RepeatedComparison.Folds(names, scenes + 1));
+    }
+
+    [Fact]
+    public void A_model_compared_with_itself_differs_by_exactly_zero_and_seeds_change_the_runs()
+    {
+        using var dir = new TempDir();
+        var scenes = Enumerable.Range(0, 4).Select(i => new SceneSimulator { Size = 32, Bands = 10, Endmembers = 3, Seed = 20 + i }.Generate().WriteTo(dir.File($"s{i}"))).ToArray();
+        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
+        var spec = new RunSpec
+        {
+            Config = config, Data = scenes, Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
+            Training = new TrainingOptions { Steps = 4, BatchSize = 4, Seed = 3, CheckpointEvery = 0 },
+        };
+        var runs = RepeatedComparison.Run(spec, [("mae", config), ("mae-again", config)], folds: 2, seeds: 2, dir.File("cmp"), (_, _, train) => train(_ => { }));
+        Assert.Equal(2 * 2 * 2, runs.Count);
+        var summary = RepeatedComparison.Summarise(runs);
+        var again = summary.Single(s => s.Variant == "mae-again");
+        Assert.Equal(0.0, again.PsnrDifference.Mean);
+        Assert.Equal(0.0, again.PsnrDifference.Std);
+        Assert.Equal(0.0, again.SamDifference.Mean);
+        Assert.Equal(4, again.PsnrDifference.Count);
+        // The same seed repeats a run exactly; another seed gives another run.
+        var mae = runs.Where(r => r.Variant == "mae").ToList();
+        Assert.NotEqual(mae.Single(r => r.Fold == 0 && r.Seed == 3).Test.Psnr, mae.Single(r => r.Fold == 0 && r.Seed == 4).Test.Psnr);
+        Assert.True(File.Exists(dir.File("cmp/comparison.md")) && File.Exists(dir.File("cmp/comparison_psnr.png")));
+        Assert.Contains("± 0.00", File.ReadAllText(dir.File("cmp/comparison.md")));
+    }
+
+    [Fact]
+    public void Spread_is_the_mean_and_sample_standard_deviation()
+    {
+        var s = RunSpread.Of([1.0, 2.0, 3.0, double.NaN]);
+        Assert.Equal(2.0, s.Mean);
+        Assert.Equal(1.0, s.Std, 12);
+        Assert.Equal(3, s.Count);
+        Assert.Equal(0.0, RunSpread.Of([5.0]).Std);
+        Assert.Equal("2.00 ± 1.00", s.Format("F2"));
+    }
+}
