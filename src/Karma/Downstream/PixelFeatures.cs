@@ -30,6 +30,13 @@ public static class PixelFeatures
         return Transpose(TiledInference.Run(model, cube, d, images => Read(model, images, cube.Spectral, readout, layers)), cube.Rows * cube.Cols, d);
     }
 
+    /// <summary>The decoder's per-pixel features of every pixel (<see cref="KarmaModel.DecoderFeatures"/>), [rows·cols, F].</summary>
+    public static float[,] Decoder(KarmaModel model, ReflectanceCube cube)
+    {
+        int f = model.Config.ByWavelength ? model.Config.SpectralDim : cube.Bands;
+        return Transpose(TiledInference.Run(model, cube, f, images => model.DecoderFeatures(images, cube.Spectral)), cube.Rows * cube.Cols, f);
+    }
+
     /// <summary>The physics branch's abundances of every pixel, [rows·cols, M] (solved against each pixel when the model refines them).</summary>
     public static float[,] Abundances(KarmaModel model, ReflectanceCube cube) =>
         Transpose(TiledInference.Run(model, cube, model.Config.Endmembers, images => model.Abundances(images, cube.Spectral)), cube.Rows * cube.Cols, model.Config.Endmembers);

@@ -13,6 +13,8 @@ public enum FeatureSources
     Spectrum = 2,
     /// <summary>The physics branch's abundances of the pixel (models with the branch).</summary>
     Abundances = 4,
+    /// <summary>The decoder's per-pixel features (<see cref="PixelFeatures.Decoder"/>): context resolved to the pixel.</summary>
+    Decoder = 8,
 }
 
 /// <summary>
@@ -34,7 +36,8 @@ public sealed record FeatureRecipe(FeatureSources Sources = FeatureSources.Encod
                 "encoder" => FeatureSources.Encoder,
                 "spectrum" => FeatureSources.Spectrum,
                 "abundances" => FeatureSources.Abundances,
-                _ => throw new KarmaException($"Unknown feature source '{part}'. Choose from encoder, spectrum, abundances."),
+                "decoder" => FeatureSources.Decoder,
+                _ => throw new KarmaException($"Unknown feature source '{part}'. Choose from encoder, decoder, spectrum, abundances."),
             };
         if (sources == 0) throw new KarmaException("Name at least one feature source: encoder, spectrum, abundances.");
         return sources;
@@ -42,12 +45,13 @@ public sealed record FeatureRecipe(FeatureSources Sources = FeatureSources.Encod
 
     /// <summary>
     /// The features of every pixel of <paramref name="cube"/> ([rows·cols, total]), the sources side by side in the order
-    /// encoder, spectrum, abundances; abundances are left out for a model without a physics branch.
+    /// encoder, decoder, spectrum, abundances; abundances are left out for a model without a physics branch.
     /// </summary>
     public float[,] Compose(KarmaModel model, ReflectanceCube cube)
     {
         var parts = new List<float[,]>();
         if (Sources.HasFlag(FeatureSources.Encoder)) parts.Add(PixelFeatures.Encode(model, cube, Readout, Layers));
+        if (Sources.HasFlag(FeatureSources.Decoder)) parts.Add(PixelFeatures.Decoder(model, cube));
         if (Sources.HasFlag(FeatureSources.Spectrum)) parts.Add(PixelFeatures.Spectra(cube));
         if (Sources.HasFlag(FeatureSources.Abundances) && model.Physics is not null) parts.Add(PixelFeatures.Abundances(model, cube));
         return Concatenate(parts);

@@ -26,7 +26,7 @@ public sealed record ProbeOptions(FeatureRecipe Recipe, bool Mlp = false, bool S
 /// <list type="bullet">
 /// <item><c>raw</c>: the probe on raw spectra (the baseline);</item>
 /// <item><c>probe</c>: the probe on the pretrained model's features as <see cref="ProbeOptions.Recipe"/> composes them;</item>
-/// <item><c>probe-encoder</c>: the probe on the encoder's features alone (when the recipe adds more), which says how much
+/// <item><c>probe-learned</c>: the probe on the learned features alone (encoder and decoder, when the recipe adds more), which says how much
 ///   the learned part holds by itself;</item>
 /// <item><c>finetune</c> and <c>scratch</c>: dense segmentation fine-tuned from the pretrained weights and from random weights,
 ///   the control that says whether pretraining helped;</item>
@@ -64,8 +64,9 @@ public static class ProbeExperiment
 
         predictions["raw"] = LinearProbe.FitPredict(spectra, labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
         predictions["probe"] = ProbeWithSpectrum(model);
-        if (options.Recipe.Sources != FeatureSources.Encoder)
-            predictions["probe-encoder"] = Probe(c => (options.Recipe with { Sources = FeatureSources.Encoder }).Compose(model, c));
+        var learned = options.Recipe.Sources & (FeatureSources.Encoder | FeatureSources.Decoder);
+        if (learned != 0 && learned != options.Recipe.Sources)
+            predictions["probe-learned"] = Probe(c => (options.Recipe with { Sources = learned }).Compose(model, c));
         var tuning = options.Tuning ?? new Segmentation.Options();
         int[] FineTune(KarmaModel m) => Segmentation.FitPredict(m, scenes, split.Train, split.Test, excludeTestPixels: options.Spatial, tuning);
         if (tuning.Steps > 0)

@@ -213,6 +213,27 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         return physics.Endmembers(Context(bands, bands?.Count ?? Config.Bands).Response);
     }
 
+    /// <summary>
+    /// The decoder's per-pixel features with nothing masked, [B, F, T, T]: for a wavelength-aware model the F = SpectralDim
+    /// values the pixel head gives each pixel before per-band weights turn them into a spectrum (context from the whole
+    /// tile, resolved per pixel rather than per patch); for a fixed-band model the reconstructed spectrum itself.
+    /// </summary>
+    public Tensor DecoderFeatures(Tensor images, SpectralBands? bands)
+    {
+        CheckShape(images);
+        var context = Context(bands, images.shape[1]);
+        using var scope = NewDisposeScope();
+        long b = images.shape[0];
+        int n = Config.Tokens, p = Config.PatchSize;
+        var masking = TokenMasking.None(b, n, images.device);
+        var latent = Encode(Patches.Patchify(SpectralFeatures(images, context), p), masking.Shuffle);
+        var y = decoderEmbed.call(latent) + decoderPos;
+        foreach (var block in decoderBlocks) y = block.call(y);
+        y = decoderNorm.call(y);
+        var perPixel = spectralHead is null ? Reconstruct(y, context) : pixelHead.call(y);     // [B, N, P²·F]
+        return Patches.Unpatchify(perPixel, p, (int)(perPixel.shape[2] / (p * p))).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Draws a masking for a batch of <paramref name="batch"/> tiles with this model's ratio.</summary>
     public TokenMasking SampleMasking(long batch, Generator? generator = null) =>
         TokenMasking.Sample(batch, Config.Tokens, Config.VisibleTokens, generator, encoderPos.device);

@@ -26,6 +26,7 @@ public static class ModelCheckpoint
                                   Data.TilingOptions? Tiling = null, string[]? TrainingBands = null, string? WeightsSha256 = null, string? WeightsType = null)
     {
         /// <summary>How this model's training read scenes (band selection, reflectance scale, tile size).</summary>
+        [System.Text.Json.Serialization.JsonIgnore]
         public Data.TilingOptions Reading => Tiling ?? new Data.TilingOptions { TileSize = Config.TileSize };
 
         /// <summary>

@@ -19,7 +19,7 @@ public static class TiledInference
     public static float[] Run(KarmaModel model, ReflectanceCube cube, int channels, Func<Tensor, Tensor> head, int mostPerBatch = 16)
     {
         var cfg = model.Config;
-        if (cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands after band selection but the model {cfg.Bands}.");
+        if (!cfg.ByWavelength && cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands after band selection but the model {cfg.Bands}.");
         int t = cfg.TileSize, plane = t * t, pixels = cube.Rows * cube.Cols;
         // As many tiles as the forward pass fits in, but their output (copied once to the host) stays under 256 MiB:
         // 512 features per pixel of a 224² tile are 100 MiB each.

@@ -106,7 +106,7 @@ public class SegmentationTests
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, error);
         using var json = System.Text.Json.JsonDocument.Parse(output);
-        Assert.Equal(["raw", "probe", "probe-encoder", "scratch", "finetune"], json.RootElement.EnumerateObject().Select(m => m.Name));
+        Assert.Equal(["raw", "probe", "probe-learned", "scratch", "finetune"], json.RootElement.EnumerateObject().Select(m => m.Name));
         foreach (var method in json.RootElement.EnumerateObject())
         {
             Assert.InRange(method.Value.GetProperty("oa").GetDouble(), 0, 1);
