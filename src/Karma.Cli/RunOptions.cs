@@ -57,6 +57,7 @@ sealed class RunOptions
     /// <summary>The run these options describe, for the given model variant.</summary>
     public RunSpec Spec(ParseResult parse, ModelVariant variant)
     {
+        Validate(parse);
         var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant, SpectralEmbedding = KarmaConfig.ParseEmbedding(parse.GetValue(Embedding)!) };
         if (parse.GetValue(SpectralDim) is int f) config = config with { SpectralDim = f };
         if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
@@ -89,6 +90,31 @@ sealed class RunOptions
                 },
             },
         };
+    }
+
+    /// <summary>Refuses numeric options out of their range before any work starts, naming the option.</summary>
+    void Validate(ParseResult parse)
+    {
+        static void Require(bool ok, string option, string what, object? got)
+        {
+            if (!ok) throw new KarmaException($"{option} must be {what} (got {Convert.ToString(got, System.Globalization.CultureInfo.InvariantCulture)}).");
+        }
+        Require(parse.GetValue(Steps) is not int s || s >= 1, "--steps", "at least 1", parse.GetValue(Steps));
+        Require(parse.GetValue(Epochs) is not int e || e >= 1, "--epochs", "at least 1", parse.GetValue(Epochs));
+        Require(parse.GetValue(Batch) >= 1, "--batch", "at least 1", parse.GetValue(Batch));
+        Require(double.IsFinite(parse.GetValue(LearningRate)) && parse.GetValue(LearningRate) > 0, "--lr", "a positive number", parse.GetValue(LearningRate));
+        Require(double.IsFinite(parse.GetValue(WeightDecay)) && parse.GetValue(WeightDecay) >= 0, "--weight-decay", "a number ≥ 0", parse.GetValue(WeightDecay));
+        Require(parse.GetValue(TileSize) is not int t || t >= 2, "--tile-size", "at least 2", parse.GetValue(TileSize));
+        Require(parse.GetValue(PatchSize) is not int p || p >= 1, "--patch-size", "at least 1", parse.GetValue(PatchSize));
+        Require(parse.GetValue(Stride) is not int st || st >= 1, "--stride", "at least 1", parse.GetValue(Stride));
+        Require(parse.GetValue(Endmembers) is not int m || m is >= 2 and <= 256, "--endmembers", "between 2 and 256", parse.GetValue(Endmembers));
+        Require(parse.GetValue(CheckpointEvery) >= 0, "--checkpoint-every", "0 or more", parse.GetValue(CheckpointEvery));
+        Require(parse.GetValue(SpectralDim) is not int f || f >= 1, "--spectral-dim", "at least 1", parse.GetValue(SpectralDim));
+        Require(parse.GetValue(MaskRatio) is not double r || (r >= 0 && r < 1), "--mask-ratio", "in [0, 1)", parse.GetValue(MaskRatio));
+        Require(parse.GetValue(HuberDelta) is not double d || (double.IsFinite(d) && d > 0), "--huber-delta", "a positive number", parse.GetValue(HuberDelta));
+        Require(parse.GetValue(AbundanceSteps) is not int k || k is >= 0 and <= 1000, "--abundance-steps", "between 0 and 1000", parse.GetValue(AbundanceSteps));
+        Require(parse.GetValue(MinWavelength) is not double lo || double.IsFinite(lo), "--min-wavelength", "a finite wavelength in nm", parse.GetValue(MinWavelength));
+        Require(parse.GetValue(MaxWavelength) is not double hi || double.IsFinite(hi), "--max-wavelength", "a finite wavelength in nm", parse.GetValue(MaxWavelength));
     }
 
     /// <summary>The scenes an option names, folders expanded (what was skipped is printed) and band descriptions attached.</summary>

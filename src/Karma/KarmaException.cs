@@ -8,12 +8,31 @@ namespace Karma;
 public sealed class KarmaException : Exception
 {
     /// <summary>Creates an error about no particular file.</summary>
-    public KarmaException(string message, Exception? inner = null) : base(message, inner) { }
+    public KarmaException(string message, Exception? inner = null) : base(OneLine(message), inner) { }
 
     /// <summary>Creates an error about <paramref name="path"/>; the path is prefixed to the message.</summary>
     public KarmaException(string path, string message, Exception? inner = null)
-        : base($"{path}: {message}", inner) => Path = path;
+        : base(OneLine($"{path}: {message}"), inner) => Path = path;
+
+    /// <summary>Every message is one line of printable text, at most 2000 characters, whatever it quotes.</summary>
+    static string OneLine(string message)
+    {
+        var clean = new string(message.Select(c => c is '\n' or '\r' or '\t' ? ' ' : char.IsControl(c) ? '?' : c).ToArray());
+        return clean.Length <= 2000 ? clean : clean[..2000] + "…";
+    }
 
     /// <summary>The file the error is about, or null.</summary>
     public string? Path { get; }
+
+    /// <summary>
+    /// Text from elsewhere (another library's message, a value read from a file) made fit to quote in a one-line message:
+    /// its first line, control characters and non-printable bytes replaced by '?', at most <paramref name="limit"/> characters.
+    /// </summary>
+    public static string Quote(string? text, int limit = 160)
+    {
+        if (string.IsNullOrEmpty(text)) return "";
+        var line = text.Split('\n', 2)[0].TrimEnd('\r');
+        var clean = new string(line.Select(c => char.IsControl(c) || c == '\uFFFD' ? '?' : c).ToArray());
+        return clean.Length <= limit ? clean : clean[..limit] + "…";
+    }
 }

@@ -25,7 +25,7 @@ static class InfoCommand
             {
                 var parts = p.Split(',');
                 if (parts.Length != 2 || !int.TryParse(parts[0], out int r) || !int.TryParse(parts[1], out int c))
-                    throw new KarmaException($"--pixel must be ROW,COL with 0-based integers (got '{p}').");
+                    throw new KarmaException(file, $"--pixel must be ROW,COL with 0-based integers (got '{KarmaException.Quote(p, 40)}').");
                 spectrum = scene.ReadPixel(r, c);
             }
             var m = scene.Metadata;

@@ -51,6 +51,8 @@ static class UnmixCommand
                 case "vca-fcls":
                     cube = ReflectanceCube.Read(scene, tiling);
                     int m = parse.GetValue(endmembers) ?? (parse.GetValue(truth) is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
+                    if (m < 2 || m > Math.Min(cube.Bands, cube.Rows * cube.Cols))
+                        throw new KarmaException(path, $"--endmembers must be between 2 and {Math.Min(cube.Bands, cube.Rows * cube.Cols)} for this scene ({cube.Bands} bands after band selection); got {m}.");
                     result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
                     break;
                 case "fcls" when ckpt is not null && parse.GetValue(library) is null:

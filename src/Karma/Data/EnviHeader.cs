@@ -41,7 +41,7 @@ public sealed class EnviHeader
             string trimmed = line.Trim();
             if (trimmed.Length == 0 || trimmed.StartsWith(';')) continue;
             int eq = trimmed.IndexOf('=');
-            if (eq <= 0) throw new KarmaException(path, $"line {lineNumber} is not 'key = value': '{trimmed}'.");
+            if (eq <= 0) throw new KarmaException(path, $"line {lineNumber} is not 'key = value': '{KarmaException.Quote(trimmed)}'.");
             string key = string.Join(' ', trimmed[..eq].Split(' ', StringSplitOptions.RemoveEmptyEntries));
             string value = trimmed[(eq + 1)..].Trim();
             if (value.StartsWith('{'))
@@ -72,7 +72,7 @@ public sealed class EnviHeader
         if (v is null)
             return required ? throw new KarmaException(Path, $"has no '{key}' field, which ENVI requires.") : null;
         if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
-            throw new KarmaException(Path, $"field '{key}' must be an integer, not '{v}'.");
+            throw new KarmaException(Path, $"field '{key}' must be an integer, not '{KarmaException.Quote(v)}'.");
         return n;
     }
 
@@ -100,7 +100,7 @@ public sealed class EnviHeader
 
     double ParseDouble(string s, string key) =>
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
-            ? d : throw new KarmaException(Path, $"field '{key}' holds '{s}', which is not a number.");
+            ? d : throw new KarmaException(Path, $"field '{key}' holds '{KarmaException.Quote(s)}', which is not a number.");
 
     /// <summary>Formats a header from ordered key/value pairs (values that need braces get them).</summary>
     public static string Format(IEnumerable<(string Key, string Value)> fields)

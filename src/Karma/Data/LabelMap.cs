@@ -21,6 +21,7 @@ public static class LabelMap
         else
         {
             using var map = HyperspectralScene.Open(path);
+            if (map.Bands != 1) throw new KarmaException(path, $"has {map.Bands} bands; a label map has one (class numbers).");
             if (map.Lines != rows || map.Samples != cols) throw new KarmaException(path, $"is {map.Lines}×{map.Samples} but the scene is {rows}×{cols}.");
             var band = new float[rows * cols];
             map.ReadWindow(0, 0, rows, cols, [0], band);
@@ -28,6 +29,8 @@ public static class LabelMap
         }
         if (values.Any(v => !double.IsFinite(v) || v != Math.Round(v)))
             throw new KarmaException(path, "holds values that are not whole numbers; a label map stores class numbers.");
+        if (values.Any(v => v < 0 || v > int.MaxValue))
+            throw new KarmaException(path, $"holds class number {values.First(v => v < 0 || v > int.MaxValue)}; class numbers are whole numbers from 0 (0 usually marks unlabelled pixels).");
         return values.Select(v => (int)v).ToArray();
     }
 }

@@ -39,6 +39,9 @@ public static class ProbeExperiment
     public static ProbeResult Run(KarmaModel model, IReadOnlyList<LabelledScene> scenes, ProbeOptions options, KarmaModel? baseline = null)
     {
         var labels = scenes.SelectMany(s => s.Labels).ToArray();
+        int classes = labels.Where(l => l != options.Unlabelled).Distinct().Count();
+        if (classes < 2)
+            throw new KarmaException($"The label maps hold {(classes == 0 ? "no labelled pixel" : "a single class")} (unlabelled value {options.Unlabelled}); classification needs at least two classes.");
         var split = LabelSplit.Create(labels, options.Unlabelled, options.TrainFraction, options.PerClass,
                                       options.Spatial ? LabelSplit.TopHalves(scenes.Select(x => (x.Cube.Rows, x.Cube.Cols)).ToList()) : null, options.Seed);
         if (split.Train.Length == 0 || split.Test.Length == 0)

@@ -205,6 +205,7 @@ public sealed record KarmaConfig
     public KarmaConfig Validate()
     {
         void Require(bool ok, string message) { if (!ok) throw new KarmaException("Invalid model configuration: " + message); }
+        Require(Preset is "tiny" or "small" or "paper" or "custom", $"unknown preset '{KarmaException.Quote(Preset, 40)}' (tiny, small, paper or custom).");
         Require(Bands >= 1, $"bands must be ≥ 1 (got {Bands}).");
         Require(PatchSize >= 1 && TileSize % PatchSize == 0, $"tile size {TileSize} must be a multiple of patch size {PatchSize}.");
         Require(EncoderDim % EncoderHeads == 0, $"encoder width {EncoderDim} must be divisible by {EncoderHeads} heads.");

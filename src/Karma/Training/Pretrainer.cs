@@ -306,7 +306,7 @@ public sealed class Pretrainer : IDisposable
     public void SaveState(string directory)
     {
         optimizer.save_state_dict(Path.Combine(directory, OptimizerFile));
-        File.WriteAllText(Path.Combine(directory, StateFile), JsonSerializer.Serialize(new TrainerState(Step, options)));
+        File.WriteAllText(Path.Combine(directory, StateFile), JsonSerializer.Serialize(new TrainerState(Step, options, ModelCheckpoint.Sha256(Path.Combine(directory, OptimizerFile)))));
     }
 
     /// <summary>Restores what <see cref="SaveState"/> wrote; the model's weights are restored separately.</summary>
@@ -315,17 +315,22 @@ public sealed class Pretrainer : IDisposable
         string state = Path.Combine(directory, StateFile), moments = Path.Combine(directory, OptimizerFile);
         if (!File.Exists(state) || !File.Exists(moments))
             throw new KarmaException(directory, $"holds no training state ({StateFile}, {OptimizerFile}); it cannot be resumed.");
-        var saved = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state))
-                    ?? throw new KarmaException(state, "is empty.");
+        TrainerState saved;
+        try { saved = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state)) ?? throw new KarmaException(state, "is empty."); }
+        catch (JsonException e) { throw new KarmaException(state, $"is damaged ({KarmaException.Quote(e.Message)}); resume from an intact checkpoint or start again.", e); }
+        if (saved.Step < 0 || saved.Step > options.Steps)
+            throw new KarmaException(state, $"records step {saved.Step}, outside this run's 0–{options.Steps}; the file is damaged.");
         try { optimizer.load_state_dict(moments); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or IOException or IndexOutOfRangeException or OverflowException)
         {
-            throw new KarmaException(moments, $"does not match this model's parameters ({e.Message}); the checkpoint is from another model or damaged.", e);
+            throw new KarmaException(moments, $"does not match this model's parameters ({KarmaException.Quote(e.Message)}); the checkpoint is from another model or damaged.", e);
         }
+        if (saved.OptimizerSha256 is { } expected && !string.Equals(ModelCheckpoint.Sha256(moments), expected, StringComparison.OrdinalIgnoreCase))
+            throw new KarmaException(moments, $"is damaged: its SHA-256 is not the one recorded in {StateFile}.");
         Step = saved.Step;
     }
 
-    sealed record TrainerState(int Step, TrainingOptions Options);
+    sealed record TrainerState(int Step, TrainingOptions Options, string? OptimizerSha256 = null);
 
     /// <inheritdoc/>
     public void Dispose() => optimizer.Dispose();

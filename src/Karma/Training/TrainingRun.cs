@@ -45,9 +45,15 @@ public static class TrainingRun
     /// </summary>
     public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null, bool overwrite = false, CancellationToken cancel = default)
     {
+        if (File.Exists(directory)) throw new KarmaException(directory, "is a file; a run needs a folder (choose another --out).");
         if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
             throw new KarmaException(directory, "already holds a run. Continue it with --resume, choose another --out, or pass --overwrite to replace it.");
-        Directory.CreateDirectory(directory);
+        try { Directory.CreateDirectory(directory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KarmaException(directory, $"cannot be created as a run folder ({KarmaException.Quote(e.Message)}).", e);
+        }
+        using var held = Lock(directory);
         if (spec.Data.Length == 0)
         {
             string simulated = new SceneSimulator { Size = 128, Bands = 218, Endmembers = 5, Seed = 1 }.Generate().WriteTo(Path.Combine(directory, "simulated"));
@@ -60,8 +66,35 @@ public static class TrainingRun
     }
 
     /// <summary>Continues the run in <paramref name="directory"/> from its last checkpoint.</summary>
-    public static RunResult Resume(string directory, Action<StepRecord>? onStep = null, CancellationToken cancel = default) =>
-        Execute(ReadSpec(directory), directory, resume: true, onStep, cancel);
+    public static RunResult Resume(string directory, Action<StepRecord>? onStep = null, CancellationToken cancel = default)
+    {
+        var spec = ReadSpec(directory);
+        using var held = Lock(directory);
+        return Execute(spec, directory, resume: true, onStep, cancel);
+    }
+
+    /// <summary>
+    /// Holds <c>run.lock</c> in <paramref name="directory"/> for as long as the returned handle lives, so a second
+    /// <c>pretrain</c> or <c>--resume</c> on the same folder is refused while one runs. The lock is the operating system's
+    /// (an exclusively opened file): a killed process loses it, so a stale lock file is simply taken over.
+    /// </summary>
+    public static IDisposable Lock(string directory)
+    {
+        string path = Path.Combine(directory, "run.lock");
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            var pid = System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n");
+            stream.Write(pid);
+            stream.Flush();
+            return stream;
+        }
+        catch (IOException e)
+        {
+            throw new KarmaException(directory, $"is in use by another karma process (it holds {path}); wait for it to finish, or stop it first ({KarmaException.Quote(e.Message)}).", e);
+        }
+    }
 
     /// <summary>The spec of the run in <paramref name="directory"/>.</summary>
     public static RunSpec ReadSpec(string directory)

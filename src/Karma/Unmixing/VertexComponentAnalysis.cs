@@ -31,7 +31,7 @@ public static class VertexComponentAnalysis
         if (snr < 15 + 10 * Math.Log10(endmembers))
         {
             var x = xp[..(endmembers - 1)];
-            double c = x.square().sum(0).max().sqrt().item<double>();
+            double c = x.square().sum(dim: 0).max().sqrt().to_type(ScalarType.Float64).item<double>();
             projected = cat([x, full(1, n, c, dtype: ScalarType.Float64)], 0);
         }
         else
