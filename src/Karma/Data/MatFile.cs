@@ -144,11 +144,30 @@ public static class MatFile
     static int ReadInt(ReadOnlySpan<byte> b, int at, bool bigEndian) =>
         bigEndian ? BinaryPrimitives.ReadInt32BigEndian(b[at..]) : BinaryPrimitives.ReadInt32LittleEndian(b[at..]);
 
+    /// <summary>
+    /// <paramref name="count"/> bytes from <paramref name="s"/>. Large counts are read in 16 MiB pieces into a growing buffer,
+    /// so an element that claims gigabytes the stream does not hold fails at the stream's end (EndOfStreamException)
+    /// instead of allocating the claim first.
+    /// </summary>
     static byte[] ReadExactly(Stream s, int count)
     {
-        var buffer = new byte[count];
-        s.ReadExactly(buffer);
-        return buffer;
+        const int Piece = 16 << 20;
+        if (count <= Piece)
+        {
+            var buffer = new byte[count];
+            s.ReadExactly(buffer);
+            return buffer;
+        }
+        using var collected = new MemoryStream();
+        var piece = new byte[Piece];
+        for (int left = count; left > 0;)
+        {
+            int n = Math.Min(left, Piece);
+            s.ReadExactly(piece, 0, n);
+            collected.Write(piece, 0, n);
+            left -= n;
+        }
+        return collected.ToArray();
     }
 
     /// <summary>Reads the sub-elements of one miMATRIX element from a stream positioned after its tag.</summary>

@@ -9,7 +9,8 @@ namespace Karma.Tests.Reliability;
 /// </summary>
 public class FuzzTests
 {
-    public const int Cases = 150;
+    /// <summary>Mutations per file: 150, or KARMA_FUZZ_CASES for the long mode (the README's count comes from 10,000).</summary>
+    public static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("KARMA_FUZZ_CASES"), out int c) && c > 0 ? c : 150;
     static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("KARMA_FUZZ_SEED"), out int s) ? s : 1;
 
     static void MustReadOrExplain(string path, string label)
@@ -26,7 +27,10 @@ public class FuzzTests
             }
             catch (KarmaException e)
             {
-                Assert.False(string.IsNullOrWhiteSpace(e.Message));
+                // The promise: one line that names the file (or its companion, e.g. an ENVI header's binary, same stem).
+                string stem = Path.GetFileNameWithoutExtension(MatScene.Split(path).File);
+                Assert.True(e.Message.Contains(stem), $"{label}: the error does not name the file: {e.Message}");
+                Assert.True(!e.Message.Contains('\n') && e.Message.Length < 2100, $"{label}: the error is not one line: {e.Message}");
             }
         });
         bool finished;
@@ -100,5 +104,48 @@ public class FuzzTests
                 File.WriteAllBytes(dir.File($"h{i}.img"), variant == 2 ? binary[..(binary.Length / 2)] : binary);
                 MustReadOrExplain(dir.File($"h{i}.hdr"), $"header edit '{edit}' ({variant})");
             }
+    }
+
+    [Fact]
+    public void A_real_MATLAB_scene_whose_data_element_claims_two_gigabytes_is_refused()
+    {
+        // abu-urban-1.mat is miCOMPRESSED: inflate its variable, make the real-part sub-element claim ~2 GB, deflate again.
+        var original = File.ReadAllBytes(Shared.Require("data/aviris_abu/abu-urban-1.mat"));
+        using var dir = new TempDir();
+        int patched = 0;
+        var output = new MemoryStream();
+        output.Write(original, 0, 128);
+        for (int at = 128; at + 8 <= original.Length;)
+        {
+            int type = BitConverter.ToInt32(original, at), size = BitConverter.ToInt32(original, at + 4);
+            var body = original.AsSpan(at + 8, size).ToArray();
+            if (type == 15)
+            {
+                using var inflated = new MemoryStream();
+                using (var z = new System.IO.Compression.ZLibStream(new MemoryStream(body), System.IO.Compression.CompressionMode.Decompress)) z.CopyTo(inflated);
+                var matrix = inflated.ToArray();
+                // miMATRIX tag (8) then sub-elements: flags, dimensions, name, real part.
+                int sub = 8;
+                for (int k = 0; k < 3; k++)
+                {
+                    int first = BitConverter.ToInt32(matrix, sub);
+                    sub += (first >>> 16) != 0 ? 8 : 8 + (BitConverter.ToInt32(matrix, sub + 4) + 7) / 8 * 8;
+                }
+                BitConverter.GetBytes(2_000_000_000).CopyTo(matrix, sub + 4);
+                patched++;
+                using var deflated = new MemoryStream();
+                using (var z = new System.IO.Compression.ZLibStream(deflated, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) z.Write(matrix);
+                body = deflated.ToArray();
+            }
+            output.Write(BitConverter.GetBytes(type));
+            output.Write(BitConverter.GetBytes(body.Length));
+            output.Write(body);
+            at += 8 + size;
+        }
+        Assert.True(patched > 0);
+        string path = dir.File("claims-2gb.mat");
+        File.WriteAllBytes(path, output.ToArray());
+        var e = Assert.Throws<KarmaException>(() => { using var scene = HyperspectralScene.Open(path + ":data"); });
+        Assert.StartsWith(path, e.Message);
     }
 }
