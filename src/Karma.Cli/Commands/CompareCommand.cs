@@ -25,10 +25,13 @@ static class CompareCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace runs already in --out." };
         var labels = new Option<string?>("--labels") { Description = "Label map of the first --data scene: also report each model's linear-probe accuracy (5% of each class for training) next to raw spectra." };
         var truth = new Option<string[]>("--truth") { Description = "Unmixing truth for the first --data scene: also score each model's abundances and endmembers (SAD, abundance RMSE) next to VCA + FCLS.", AllowMultipleArgumentsPerToken = true };
+        var sweepWeights = new Option<string?>("--sweep-loss-weights") { Description = "Also train KARMA with each λ1,λ2,λ3 triple, separated by semicolons, e.g. \"1,0.1,1;1,0,1;1,0.3,1\"." };
+        var sweepMask = new Option<string?>("--sweep-mask-ratio") { Description = "Also train KARMA with each mask ratio, e.g. 0.5,0.75,0.9." };
+        var baselines = new Option<bool>("--baselines") { Description = "Also score a non-learned interpolation floor and train a spectral-adapter MAE (SpectralEarth-style) on the same tiles and masks." };
         var folds = new Option<int>("--folds") { Description = "Split the --data scenes into K spatially disjoint folds; each is the test set once (never used for validation).", DefaultValueFactory = _ => 1 };
         var seeds = new Option<int>("--seeds") { Description = "Train each model with N seeds per fold; tables give mean ± std and the paired difference to the first model.", DefaultValueFactory = _ => 1 };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics, over folds and seeds when asked.")
-            { ablations, sweep, study, library, output, overwrite, truth, labels, folds, seeds };
+            { ablations, sweep, study, library, output, overwrite, truth, labels, folds, seeds, sweepWeights, sweepMask, baselines };
         run.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
@@ -46,6 +49,19 @@ static class CompareCommand
                     throw new KarmaException($"--sweep-m takes endmember counts of at least 2 separated by commas (got '{item}').");
                 variants.Add(($"karma-m{m}", config with { Endmembers = m }));
             }
+            foreach (var triple in (parse.GetValue(sweepWeights) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var (h, s, p) = RunOptions.ParseLossWeights(triple);
+                variants.Add(($"karma-w{triple.Replace(" ", "")}", config with { HuberWeight = h, SamWeight = s, PhysicsWeight = p }));
+            }
+            foreach (var item in (parse.GetValue(sweepMask) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) || r < 0 || r >= 1)
+                    throw new KarmaException($"--sweep-mask-ratio takes ratios in [0, 1) separated by commas (got '{item}').");
+                variants.Add(($"karma-mask{item}", (config with { MaskRatio = r }).Validate()));
+            }
+            if (parse.GetValue(baselines))
+                variants.Add(("mae-adapter", config with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.Adapter, SpectralDim = Math.Max(config.SpectralDim, 32) }));
             if (parse.GetValue(study))
             {
                 variants.Add(("karma-random-learned", config with { EndmemberInit = EndmemberInitialisation.Random, LearnEndmembers = true }));
@@ -58,12 +74,12 @@ static class CompareCommand
             {
                 if (parse.GetValue(truth) is { Length: > 0 } || parse.GetValue(labels) is not null)
                     throw new KarmaException("--truth and --labels score single runs; use them without --folds/--seeds.");
-                var runs = RepeatedComparison.Run(spec, variants, parse.GetValue(folds), parse.GetValue(seeds), dir, PretrainCommand.Execute, parse.GetValue(overwrite));
+                var runs = RepeatedComparison.Run(spec, variants, parse.GetValue(folds), parse.GetValue(seeds), dir, PretrainCommand.Execute, parse.GetValue(overwrite), parse.GetValue(baselines));
                 Console.Out.Write(RepeatedComparison.Markdown(RepeatedComparison.Summarise(runs), Math.Max(1, parse.GetValue(folds)), parse.GetValue(seeds)));
                 Console.Out.WriteLine($"per-run values in {Path.GetFullPath(Path.Combine(dir, "comparison.json"))}");
                 return 0;
             }
-            var entries = Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite));
+            var entries = Comparison.Run(spec, variants, dir, PretrainCommand.Execute, parse.GetValue(overwrite), parse.GetValue(baselines));
             Print(entries, dir);
             string firstScene = spec.Data.Length > 0 ? spec.Data[0] : Path.Combine(dir, "simulated", "scene.hdr");
             if (parse.GetValue(truth) is { Length: > 0 } truthFiles) ScoreUnmixing(entries, firstScene, truthFiles, dir);
@@ -81,7 +97,7 @@ static class CompareCommand
     {
         using var scene = Data.HyperspectralScene.Open(scenePath);
         var rows = new List<(string Name, Unmixing.UnmixingScore Score)>();
-        foreach (var entry in entries.Where(e => e.Config.HasPhysicsBranch))
+        foreach (var entry in entries.Where(e => e.Config.HasPhysicsBranch && Directory.Exists(Path.Combine(dir, e.Name))))
         {
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)
@@ -116,7 +132,7 @@ static class CompareCommand
         var rows = new List<(string Name, Evaluation.ClassificationMetrics Metrics)>();
         int[]? map = null;
         Downstream.LabelSplit? split = null;
-        foreach (var entry in entries)
+        foreach (var entry in entries.Where(e => Directory.Exists(Path.Combine(dir, e.Name))))
         {
             var (model, meta) = ModelCheckpoint.Load(Path.Combine(dir, entry.Name));
             using (model)

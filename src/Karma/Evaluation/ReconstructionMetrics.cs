@@ -35,12 +35,34 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
     /// </summary>
     public static ReconstructionMetrics Evaluate(KarmaModel model, IReadOnlyList<TileSet> groups, int maskSeed = 0, int batchSize = 16)
     {
-        if (groups.Sum(g => g.Tiles.Count) == 0) throw new KarmaException("No evaluation tiles.");
-        batchSize = MemoryEstimate.InferenceBatch(model.Config, model.ParameterCount, batchSize);
         model.eval();
+        return Evaluate(model.Config, (images, bands, masking) =>
+        {
+            // Tensors made here belong to the caller's per-batch dispose scope (KarmaOutput's lazy A·â would not).
+            var output = model.call(images, bands, masking);
+            var physics = output.Abundances is { } a && output.Endmembers is { } e ? LinearMixingBranch.Mix(a, e, model.Config.PatchSize * model.Config.PatchSize) : null;
+            return (output.Reconstruction, physics);
+        }, groups, model.Physics is not null, maskSeed, MemoryEstimate.InferenceBatch(model.Config, model.ParameterCount, batchSize), model.Device);
+    }
+
+    /// <summary>
+    /// What a method predicts for a batch: [B, bands, T, T] tiles with their band description and masking → the
+    /// reconstruction of every patch and, for methods with one, the physics branch's, in token layout [B, N, P²·bands].
+    /// </summary>
+    public delegate (Tensor Reconstruction, Tensor? Physics) Reconstructor(Tensor images, Data.SpectralBands? bands, TokenMasking masking);
+
+    /// <summary>
+    /// Evaluates any <paramref name="reconstruct"/> (a model, or a non-learned baseline) on the same tiles with the same masks a
+    /// model of configuration <paramref name="cfg"/> would get: masks drawn from <paramref name="maskSeed"/> with its ratio, tile
+    /// and patch size. Every number is computed as for a model.
+    /// </summary>
+    public static ReconstructionMetrics Evaluate(KarmaConfig cfg, Reconstructor reconstruct, IReadOnlyList<TileSet> groups, bool physics,
+                                                 int maskSeed = 0, int batchSize = 16, Device? device = null)
+    {
+        if (groups.Sum(g => g.Tiles.Count) == 0) throw new KarmaException("No evaluation tiles.");
+        device ??= CPU;
         using var _ = no_grad();
         using var generator = new Generator((ulong)maskSeed);
-        var cfg = model.Config;
         int t = cfg.TileSize, pixels = t * t;
         double se = 0, sePhys = 0, angle = 0, anglePhys = 0, maskedPixels = 0, validPixels = 0, maskedValues = 0, validValues = 0;
         double seFull = 0, angleFull = 0, ssim = 0, ssimFull = 0, bandImages = 0, bandImagesFull = 0;
@@ -52,31 +74,32 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
             {
                 using var scope = NewDisposeScope();
                 var idx = Enumerable.Range(start, Math.Min(batchSize, tiles.Tiles.Count - start)).ToArray();
-                var images = TileBatch.Batch(tiles, idx).to(model.Device);
-                using var output = model.call(images, tiles.Spectral, model.SampleMasking(idx.Length, generator));
-                var target = model.Targets(images);
-                var masked = output.Masking.Mask.unsqueeze(-1);           // [B, N, 1]
+                var images = TileBatch.Batch(tiles, idx).to(device);
+                var masking = TokenMasking.Sample(idx.Length, cfg.Tokens, cfg.VisibleTokens, generator, device);
+                var (reconstruction, physicsReconstruction) = reconstruct(images, tiles.Spectral, masking);
+                var target = Patches.Patchify(images, cfg.PatchSize);
+                var masked = masking.Mask.unsqueeze(-1);                  // [B, N, 1]
                 var valid = TileBatch.ValidPixels(tiles, idx) is { } v                                  // [B, N, P²]
-                    ? Patches.Patchify(v.to(model.Device), cfg.PatchSize)
-                    : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: model.Device);
+                    ? Patches.Patchify(v.to(device), cfg.PatchSize)
+                    : ones(idx.Length, cfg.Tokens, cfg.PatchSize * cfg.PatchSize, device: device);
                 var weight = valid * masked;
                 double maskedHere = weight.sum(type: ScalarType.Float64).item<double>(), validHere = valid.sum(type: ScalarType.Float64).item<double>();
                 maskedPixels += maskedHere;
                 validPixels += validHere;
                 maskedValues += maskedHere * bands;
                 validValues += validHere * bands;
-                se += SquaredError(output.Reconstruction, target, weight, bands);
-                angle += PixelAngles(output.Reconstruction, target, weight, cfg, bands);
-                seFull += SquaredError(output.Reconstruction, target, valid, bands);
-                angleFull += PixelAngles(output.Reconstruction, target, valid, cfg, bands);
-                if (output.PhysicsReconstruction is { } phys)
+                se += SquaredError(reconstruction, target, weight, bands);
+                angle += PixelAngles(reconstruction, target, weight, cfg, bands);
+                seFull += SquaredError(reconstruction, target, valid, bands);
+                angleFull += PixelAngles(reconstruction, target, valid, cfg, bands);
+                if (physicsReconstruction is { } phys)
                 {
                     sePhys += SquaredError(phys, target, weight, bands);
                     anglePhys += PixelAngles(phys, target, weight, cfg, bands);
                 }
                 var input = images.cpu().data<float>().ToArray();
-                var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), output.Reconstruction, target), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
-                var full = Patches.Unpatchify(output.Reconstruction, cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+                var composite = Patches.Unpatchify(where(masked.to_type(ScalarType.Bool), reconstruction, target), cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
+                var full = Patches.Unpatchify(reconstruction, cfg.PatchSize, bands).cpu().contiguous().data<float>().ToArray();
                 for (int i = 0; i < idx.Length; i++)
                 {
                     var invalid = tiles.Tiles[idx[i]].Invalid;
@@ -95,7 +118,6 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
         if (maskedPixels == 0) throw new KarmaException("Every masked pixel of the evaluation tiles is no-data; there is nothing to score.");
         static double Psnr(double sse, double n) => 10 * Math.Log10(1.0 / (sse / n));
         const double Degrees = 180 / Math.PI;
-        bool physics = model.Physics is not null;
         return new ReconstructionMetrics(Psnr(se, maskedValues), ssim / bandImages, angle / maskedPixels * Degrees, Math.Sqrt(se / maskedValues),
             physics ? Psnr(sePhys, maskedValues) : null, physics ? anglePhys / maskedPixels * Degrees : null,
             new TileMetrics(Psnr(seFull, validValues), ssimFull / bandImagesFull, angleFull / validPixels * Degrees, Math.Sqrt(seFull / validValues)),

@@ -17,7 +17,8 @@ public static class Comparison
 {
     /// <summary>Trains and evaluates <paramref name="variants"/> (name, config) with <paramref name="spec"/>'s data and budget.</summary>
     public static IReadOnlyList<ComparisonEntry> Run(RunSpec spec, IEnumerable<(string Name, KarmaConfig Config)> variants, string directory,
-                                                     Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false)
+                                                     Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false,
+                                                     bool interpolationFloor = false)
     {
         Directory.CreateDirectory(directory);
         if (spec.Data.Length == 0)
@@ -33,6 +34,15 @@ public static class Comparison
             var result = execute(name, spec.Training.Steps, onStep => TrainingRun.Start(spec with { Config = config }, Path.Combine(directory, name), onStep, overwrite));
             entries.Add(new ComparisonEntry(name, config, result, started.Elapsed.TotalSeconds));
         }
+        if (interpolationFloor)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var (train, validation) = TrainingRun.LoadTiles(spec);
+            bool onTraining = validation.Sum(v => v.Tiles.Count) == 0;
+            var metrics = Floor(spec.Config, onTraining ? train : validation);
+            entries.Add(new ComparisonEntry("interpolation", spec.Config with { Variant = ModelVariant.Mae },
+                new RunResult(metrics, [], train.Sum(t => t.Tiles.Count), validation.Sum(v => v.Tiles.Count), onTraining), started.Elapsed.TotalSeconds));
+        }
         AtomicFiles.WriteText(Path.Combine(directory, "comparison.md"), Markdown(entries));
         var names = entries.Select(e => e.Name).ToList();
         Reporting.Plots.Bars(Path.Combine(directory, "comparison_psnr.png"), names, entries.Select(e => e.Result.Metrics.Psnr).ToList(), "PSNR, masked patches (held out)", "dB");
@@ -40,6 +50,13 @@ public static class Comparison
         AtomicFiles.WriteText(Path.Combine(directory, "comparison.json"), JsonSerializer.Serialize(entries, KarmaJson.Indented));
         return entries;
     }
+
+    /// <summary>
+    /// The non-learned floor (<see cref="InterpolationFloor"/>) on <paramref name="tiles"/>, under the masks a model of
+    /// <paramref name="config"/> gets (same ratio, patch size and mask seed 0).
+    /// </summary>
+    public static ReconstructionMetrics Floor(KarmaConfig config, IReadOnlyList<Data.TileSet> tiles) =>
+        ReconstructionMetrics.Evaluate(config, (images, _, masking) => (InterpolationFloor.Reconstruct(images, masking, config.PatchSize), null), tiles, physics: false);
 
     /// <summary>The comparison as a Markdown table, with training cost relative to the first entry.</summary>
     public static string Markdown(IReadOnlyList<ComparisonEntry> entries)

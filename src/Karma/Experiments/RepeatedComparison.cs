@@ -58,7 +58,8 @@ public static class RepeatedComparison
     /// <c>fold{k}/seed{s}/{variant}</c> under <paramref name="directory"/>.
     /// </summary>
     public static IReadOnlyList<FoldRun> Run(RunSpec spec, IReadOnlyList<(string Name, KarmaConfig Config)> variants, int folds, int seeds, string directory,
-                                             Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false)
+                                             Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false,
+                                             bool interpolationFloor = false)
     {
         if (seeds < 1) throw new KarmaException($"Seeds need N ≥ 1 (got {seeds}).");
         var splits = folds > 1
@@ -82,6 +83,14 @@ public static class RepeatedComparison
                         var (tiles, _) = HeldOutTiles.For(meta, splits[k].Test);
                         runs.Add(new FoldRun(name, k, seed, ReconstructionMetrics.Evaluate(model, tiles), result.TrainTiles, seconds));
                     }
+                }
+                if (interpolationFloor)
+                {
+                    // Nothing to train: the same masks on the same test tiles for each seed (it repeats exactly).
+                    var started = System.Diagnostics.Stopwatch.StartNew();
+                    var meta = ModelCheckpoint.ReadMetadata(Path.Combine(directory, $"fold{k}", $"seed{seed}", variants[0].Name));
+                    var (tiles, _) = HeldOutTiles.For(meta, splits[k].Test);
+                    runs.Add(new FoldRun("interpolation", k, seed, Comparison.Floor(meta.Config, tiles), 0, started.Elapsed.TotalSeconds));
                 }
             }
         var summary = Summarise(runs);

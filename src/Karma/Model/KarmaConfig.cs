@@ -43,6 +43,12 @@ public enum SpectralEmbedding
     /// standardised by per-wavelength statistics.
     /// </summary>
     Wavelength,
+    /// <summary>
+    /// A spectral adapter in the manner of SpectralEarth: each pixel's standardised spectrum goes through 1-D convolutions
+    /// along the bands and is pooled to <see cref="KarmaConfig.SpectralDim"/> features before the patch embedding; the
+    /// pixel head reconstructs the training band set (a baseline for <c>compare --baselines</c>).
+    /// </summary>
+    Adapter,
 }
 
 /// <summary>
@@ -144,8 +150,10 @@ public sealed record KarmaConfig
     [JsonIgnore] public int PatchValues => PatchSize * PatchSize * Bands;
     /// <summary>Whether band weights are generated from wavelengths (<see cref="SpectralEmbedding.Wavelength"/>).</summary>
     [JsonIgnore] public bool ByWavelength => SpectralEmbedding == SpectralEmbedding.Wavelength;
-    /// <summary>Values per pixel the patch embedding reads and the pixel head writes: the bands, or <see cref="SpectralDim"/> spectral features.</summary>
-    [JsonIgnore] public int PixelChannels => ByWavelength ? SpectralDim : Bands;
+    /// <summary>Values per pixel the patch embedding reads: the bands, or <see cref="SpectralDim"/> spectral features (wavelength, adapter).</summary>
+    [JsonIgnore] public int PixelChannels => SpectralEmbedding == SpectralEmbedding.Fixed ? Bands : SpectralDim;
+    /// <summary>Values per pixel the pixel head writes: <see cref="SpectralDim"/> features a wavelength-aware head turns into bands, else the bands.</summary>
+    [JsonIgnore] public int HeadChannels => ByWavelength ? SpectralDim : Bands;
     /// <summary>Whether the linear-spectral-mixing branch exists.</summary>
     [JsonIgnore] public bool HasPhysicsBranch => Variant is ModelVariant.Karma or ModelVariant.HuberLsmm;
     /// <summary>Whether the spectral-angle term is trained.</summary>
@@ -188,7 +196,8 @@ public sealed record KarmaConfig
     {
         "fixed" => SpectralEmbedding.Fixed,
         "wavelength" => SpectralEmbedding.Wavelength,
-        _ => throw new KarmaException($"Unknown spectral embedding '{name}'. Choose fixed or wavelength."),
+        "adapter" => SpectralEmbedding.Adapter,
+        _ => throw new KarmaException($"Unknown spectral embedding '{name}'. Choose fixed, wavelength or adapter."),
     };
 
     /// <summary>Parses a variant name as the CLI spells it: mae, huber+sam, huber+lsmm, karma.</summary>

@@ -24,6 +24,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
 {
     readonly Linear patchEmbed, decoderEmbed, pixelHead;
     readonly BandWeightGenerator? spectralEmbed, spectralHead;
+    readonly Sequential? spectralAdapter;
     readonly ModuleList<TransformerBlock> encoderBlocks, decoderBlocks;
     readonly LayerNorm encoderNorm, decoderNorm;
     readonly Parameter maskToken;
@@ -57,7 +58,13 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         decoderBlocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.DecoderDepth)
             .Select(i => new TransformerBlock($"decoder{i}", dd, config.DecoderHeads, config.MlpRatio)).ToArray());
         decoderNorm = LayerNorm(dd);
-        pixelHead = Linear(dd, pixels * config.PixelChannels);
+        pixelHead = Linear(dd, pixels * config.HeadChannels);
+        if (config.SpectralEmbedding == SpectralEmbedding.Adapter)
+            spectralAdapter = Sequential(
+                ("conv1", Conv1d(1, 16, 7, padding: 3)), ("gelu1", GELU()),
+                ("conv2", Conv1d(16, 32, 7, stride: 2, padding: 3)), ("gelu2", GELU()),
+                ("pool", AdaptiveAvgPool1d(8)), ("flatten", Flatten()),
+                ("project", Linear(32 * 8, config.SpectralDim)));
         if (config.ByWavelength)
         {
             spectralEmbed = new BandWeightGenerator("spectralEmbed", config.SpectralDim);
@@ -260,6 +267,13 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         using var scope = NewDisposeScope();
         var (mean, std) = Statistics(context);
         var standardised = (images - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1);
+        if (spectralAdapter is not null)
+        {
+            // Every pixel's spectrum as a one-channel sequence through the 1-D convolutions: [B·T·T, 1, C] → [B·T·T, F].
+            long b = images.shape[0], c = images.shape[1], t = images.shape[2];
+            var sequences = standardised.permute(0, 2, 3, 1).reshape(b * t * t, 1, c);
+            return spectralAdapter.call(sequences).view(b, t, t, -1).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+        }
         if (spectralEmbed is null) return standardised.MoveToOuterDisposeScope();
         // Each pixel: (1/C)·Σ_c w_c·x̃_c, the mean over bands so that the scale does not depend on how many there are.
         var weights = spectralEmbed.call(context.Codes!) / context.Count;                    // [C, F]
