@@ -55,8 +55,20 @@ public static class UnmixingReport
             csv.AppendLine();
         }
         AtomicFiles.WriteText(Path.Combine(directory, "endmembers.csv"), csv.ToString());
-        Plots.Spectra(Path.Combine(directory, "endmembers.png"), cube.Wavelengths,
-                      Enumerable.Range(0, m).Select(j => (names[j], EndmemberMatching.Column(result.Endmembers, j))), $"Endmembers ({result.Method})");
+        if (result.FineEndmembers is { } fine)
+        {
+            // A wavelength-aware model's own spectra: on the fine grid, whatever the scene's sensor.
+            var grid = Model.SpectralGrid.Centres;
+            Plots.Spectra(Path.Combine(directory, "endmembers.png"), grid,
+                          Enumerable.Range(0, m).Select(j => (names[j], EndmemberMatching.Column(fine, j))), $"Endmembers ({result.Method}, fine grid)");
+            var fineCsv = new StringBuilder("wavelength_nm" + string.Concat(Enumerable.Range(1, m).Select(j => $",endmember_{j}")) + "\n");
+            for (int g = 0; g < grid.Length; g++)
+                fineCsv.Append(grid[g].ToString("R", CultureInfo.InvariantCulture)).Append(string.Concat(Enumerable.Range(0, m).Select(j => "," + fine[g, j].ToString("R", CultureInfo.InvariantCulture)))).Append('\n');
+            AtomicFiles.WriteText(Path.Combine(directory, "endmembers_grid.csv"), fineCsv.ToString());
+        }
+        else
+            Plots.Spectra(Path.Combine(directory, "endmembers.png"), cube.Wavelengths,
+                          Enumerable.Range(0, m).Select(j => (names[j], EndmemberMatching.Column(result.Endmembers, j))), $"Endmembers ({result.Method})");
         for (int j = 0; j < m; j++)
             Plots.Map(Path.Combine(directory, $"abundance_{j + 1}.png"), Grid(result.Abundances.AsSpan(j * pixels, pixels), rows, cols), $"Abundance of {names[j]}", "abundance", (0, 1));
         if (m >= 3)

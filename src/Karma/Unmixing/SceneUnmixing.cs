@@ -9,6 +9,12 @@ namespace Karma.Unmixing;
 /// </summary>
 public sealed record UnmixingResult(double[,] Endmembers, float[] Abundances, float[] Error, int Rows, int Cols, string Method)
 {
+    /// <summary>
+    /// A wavelength-aware model's endmembers as it keeps them, on the fine grid ([grid points, M] at
+    /// <see cref="Model.SpectralGrid.Centres"/>), or null: the sensor-independent spectra behind <see cref="Endmembers"/>.
+    /// </summary>
+    public double[,]? FineEndmembers { get; init; }
+
     /// <summary>Number of endmembers.</summary>
     public int Count => Endmembers.GetLength(1);
 }
@@ -51,7 +57,16 @@ public static class SceneUnmixing
         int m = model.Config.Endmembers;
         var abundances = cube.MaskInvalid(TiledInference.Run(model, cube, m, images => model.Abundances(images, cube.Spectral)));
         var endmembers = KarmaEndmembers(model, cube);
-        return new UnmixingResult(endmembers, abundances, Error(cube, endmembers, abundances), cube.Rows, cube.Cols, "karma");
+        double[,]? fine = null;
+        if (model.Config.ByWavelength)
+        {
+            using var _ = TorchSharp.torch.no_grad();
+            using var grid = model.Physics!.Endmembers().detach().cpu();
+            var values = grid.data<float>().ToArray();
+            fine = new double[SpectralGrid.Points, m];
+            for (int g = 0; g < SpectralGrid.Points; g++) for (int j = 0; j < m; j++) fine[g, j] = values[g * m + j];
+        }
+        return new UnmixingResult(endmembers, abundances, Error(cube, endmembers, abundances), cube.Rows, cube.Cols, "karma") { FineEndmembers = fine };
     }
 
     /// <summary>The physics branch's endmember matrix A at <paramref name="cube"/>'s bands, [bands, M].</summary>
