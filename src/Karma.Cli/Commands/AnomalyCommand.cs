@@ -14,11 +14,11 @@ static class AnomalyCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Scene to score.", Required = true };
+        var data = new Option<string[]>("--data") { Description = "Scene(s) or folders to score; several, or a shard, write one folder per scene into --out.", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "Output folder (anomaly.tif, PNG maps, roc.png, anomaly.json).", Required = true };
         var checkpoint = KarmaCli.Checkpoint("Run folder of the model for the karma method");
         var method = new Option<string>("--method") { Description = "karma, rx, local-rx, a comma-separated list, or all (karma only with a model).", DefaultValueFactory = _ => "all" };
-        var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]); non-zero marks anomalies. Adds ROC AUC per method." };
+        var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]; {scene} stands for each scene's file); non-zero marks anomalies. Adds ROC AUC per method." };
         var window = new Option<string>("--window") { Description = "Local RX's inner (guard) and outer window, odd sizes INNER,OUTER.", DefaultValueFactory = _ => "5,15" };
         var components = new Option<int>("--components") { Description = "Principal components local RX works in.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (auc and seconds per method)." };
@@ -26,48 +26,62 @@ static class AnomalyCommand
         var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (context prediction + physics residual), global RX, local RX; ROC AUC with --truth.")
             { data, output, checkpoint, method, truth, window, components, json };
         bands.AddTo(command);
+        var batch = new SceneBatch();
+        batch.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
-            string path = bands.Apply(parse, [parse.GetValue(data)!])[0], dir = parse.GetValue(output)!;
-            KarmaCli.CheckOutput(dir, path, parse.GetValue(checkpoint), parse.GetValue(truth));
+            var scenes = bands.Apply(parse, SceneCatalog.Expand(parse.GetValue(data)!, new List<string>()));
+            string dir = parse.GetValue(output)!;
+            KarmaCli.CheckOutput(dir, [.. scenes, parse.GetValue(checkpoint), parse.GetValue(truth)]);
             var sizes = parse.GetValue(window)!.Split(',');
             if (sizes.Length != 2 || !int.TryParse(sizes[0], out int inner) || !int.TryParse(sizes[1], out int outer))
-                throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{parse.GetValue(window)}'.");
+                throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{KarmaException.Quote(parse.GetValue(window), 40)}'.");
             if (parse.GetValue(components) < 1) throw new KarmaException($"--components must be at least 1 (got {parse.GetValue(components)}).");
             string? ckpt = parse.GetValue(checkpoint);
-            using var scene = HyperspectralScene.Open(path);
-            // The default model reads any scene whose bands are described; "all" includes karma when a model can read this one.
-            bool haveModel = ckpt is not null || (DefaultModel.Available && scene.Spectral is not null);
-            var methods = AnomalyDetection.ParseMethods(parse.GetValue(method)!, haveModel);
-            if (!haveModel && parse.GetValue(method) == "all")
-                Console.Error.WriteLine("karma: note: the scene's bands are not described, so the default model cannot read it; running rx and local-rx only (give --checkpoint, --wavelengths or --sensor for karma).");
-            var cube = ReflectanceCube.Read(scene, new TilingOptions());
-            KarmaModel? model = null;
-            ReflectanceCube? modelCube = null;
+            var options = new AnomalyOptions(inner, outer, parse.GetValue(components));
+            // One model for every scene; loaded when the karma method needs it.
+            (KarmaModel Model, ModelCheckpoint.Metadata Meta)? loaded = null;
             try
             {
-                if (methods.Contains(AnomalyMethod.Karma))
+                IReadOnlyList<AnomalyMap> Score(string path, string target)
                 {
-                    var (loaded, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
-                    model = loaded;
-                    modelCube = meta.Read(scene);
+                    using var scene = HyperspectralScene.Open(path);
+                    // The default model reads any scene whose bands are described; "all" includes karma when a model can read this one.
+                    bool haveModel = ckpt is not null || (DefaultModel.Available && scene.Spectral is not null);
+                    var methods = AnomalyDetection.ParseMethods(parse.GetValue(method)!, haveModel);
+                    if (!haveModel && parse.GetValue(method) == "all")
+                        Console.Error.WriteLine($"karma: note: {scene.Path}: its bands are not described, so the default model cannot read it; running rx and local-rx only (give --checkpoint, --wavelengths or --sensor for karma).");
+                    var cube = ReflectanceCube.Read(scene, new TilingOptions());
+                    ReflectanceCube? modelCube = null;
+                    if (methods.Contains(AnomalyMethod.Karma))
+                    {
+                        loaded ??= ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
+                        modelCube = loaded.Value.Meta.Read(scene);
+                    }
+                    var maps = AnomalyDetection.Detect(cube, methods, loaded?.Model, modelCube, options);
+                    int[]? truthMap = parse.GetValue(truth) is { } t ? LabelMap.Read(SceneBatch.ForScene(t, path), cube.Rows, cube.Cols) : null;
+                    if (truthMap is not null) maps = AnomalyDetection.Score(maps, truthMap);
+                    AnomalyReport.Write(target, maps, cube.Rows, cube.Cols, cube.Source, truthMap, Path.GetFileName(scene.Path));
+                    return maps;
                 }
-                var maps = AnomalyDetection.Detect(cube, methods, model, modelCube, new AnomalyOptions(inner, outer, parse.GetValue(components)));
-                int[]? truthMap = parse.GetValue(truth) is { } t ? LabelMap.Read(t, cube.Rows, cube.Cols) : null;
-                if (truthMap is not null) maps = AnomalyDetection.Score(maps, truthMap);
-                AnomalyReport.Write(dir, maps, cube.Rows, cube.Cols, cube.Source, truthMap, Path.GetFileName(scene.Path));
+                if (batch.Active(parse, scenes))
+                {
+                    batch.Run(parse, scenes, dir, "", folder: true, (path, target) => Score(path, target));
+                    return 0;
+                }
+                var result = Score(scenes[0], dir);
                 if (parse.GetValue(json))
                 {
-                    Console.Out.WriteLine(JsonSerializer.Serialize(maps.ToDictionary(m => m.Name, m => new { auc = m.Auc, seconds = m.Seconds }), KarmaCli.Json));
+                    Console.Out.WriteLine(JsonSerializer.Serialize(result.ToDictionary(m => m.Name, m => new { auc = m.Auc, seconds = m.Seconds }), KarmaCli.Json));
                     return 0;
                 }
                 var table = new Table().AddColumns("method", "ROC AUC", "seconds");
-                foreach (var m in maps) table.AddRow(m.Name, m.Auc is { } a ? a.ToString("F4", CultureInfo.InvariantCulture) : "–", m.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+                foreach (var m in result) table.AddRow(m.Name, m.Auc is { } a ? a.ToString("F4", CultureInfo.InvariantCulture) : "–", m.Seconds.ToString("F1", CultureInfo.InvariantCulture));
                 AnsiConsole.Write(table);
                 Console.Out.WriteLine($"maps in {Path.GetFullPath(dir)}");
                 return 0;
             }
-            finally { model?.Dispose(); }
+            finally { loaded?.Model.Dispose(); }
         });
         return command;
     }

@@ -1,3 +1,4 @@
+using Karma.Data;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -17,15 +18,29 @@ static class EvaluateCommand
         var maskSeed = new Option<int>("--mask-seed") { Description = "Seed of the masks (same seed, same masks).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var bands = new BandOptions();
+        var output = new Option<string?>("--out") { Description = "Folder for one NAME.json of metrics per scene (instead of pooled metrics); with --shard, this task's scenes only." };
         var command = new Command("evaluate", "Reconstruct held-out tiles with fixed masks and report PSNR, SSIM, SAM and RMSE (and the physics branch's own).")
-            { checkpoint, data, maskSeed, json };
+            { checkpoint, data, maskSeed, json, output };
         bands.AddTo(command);
+        var batch = new SceneBatch();
+        batch.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
             var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(parse.GetValue(checkpoint)));
             using (model)
             {
-                var (tiles, resampled) = HeldOutTiles.For(meta, bands.Apply(parse, parse.GetValue(data)!));
+                var scenes = bands.Apply(parse, SceneCatalog.Expand(parse.GetValue(data)!, new List<string>()));
+                if (parse.GetValue(output) is { } dir)
+                {
+                    KarmaCli.CheckOutput(dir, [.. scenes, parse.GetValue(checkpoint)]);
+                    batch.Run(parse, scenes, dir, ".json", folder: false, (path, target) =>
+                    {
+                        var (one, _) = HeldOutTiles.For(meta, [path]);
+                        AtomicFiles.WriteText(target, JsonSerializer.Serialize(new { scene = path, metrics = ReconstructionMetrics.Evaluate(model, one, parse.GetValue(maskSeed)) }, KarmaCli.Json));
+                    });
+                    return 0;
+                }
+                var (tiles, resampled) = HeldOutTiles.For(meta, scenes);
                 if (resampled) Console.Error.WriteLine($"karma: note: the scenes' bands differ from the model's; resampled them to the model's {meta.Config.Bands} bands.");
                 if (tiles.Sum(t => t.Tiles.Count) == 0) throw new KarmaException($"No {meta.Config.TileSize}² tiles with little enough no-data in the given scenes.");
                 var metrics = ReconstructionMetrics.Evaluate(model, tiles, parse.GetValue(maskSeed));

@@ -14,7 +14,7 @@ static class UnmixCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Scene to unmix.", Required = true };
+        var data = new Option<string[]>("--data") { Description = "Scene(s) or folders to unmix; several, or a shard, write one folder per scene into --out.", Required = true, AllowMultipleArgumentsPerToken = true };
         var method = new Option<string?>("--method") { Description = "karma (the --checkpoint model, else the default model), vca-fcls, or fcls (endmembers from --library, or from the --checkpoint model). Default: karma with a checkpoint, else vca-fcls." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Run folder of a KARMA model." };
         var endmembers = new Option<int?>("--endmembers") { Description = "Endmembers M for vca-fcls (default: the truth's count, else 5)." };
@@ -27,56 +27,19 @@ static class UnmixCommand
         var command = new Command("unmix", "Unmix a scene: abundance maps, endmember spectra and error maps; SAD and abundance RMSE against truth.")
             { data, method, checkpoint, endmembers, library, truth, output, seed, json };
         bands.AddTo(command);
+        var batch = new SceneBatch();
+        batch.AddTo(command);
         KarmaCli.SetRun(command, parse =>
         {
-            string path = bands.Apply(parse, [parse.GetValue(data)!])[0], dir = parse.GetValue(output)!;
-            KarmaCli.CheckOutput(dir, path, parse.GetValue(checkpoint));
-            string? ckpt = parse.GetValue(checkpoint);
-            string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");
-            using var scene = HyperspectralScene.Open(path);
-            UnmixingResult result;
-            ReflectanceCube cube;
-            // Truth is compared band for band, so classic methods keep every band the file does not flag.
-            var tiling = new TilingOptions();
-            switch (how)
+            var scenes = bands.Apply(parse, SceneCatalog.Expand(parse.GetValue(data)!, new List<string>()));
+            string dir = parse.GetValue(output)!;
+            KarmaCli.CheckOutput(dir, [.. scenes, parse.GetValue(checkpoint)]);
+            if (batch.Active(parse, scenes))
             {
-                case "karma":
-                    var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
-                    using (model)
-                    {
-                        cube = meta.Read(scene);
-                        result = SceneUnmixing.Karma(model, cube);
-                    }
-                    break;
-                case "vca-fcls":
-                    cube = ReflectanceCube.Read(scene, tiling);
-                    int m = parse.GetValue(endmembers) ?? (parse.GetValue(truth) is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
-                    if (m < 2 || m > Math.Min(cube.Bands, cube.Rows * cube.Cols))
-                        throw new KarmaException(path, $"--endmembers must be between 2 and {Math.Min(cube.Bands, cube.Rows * cube.Cols)} for this scene ({cube.Bands} bands after band selection); got {m}.");
-                    result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
-                    break;
-                case "fcls" when ckpt is not null && parse.GetValue(library) is null:
-                    // FCLS with the model's own endmembers: the reference its abundances are measured against.
-                    var (endmemberModel, endmemberMeta) = ModelCheckpoint.Load(ckpt);
-                    using (endmemberModel)
-                    {
-                        cube = endmemberMeta.Read(scene);
-                        result = SceneUnmixing.Fcls(cube, SceneUnmixing.KarmaEndmembers(endmemberModel, cube), "fcls (model endmembers)");
-                    }
-                    break;
-                case "fcls":
-                    cube = ReflectanceCube.Read(scene, tiling);
-                    var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH or from the model given by --checkpoint."));
-                    result = SceneUnmixing.Fcls(cube, lib.ResampleTo(cube.Wavelengths ?? throw new KarmaException(path, "has no wavelengths to resample the library to.")));
-                    break;
-                default:
-                    throw new KarmaException($"--method must be karma, vca-fcls or fcls (got '{how}').");
+                batch.Run(parse, scenes, dir, "", folder: true, (path, target) => Unmix(parse, path, target, method, checkpoint, endmembers, library, truth, seed));
+                return 0;
             }
-            LibraryMatch[]? matches = parse.GetValue(library) is { } libPath && cube.Wavelengths is { } wl
-                ? UnmixingReport.MatchLibrary(result, SpectralLibrary.Read(libPath), wl) : null;
-            UnmixingScore? score = parse.GetValue(truth) is { Length: > 0 } truthPath
-                ? UnmixingScore.Compute(result, UnmixingTruth.Read(truthPath, cube.Rows, cube.Cols, cube.Bands)) : null;
-            var summary = UnmixingReport.Write(result, cube, dir, matches, score);
+            var (result, summary, score, matches, how) = Unmix(parse, scenes[0], dir, method, checkpoint, endmembers, library, truth, seed);
             if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(summary, KarmaCli.Json)); return 0; }
             static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
             Console.Out.WriteLine($"{how}: {result.Count} endmembers, mean reconstruction RMSE {F(summary.MeanErrorRmse, "F4")}; outputs in {Path.GetFullPath(dir)}");
@@ -93,5 +56,60 @@ static class UnmixCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Unmixes one scene with the method the options choose and writes its outputs into <paramref name="dir"/>.</summary>
+    static (UnmixingResult Result, UnmixingSummary Summary, UnmixingScore? Score, LibraryMatch[]? Matches, string How) Unmix(
+        ParseResult parse, string path, string dir, Option<string?> method, Option<string?> checkpoint, Option<int?> endmembers, Option<string?> library,
+        Option<string[]> truth, Option<int> seed)
+    {
+        string? ckpt = parse.GetValue(checkpoint);
+        string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");
+        var truthFiles = parse.GetValue(truth)?.Select(t => SceneBatch.ForScene(t, path)).ToArray();
+        using var scene = HyperspectralScene.Open(path);
+        UnmixingResult result;
+        ReflectanceCube cube;
+        // Truth is compared band for band, so classic methods keep every band the file does not flag.
+        var tiling = new TilingOptions();
+        switch (how)
+        {
+            case "karma":
+                var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
+                using (model)
+                {
+                    cube = meta.Read(scene);
+                    result = SceneUnmixing.Karma(model, cube);
+                }
+                break;
+            case "vca-fcls":
+                cube = ReflectanceCube.Read(scene, tiling);
+                int m = parse.GetValue(endmembers) ?? (truthFiles is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
+                if (m < 2 || m > Math.Min(cube.Bands, cube.Rows * cube.Cols))
+                    throw new KarmaException(path, $"--endmembers must be between 2 and {Math.Min(cube.Bands, cube.Rows * cube.Cols)} for this scene ({cube.Bands} bands after band selection); got {m}.");
+                result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
+                break;
+            case "fcls" when ckpt is not null && parse.GetValue(library) is null:
+                // FCLS with the model's own endmembers: the reference its abundances are measured against.
+                var (endmemberModel, endmemberMeta) = ModelCheckpoint.Load(ckpt);
+                using (endmemberModel)
+                {
+                    cube = endmemberMeta.Read(scene);
+                    result = SceneUnmixing.Fcls(cube, SceneUnmixing.KarmaEndmembers(endmemberModel, cube), "fcls (model endmembers)");
+                }
+                break;
+            case "fcls":
+                cube = ReflectanceCube.Read(scene, tiling);
+                var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH or from the model given by --checkpoint."));
+                result = SceneUnmixing.Fcls(cube, lib.ResampleTo(cube.Wavelengths ?? throw new KarmaException(path, "has no wavelengths to resample the library to.")));
+                break;
+            default:
+                throw new KarmaException($"--method must be karma, vca-fcls or fcls (got '{how}').");
+        }
+        LibraryMatch[]? matches = parse.GetValue(library) is { } libPath && cube.Wavelengths is { } wl
+            ? UnmixingReport.MatchLibrary(result, SpectralLibrary.Read(libPath), wl) : null;
+        UnmixingScore? score = truthFiles is { Length: > 0 }
+            ? UnmixingScore.Compute(result, UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands)) : null;
+        var summary = UnmixingReport.Write(result, cube, dir, matches, score);
+        return (result, summary, score, matches, how);
     }
 }

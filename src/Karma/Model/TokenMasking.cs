@@ -30,6 +30,12 @@ public sealed class TokenMasking
         return new TokenMasking { Shuffle = shuffle, Restore = restore, Mask = mask, Visible = visible };
     }
 
+    /// <summary>The maskings of tiles <paramref name="from"/> to <paramref name="to"/> (exclusive) of this batch: a rank's share of a global batch.</summary>
+    public TokenMasking Rows(int from, int to) => from == 0 && to == Mask.shape[0] ? this : new TokenMasking
+    {
+        Shuffle = Shuffle[from..to], Restore = Restore[from..to], Mask = Mask[from..to], Visible = Visible,
+    };
+
     /// <summary>A masking that hides nothing: every patch visible, in order (for unmixing and inference).</summary>
     public static TokenMasking None(long batch, int tokens, Device? device = null)
     {

@@ -25,15 +25,23 @@ public sealed class Pretrainer : IDisposable
     readonly TrainingOptions options;
     readonly LeanAdamW optimizer;
     readonly List<Parameter> parameters;
+    readonly Runtime.ICommunicator communicator;
 
     /// <summary>Steps taken so far (the next step's number).</summary>
     public int Step { get; private set; }
 
-    /// <summary>Prepares to train <paramref name="model"/> with <paramref name="options"/>.</summary>
-    public Pretrainer(KarmaModel model, TrainingOptions options)
+    /// <summary>
+    /// Prepares to train <paramref name="model"/> with <paramref name="options"/>. With a <paramref name="communicator"/> of
+    /// several ranks (MPI), training is data-parallel: each step takes <see cref="TrainingOptions.BatchSize"/> tiles per
+    /// rank out of one global batch of BatchSize × ranks tiles drawn, turned and masked exactly as a single process with
+    /// that batch would, and the ranks' gradients are summed (each weighted by its share of the batch) before clipping and
+    /// the update, so every rank keeps the same weights and the result equals one process with the global batch.
+    /// </summary>
+    public Pretrainer(KarmaModel model, TrainingOptions options, Runtime.ICommunicator? communicator = null)
     {
         this.model = model;
         this.options = options;
+        this.communicator = communicator ?? Runtime.SingleProcess.Instance;
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         parameters = named.Select(p => p.parameter).ToList();
         static bool Decays((string name, Parameter p) x) => x.p.dim() >= 2 && !x.name.Contains("maskToken") && !x.name.Contains("endmember");
@@ -58,6 +66,7 @@ public sealed class Pretrainer : IDisposable
     {
         Check(groups);
         if (Step == 0) InitialiseFromData(groups);
+        SynchroniseWeights();
         var log = new List<StepRecord>();
         while (Step < options.Steps)
         {
@@ -189,31 +198,53 @@ public sealed class Pretrainer : IDisposable
         double lr = options.LearningRateAt(Step);
         foreach (var parameterGroup in optimizer.ParamGroups) parameterGroup.LearningRate = lr;
 
-        var (group, indices, epoch) = GroupedBatch(groups.Select(g => g.Tiles.Count).ToArray(), options.BatchSize, Step, options.Seed);
+        // One global batch for all ranks; this rank takes its contiguous share of the tiles, their turns and their masks.
+        var (group, global, epoch) = GroupedBatch(groups.Select(g => g.Tiles.Count).ToArray(), options.BatchSize * communicator.Size, Step, options.Seed);
         var tiles = groups[group];
+        int from = communicator.Rank * global.Length / communicator.Size, to = (communicator.Rank + 1) * global.Length / communicator.Size;
+        var indices = global[from..to];
         int batch = indices.Length;
-        var images = TileBatch.Batch(tiles, indices).to(model.Device);
-        var valid = TileBatch.ValidPixels(tiles, indices)?.to(model.Device);
-        if (options.Augment)
-        {
-            // The validity mask turns with its tile: augment it as one more channel.
-            var turned = Augment(valid is null ? images : cat([images, valid], 1), new Random(Seeds.Derive(options.Seed, Step, 2)));
-            images = valid is null ? turned : turned[.., ..^1];
-            valid = valid is null ? null : turned[.., ^1..];
-        }
+        double share = batch / (double)global.Length;
+        var turns = new Random(Seeds.Derive(options.Seed, Step, 2));
+        var k = global.Select(_ => turns.Next(8)).ToArray()[from..to];
         using var masks = new Generator((ulong)Seeds.Derive(options.Seed, Step, 3));
+        var masking = model.SampleMasking(global.Length, masks).Rows(from, to);
         optimizer.zero_grad();
-        using var output = model.call(images, tiles.Spectral, model.SampleMasking(batch, masks));
-        using var loss = KarmaLoss.Compute(output, model.Targets(images), model.Config,
-                                           valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
-        loss.Total.backward();
+        LossTerms? loss = null;
+        KarmaOutput? output = null;
+        if (batch > 0)
+        {
+            var images = TileBatch.Batch(tiles, indices).to(model.Device);
+            var valid = TileBatch.ValidPixels(tiles, indices)?.to(model.Device);
+            if (options.Augment)
+            {
+                // The validity mask turns with its tile: augment it as one more channel.
+                var turned = Augment(valid is null ? images : cat([images, valid], 1), k);
+                images = valid is null ? turned : turned[.., ..^1];
+                valid = valid is null ? null : turned[.., ^1..];
+            }
+            output = model.call(images, tiles.Spectral, masking);
+            loss = KarmaLoss.Compute(output, model.Targets(images), model.Config,
+                                     valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
+            loss.Total.backward();
+        }
+        var terms = AverageTerms(loss, share);
+        double? allReduce = null;
+        if (communicator.Size > 1)
+        {
+            long before = Stopwatch.GetTimestamp();
+            SumGradients(share);
+            allReduce = Stopwatch.GetElapsedTime(before).TotalSeconds;
+        }
         double gradNorm = nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
         optimizer.step();
 
-        var (spread, entropy) = output.Abundances is { } a ? AbundanceDiagnostics(a) : (null, null);
+        var (spread, entropy) = output?.Abundances is { } a ? AbundanceDiagnostics(a) : (null, null);
+        output?.Dispose();
+        loss?.Dispose();
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var record = new StepRecord(Step, epoch, loss.Total.item<float>(), loss.Huber.item<float>(),
-            loss.SpectralAngle?.item<float>(), loss.Physics?.item<float>(), lr, gradNorm, batch / seconds, spread, entropy);
+        var record = new StepRecord(Step, epoch, terms[0], terms[1], model.Config.UsesSam ? terms[2] : null, model.Config.HasPhysicsBranch ? terms[3] : null,
+            lr, gradNorm, global.Length / seconds, spread, entropy, allReduce);
         if (!double.IsFinite(record.Loss))
             throw new KarmaException($"The loss became {record.Loss} at step {Step}. Lower the learning rate (--lr) or check the data for extreme values.");
         Step++;
@@ -278,11 +309,78 @@ public sealed class Pretrainer : IDisposable
     }
 
     /// <summary>Each tile turned by one of the 8 flips/rotations of the square (spectra are untouched).</summary>
-    static Tensor Augment(Tensor images, Random random)
+    static Tensor Augment(Tensor images, IReadOnlyList<int> turns)
     {
         var turned = new Tensor[images.shape[0]];
-        for (int i = 0; i < turned.Length; i++) turned[i] = TileBatch.Turn(images[i], random.Next(8));
+        for (int i = 0; i < turned.Length; i++) turned[i] = TileBatch.Turn(images[i], turns[i]);
         return stack(turned);
+    }
+
+    /// <summary>The step's loss terms (total, Huber, SAM, physics) over the global batch: each rank's weighted by its share, summed.</summary>
+    float[] AverageTerms(LossTerms? loss, double share)
+    {
+        var terms = new float[4];
+        if (loss is not null)
+        {
+            terms[0] = (float)(loss.Total.item<float>() * share);
+            terms[1] = (float)(loss.Huber.item<float>() * share);
+            terms[2] = (float)((loss.SpectralAngle?.item<float>() ?? 0) * share);
+            terms[3] = (float)((loss.Physics?.item<float>() ?? 0) * share);
+        }
+        communicator.SumInPlace(terms);
+        return terms;
+    }
+
+    /// <summary>Every rank's gradients weighted by its share of the batch and summed across ranks, in one flat all-reduce.</summary>
+    void SumGradients(double share)
+    {
+        using var scope = NewDisposeScope();
+        var grads = parameters.Select(p => p.grad is { } g ? g.view(-1) : zeros(p.numel(), device: p.device)).ToArray();
+        var flat = (cat(grads) * share).cpu().contiguous();
+        var values = flat.data<float>().ToArray();
+        communicator.SumInPlace(values);
+        var summed = tensor(values).to(parameters[0].device);
+        long at = 0;
+        using var _ = no_grad();
+        foreach (var p in parameters)
+        {
+            long n = p.numel();
+            var part = summed.narrow(0, at, n).view(p.shape);
+            if (p.grad is { } g) g.copy_(part);
+            else p.grad = part.clone().DetachFromDisposeScope();
+            at += n;
+        }
+    }
+
+    /// <summary>
+    /// Whether every rank holds rank 0's weights, bit for bit: each parameter's sum is compared with rank 0's (a collective
+    /// call: every rank must make it).
+    /// </summary>
+    public bool RanksAgree()
+    {
+        using var _ = no_grad();
+        var sums = parameters.Select(p => p.sum().item<float>()).ToArray();
+        var lead = (float[])sums.Clone();
+        communicator.Broadcast(lead);
+        float[] differing = [sums.Zip(lead).Count(x => x.First != x.Second && !(float.IsNaN(x.First) && float.IsNaN(x.Second)))];
+        communicator.SumInPlace(differing);
+        return differing[0] == 0;
+    }
+
+    /// <summary>Rank 0's parameters and buffers on every rank (a fresh or resumed run starts all ranks alike).</summary>
+    void SynchroniseWeights()
+    {
+        if (communicator.Size == 1) return;
+        using var _ = no_grad();
+        foreach (var (_, t) in model.state_dict())
+        {
+            if (t.dtype != ScalarType.Float32) continue;
+            using var cpu = t.cpu().contiguous();
+            var values = cpu.data<float>().ToArray();
+            communicator.Broadcast(values);
+            using var back = tensor(values).view(t.shape).to(t.device);
+            t.copy_(back);
+        }
     }
 
     /// <summary>

@@ -26,8 +26,12 @@ public sealed record RunSpec
     public int? Epochs { get; init; }
 }
 
-/// <summary>What a finished run reports: held-out metrics, warnings, and where everything was written.</summary>
-public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<string> Warnings, int TrainTiles, int ValidationTiles, bool ValidatedOnTraining);
+/// <summary>
+/// What a finished run reports: held-out metrics, warnings, and where everything was written; for a data-parallel run,
+/// the number of ranks and whether every rank ended with rank 0's weights.
+/// </summary>
+public sealed record RunResult(ReconstructionMetrics Metrics, IReadOnlyList<string> Warnings, int TrainTiles, int ValidationTiles, bool ValidatedOnTraining,
+                               int Ranks = 1, bool? RanksAgree = null);
 
 /// <summary>
 /// A pretraining run in a folder: <c>run.json</c> (the spec), <c>checkpoint/</c> (model, optimiser and step,
@@ -45,6 +49,13 @@ public static class TrainingRun
     /// </summary>
     public static RunResult Start(RunSpec spec, string directory, Action<StepRecord>? onStep = null, bool overwrite = false, CancellationToken cancel = default)
     {
+        if (Runtime.Communicator.Current.Rank != 0)
+        {
+            // Another rank of a data-parallel job: rank 0 owns the folder; this one only trains.
+            if (spec.Data.Length == 0) throw new KarmaException("A data-parallel run needs --data (the simulated scene is made by one process only).");
+            return Execute(spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() },
+                           directory, resume: false, onStep, cancel);
+        }
         if (File.Exists(directory)) throw new KarmaException(directory, "is a file; a run needs a folder (choose another --out).");
         if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
             throw new KarmaException(directory, "already holds a run. Continue it with --resume, choose another --out, or pass --overwrite to replace it.");
@@ -69,7 +80,7 @@ public static class TrainingRun
     public static RunResult Resume(string directory, Action<StepRecord>? onStep = null, CancellationToken cancel = default)
     {
         var spec = ReadSpec(directory);
-        using var held = Lock(directory);
+        using var held = Runtime.Communicator.Current.Rank == 0 ? Lock(directory) : null;
         return Execute(spec, directory, resume: true, onStep, cancel);
     }
 
@@ -152,6 +163,8 @@ public static class TrainingRun
 
     static RunResult Execute(RunSpec spec, string directory, bool resume, Action<StepRecord>? onStep, CancellationToken cancel)
     {
+        var communicator = Runtime.Communicator.Current;
+        bool lead = communicator.Rank == 0;   // only rank 0 writes logs, checkpoints and metrics
         var (train, validation) = LoadTiles(spec);
         int trainTiles = train.Sum(t => t.Tiles.Count), validationTiles = validation.Sum(t => t.Tiles.Count);
         if (trainTiles == 0)
@@ -160,7 +173,7 @@ public static class TrainingRun
         var evaluation = validatedOnTraining ? train : validation;
         var config = spec.Config with { Bands = train.Max(t => t.Bands) };
         int batch = Math.Min(spec.Training.BatchSize, train.Max(t => t.Tiles.Count));
-        int stepsPerEpoch = Pretrainer.StepsPerEpoch(train.Select(t => t.Tiles.Count).ToArray(), spec.Training.BatchSize);
+        int stepsPerEpoch = Pretrainer.StepsPerEpoch(train.Select(t => t.Tiles.Count).ToArray(), spec.Training.BatchSize * communicator.Size);
         var options = spec.Epochs is int epochs ? spec.Training with { Steps = epochs * stepsPerEpoch } : spec.Training;
         string checkpoint = Path.Combine(directory, "checkpoint");
 
@@ -170,16 +183,23 @@ public static class TrainingRun
         if (options.CheckMemory)
             MemoryEstimate.For(config, model.ParameterCount, batch, training: true)
                           .EnsureFits($"Training the {config.Preset} preset on {config.TileSize}² × {config.Bands}-band tiles");
-        using var trainer = new Pretrainer(model, options);
+        using var trainer = new Pretrainer(model, options, communicator);
         if (resume)
         {
             // A process killed while saving leaves its temporary or set-aside checkpoint folder behind; the real one is intact.
-            foreach (var stale in Directory.GetDirectories(directory, "checkpoint.tmp-*").Concat(Directory.GetDirectories(directory, "checkpoint.old-*")))
-                Directory.Delete(stale, recursive: true);
+            if (lead)
+                foreach (var stale in Directory.GetDirectories(directory, "checkpoint.tmp-*").Concat(Directory.GetDirectories(directory, "checkpoint.old-*")))
+                    Directory.Delete(stale, recursive: true);
             if (!File.Exists(Path.Combine(checkpoint, ModelCheckpoint.MetadataFile)))
                 throw new KarmaException(directory, "has no checkpoint yet, so there is nothing to resume; start it again without --resume.");
             ModelCheckpoint.LoadWeights(model, checkpoint);
             trainer.LoadState(checkpoint);
+        }
+        if (!lead)
+        {
+            trainer.Train(train, onStep);
+            bool agree = trainer.RanksAgree();
+            return new RunResult(ReconstructionMetrics.Evaluate(model, evaluation), [], trainTiles, validationTiles, validatedOnTraining, communicator.Size, agree);
         }
         TruncateLog(Path.Combine(directory, "train.jsonl"), trainer.Step);
         TruncateLog(Path.Combine(directory, "validation.jsonl"), trainer.Step + 1); // a validation at the checkpoint's step stays
@@ -217,6 +237,7 @@ public static class TrainingRun
             });
         }
         Save();
+        bool? ranksAgree = communicator.Size > 1 ? trainer.RanksAgree() : null;
         var metrics = ReconstructionMetrics.Evaluate(model, evaluation);
         var warnings = TrainingMonitor.Check(ReadLog(Path.Combine(directory, "train.jsonl"))).ToList();
         if (validatedOnTraining)
@@ -225,7 +246,8 @@ public static class TrainingRun
         if (train.Any(t => t.Subsampled) || validation.Any(t => t.Subsampled))
             warnings.Add($"The scenes hold more tiles than fit in {spec.Tiling.MemoryBudgetMiB} MiB; an evenly spread subset was used. " +
                          "Raise the budget (TilingOptions.MemoryBudgetMiB) or the stride to use more of them.");
-        var result = new RunResult(metrics, warnings, trainTiles, validationTiles, validatedOnTraining);
+        if (ranksAgree == false) warnings.Insert(0, "The ranks of this data-parallel run ended with different weights; the checkpoint holds rank 0's. Check that every rank read the same data.");
+        var result = new RunResult(metrics, warnings, trainTiles, validationTiles, validatedOnTraining, communicator.Size, ranksAgree);
         AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, KarmaJson.Indented));
         return result;
     }
