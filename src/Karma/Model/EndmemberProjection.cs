@@ -7,9 +7,7 @@ namespace Karma.Model;
 /// Every pixel's spectrum projected onto the endmembers, Aᵀy: [..., bands] × [bands, M] → [..., M], as one autograd
 /// node. The physics term needs it for every pixel of the batch: a matmul with a pixel-long M dimension, 218 bands
 /// and only M columns. Through <c>matmul</c>'s own backward the endmembers' gradient is Yᵀ·G on the transposed
-/// pixel-long operand; here it is (Gᵀ·Y)ᵀ, the form BLAS runs fastest for this shape (with the forward, 2.7 against
-/// 3.9 ms for [32768, 218] × [218, 6]; the whole physics term forward and backward on the small preset, 11.9 against
-/// 14.1 ms).
+/// pixel-long operand; here it is (Gᵀ·Y)ᵀ, the form BLAS runs fastest for this shape (measured in docs/performance.md).
 /// </summary>
 public sealed class EndmemberProjection : SingleTensorFunction<EndmemberProjection>
 {

@@ -97,8 +97,8 @@ public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances,
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
         var logits = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers);
         if (pixelHead is not null && input.Features is { } features) logits = logits + pixelHead.call(features);
-        // Softmax over M through a transposed view: libtorch's softmax along a last dimension of only M = 8 runs 3× slower
-        // than along a middle one whose inner dimension (the P² pixels) it can vectorise over.
+        // Softmax over M through a transposed view: libtorch's softmax along a last dimension of only M = 8 is much slower
+        // than along a middle one whose inner dimension (the P² pixels) it can vectorise over (docs/performance.md).
         var abundances = logits.transpose(2, 3).softmax(2).transpose(2, 3);
         var spectra = Endmembers(input.Response);
         if (refinementSteps > 0 && input.Pixels is { } pixels && input.Visible is { } visible)

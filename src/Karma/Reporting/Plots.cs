@@ -75,9 +75,13 @@ public static class Plots
         var bar = plot.Add.ColorBar(heatmap);
         bar.Label = label;
         plot.Title(title);
-        plot.Axes.InvertY();
-        if (square) plot.Axes.SquareUnits();
-        Save(plot, path, Width, Height);
+        // Axes fit the image, pixel coordinates from 0 at the top-left; the picture's width follows the map's aspect so
+        // square pixels need no padding (a square frame used to show a 128-pixel scene from −60 to 180).
+        int rows = values.GetLength(0), cols = values.GetLength(1);
+        var limits = heatmap.GetAxisLimits();
+        plot.Axes.SetLimits(limits.Left, limits.Right, limits.Top, limits.Bottom);
+        int width = square ? (int)Math.Clamp(Height * 0.8 * cols / Math.Max(1, rows) + 180, 320, 1400) : Width;
+        Save(plot, path, width, Height);
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ public class LayerTests
         ["Karma.Unmixing"] = 4, ["Karma.Downstream"] = 4, ["Karma.Anomaly"] = 4,
         ["Karma.Training"] = 5,
         ["Karma.Reporting"] = 6,
-        ["Karma.Experiments"] = 7,
+        ["Karma.Experiments"] = 7, ["Karma.Api"] = 7,
     };
 
     static string SourceRoot()

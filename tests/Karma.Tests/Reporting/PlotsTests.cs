@@ -34,7 +34,10 @@ public class PlotsTests
         map[1, 2] = double.NaN;
         map[3, 3] = 1;
         Plots.Map(dir.File("nan.png"), map, "with NaN", "value", (0, 1));
-        Assert.Equal((Plots.Width, Plots.Height), PngSize(dir.File("nan.png")));
+        // A map's picture follows its aspect (5 rows × 7 columns: wider than tall), at the standard height.
+        var (mapWidth, mapHeight) = PngSize(dir.File("nan.png"));
+        Assert.Equal(Plots.Height, mapHeight);
+        Assert.InRange(mapWidth, Plots.Height * 0.8 * 7 / 5 + 180 - 1, Plots.Height * 0.8 * 7 / 5 + 180 + 1);
         Assert.True(Colours(dir.File("nan.png")) > 10);
 
         var log = Enumerable.Range(0, 50).Select(i => new StepRecord(i, 0, 1.0 / (i + 1), 0.5 / (i + 1), null, 0.1, 1e-3, 1, 10)).ToList();
