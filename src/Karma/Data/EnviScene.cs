@@ -103,7 +103,7 @@ public sealed class EnviScene : HyperspectralScene
             ReflectanceScale = h.Double("reflectance scale factor"),
             BandNames = h.List("band names"),
             MapInfo = h["map info"],
-            CoordinateSystem = h["coordinate system string"],
+            CoordinateSystem = h["coordinate system string"] ?? UtmCode(h["map info"]),
             GeoTransform = GeoTransformFromMapInfo(h["map info"]),
         };
     }
@@ -118,6 +118,17 @@ public sealed class EnviScene : HyperspectralScene
             if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out n[i - 1])) return null;
         double refX = n[0], refY = n[1], east = n[2], north = n[3], dx = n[4], dy = n[5];
         return [east - (refX - 1) * dx, dx, 0, north + (refY - 1) * dy, 0, -dy];
+    }
+
+    /// <summary>"EPSG:326zz" / "EPSG:327zz" for a WGS 84 UTM map info {UTM, …, zone, North|South, WGS-84, …}, else null.</summary>
+    static string? UtmCode(string? mapInfo)
+    {
+        var parts = mapInfo?.Split(',').Select(s => s.Trim()).ToArray();
+        if (parts is null || parts.Length < 10 || !parts[0].Equals("UTM", StringComparison.OrdinalIgnoreCase)
+            || !parts[9].Equals("WGS-84", StringComparison.OrdinalIgnoreCase)
+            || !int.TryParse(parts[7], NumberStyles.Integer, CultureInfo.InvariantCulture, out int zone) || zone is < 1 or > 60) return null;
+        return parts[8].Equals("North", StringComparison.OrdinalIgnoreCase) ? $"EPSG:{32600 + zone}"
+             : parts[8].Equals("South", StringComparison.OrdinalIgnoreCase) ? $"EPSG:{32700 + zone}" : null;
     }
 
     void Map(string binPath, bool gzip, long needed)

@@ -35,7 +35,7 @@ public sealed class EnviWriter : SceneWriter
         yield return ("data type", "4");
         yield return ("interleave", "bsq");
         yield return ("byte order", BitConverter.IsLittleEndian ? "0" : "1");
-        if (Metadata.MapInfo is { } mi) yield return ("map info", "{" + mi + "}");
+        if ((Metadata.MapInfo ?? MapInfoFrom(Metadata.GeoTransform, Metadata.CoordinateSystem)) is { } mi) yield return ("map info", "{" + mi + "}");
         if (Metadata.CoordinateSystem is { } cs) yield return ("coordinate system string", "{" + cs + "}");
         if (Metadata.Wavelengths is { Length: > 0 } wl && wl.Length == Bands)
         {
@@ -47,5 +47,26 @@ public sealed class EnviWriter : SceneWriter
         if (Metadata.NoDataValue is { } nd) yield return ("data ignore value", nd.ToString("R", CultureInfo.InvariantCulture));
         if (Metadata.ReflectanceScale is { } rs) yield return ("reflectance scale factor", rs.ToString("R", CultureInfo.InvariantCulture));
         if (Metadata.BandNames is { } bn && bn.Length == Bands) yield return ("band names", "{" + string.Join(", ", bn) + "}");
+    }
+
+    /// <summary>
+    /// ENVI map info for a geotransform read from another format (reference pixel 1,1 = the upper-left corner), naming the
+    /// UTM zone when the CRS is a WGS 84 UTM code, as GDAL's ENVI driver does; null without a geotransform.
+    /// </summary>
+    string? MapInfoFrom(double[]? gt, string? crs)
+    {
+        if (gt is null) return null;
+        if (gt[2] != 0 || gt[4] != 0)
+            throw new KarmaException(OutputPath, "has a rotated geotransform, which the ENVI writer does not support.");
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        string corner = $"1, 1, {F(gt[0])}, {F(gt[3])}, {F(gt[1])}, {F(-gt[5])}";
+        int epsg = crs is not null && crs.StartsWith("EPSG:", StringComparison.OrdinalIgnoreCase)
+                   && int.TryParse(crs[5..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int code) ? code : 0;
+        return epsg switch
+        {
+            >= 32601 and <= 32660 => $"UTM, {corner}, {epsg - 32600}, North, WGS-84, units=Meters",
+            >= 32701 and <= 32760 => $"UTM, {corner}, {epsg - 32700}, South, WGS-84, units=Meters",
+            _ => $"Arbitrary, {corner}",
+        };
     }
 }

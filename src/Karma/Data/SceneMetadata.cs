@@ -23,7 +23,7 @@ public sealed record SceneMetadata
     public string[]? BandNames { get; init; }
     /// <summary>ENVI <c>map info</c> value, verbatim, or null.</summary>
     public string? MapInfo { get; init; }
-    /// <summary>Coordinate reference system as WKT, or null.</summary>
+    /// <summary>Coordinate reference system as WKT (ENVI's coordinate system string) or <c>EPSG:code</c> (GeoTIFF keys, ENVI UTM map info), or null.</summary>
     public string? CoordinateSystem { get; init; }
     /// <summary>GDAL-style affine geotransform (x0, dx, rx, y0, ry, dy), or null.</summary>
     public double[]? GeoTransform { get; init; }
