@@ -12,7 +12,8 @@ public sealed record ModelAnomalyScores(float[] Context, float[]? Physics, float
 
 /// <summary>
 /// Anomaly detection by what a pretrained model cannot predict. Every tile is run through four complementary masks
-/// (<see cref="TokenMasking.Lattice"/>), so each pixel is reconstructed once from its context while hidden, and once more
+/// (<see cref="TokenMasking.Lattice"/>) over half-overlapping tiles of the scene mirrored at its borders (each pixel kept
+/// from the tile it is most central in), so each pixel is reconstructed once from context on every side while hidden, and once more
 /// with nothing hidden for the physics branch, whose abundances are solved against the pixel. What is left — the
 /// residual spectra — is scored by RX (<see cref="RxDetector.Global"/>): the model has taken the scene's predictable
 /// structure away, and the residuals' covariance weighs each band by how well the model usually predicts it, so a
@@ -26,7 +27,7 @@ public static class ContextDetector
     {
         bool physics = model.Physics is not null;
         int c = cube.Bands, pixels = cube.Rows * cube.Cols;
-        var residuals = TiledInference.Run(model, cube, physics ? 2 * c : c, images => Head(model, images, cube.Spectral));
+        var residuals = TiledInference.Run(model, cube, physics ? 2 * c : c, images => Head(model, images, cube.Spectral), centred: true);
         var context = RxDetector.Global(cube with { Values = residuals[..(c * pixels)] });
         var residual = physics ? RxDetector.Global(cube with { Values = residuals[(c * pixels)..] }) : null;
         var combined = RobustZ(context);

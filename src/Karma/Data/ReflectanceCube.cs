@@ -28,11 +28,11 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
     /// Tiles of side <paramref name="tile"/> that cover the cube edge to edge (the last row and column of tiles
     /// aligned to the border), each as (row, col, [bands][tile][tile] values).
     /// </summary>
-    public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile)
+    public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile, int? stride = null)
     {
         if (Rows < tile || Cols < tile) throw new KarmaException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
-        foreach (int r in TileSet.CoveringOrigins(Rows, tile))
-            foreach (int c in TileSet.CoveringOrigins(Cols, tile))
+        foreach (int r in TileSet.CoveringOrigins(Rows, tile, stride ?? tile))
+            foreach (int c in TileSet.CoveringOrigins(Cols, tile, stride ?? tile))
             {
                 var values = new float[Bands * tile * tile];
                 for (int b = 0; b < Bands; b++)
@@ -40,6 +40,28 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
                         Array.Copy(Values, (b * Rows + r + y) * Cols + c, values, (b * tile + y) * tile, tile);
                 yield return (r, c, values);
             }
+    }
+
+    /// <summary>
+    /// The cube grown by <paramref name="pad"/> pixels on every side by mirroring it at its edges (the edge pixel not
+    /// repeated), so a pixel at the border has neighbours on every side; padding pixels copy their mirror's validity.
+    /// </summary>
+    public ReflectanceCube Mirror(int pad)
+    {
+        if (pad <= 0) return this;
+        if (pad >= Rows || pad >= Cols) throw new KarmaException($"Cannot mirror a {Rows}×{Cols} scene by {pad} pixels.");
+        int rows = Rows + 2 * pad, cols = Cols + 2 * pad;
+        static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
+        var values = new float[Bands * rows * cols];
+        var invalid = new bool[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                int source = Reflect(r - pad, Rows) * Cols + Reflect(c - pad, Cols);
+                invalid[r * cols + c] = Invalid[source];
+                for (int b = 0; b < Bands; b++) values[(b * rows + r) * cols + c] = Values[b * Rows * Cols + source];
+            }
+        return this with { Values = values, Invalid = invalid, Rows = rows, Cols = cols };
     }
 
     /// <summary>Sets every invalid pixel of <paramref name="planes"/> ([k][row][col], any k) to NaN, so no-data never looks like a value.</summary>

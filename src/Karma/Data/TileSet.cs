@@ -132,13 +132,14 @@ public sealed class TileSet
     }
 
     /// <summary>
-    /// Tile origins along one axis that cover <paramref name="size"/> pixels edge to edge without overlap, except the
-    /// last tile, which is aligned to the border so it stays inside the scene.
+    /// Tile origins along one axis that cover <paramref name="size"/> pixels, every <paramref name="stride"/> pixels (default:
+    /// a tile, edge to edge without overlap), plus a last tile aligned to the border so it stays inside the scene.
     /// </summary>
-    public static IEnumerable<int> CoveringOrigins(int size, int tile)
+    public static IEnumerable<int> CoveringOrigins(int size, int tile, int? stride = null)
     {
-        for (int o = 0; o + tile <= size; o += tile) yield return o;
-        if (size % tile != 0) yield return size - tile;
+        int step = stride ?? tile, last = -1;
+        for (int o = 0; o + tile <= size; o += step) yield return last = o;
+        if (last + tile < size) yield return size - tile;
     }
 
     /// <summary>A set with the same shape and wavelengths holding <paramref name="tiles"/>.</summary>

@@ -39,6 +39,45 @@ public class TiledInferenceTests
             Assert.Equal(Enumerable.Range(0, cube.Bands).Sum(b => (double)cube.Values[b * pixels + p]), sums[p], 1);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(16)]
+    public void Centred_tiles_give_every_pixel_from_the_central_half_of_a_tile(int batch)
+    {
+        var cube = Cube();
+        using var model = new KarmaModel(Small);
+        int t = Small.TileSize, pixels = cube.Rows * cube.Cols;
+        Assert.Equal(cube.Values, TiledInference.Run(model, cube, cube.Bands, x => x.alias(), batch, centred: true));
+        // A head that answers each pixel's row and column inside its tile: after stitching, no pixel may come from a
+        // tile's outer quarter, borders of the scene included (they are mirrored outwards first).
+        var where = TiledInference.Run(model, cube, 2, x =>
+        {
+            var y = arange(t, dtype: ScalarType.Float32).view(1, 1, t, 1).expand(x.shape[0], 1, t, t);
+            var c = arange(t, dtype: ScalarType.Float32).view(1, 1, 1, t).expand(x.shape[0], 1, t, t);
+            return cat([y, c], 1);
+        }, batch, centred: true);
+        for (int p = 0; p < pixels; p++)
+        {
+            Assert.InRange(where[p], t / 4, t - t / 4 - 1);
+            Assert.InRange(where[pixels + p], t / 4, t - t / 4 - 1);
+        }
+    }
+
+    [Fact]
+    public void Mirroring_reflects_about_the_edge_pixel_and_covering_origins_reach_the_border()
+    {
+        var cube = Cube();
+        var m = cube.Mirror(3);
+        Assert.Equal((cube.Rows + 6, cube.Cols + 6), (m.Rows, m.Cols));
+        int Source(int b, int r, int c) => (int)m.Values[(b * m.Rows + r) * m.Cols + c];
+        Assert.Equal(cube.Values[(2 * cube.Rows + 0) * cube.Cols + 0], Source(2, 3, 3));                        // the scene's corner
+        Assert.Equal(cube.Values[(1 * cube.Rows + 2) * cube.Cols + 1], Source(1, 1, 2));                        // (−2, −1) → (2, 1)
+        Assert.Equal(cube.Values[(0 * cube.Rows + cube.Rows - 4) * cube.Cols + cube.Cols - 3], Source(0, m.Rows - 1, m.Cols - 2)); // (R+2, C+1) → (R−4, C−3)
+        Assert.Equal([0, 4, 8, 12, 16, 20, 24, 28, 29], TileSet.CoveringOrigins(37, 8, 4));
+        Assert.Equal([0, 4, 8, 12, 16, 20, 24], TileSet.CoveringOrigins(32, 8, 4));
+        Assert.Equal([0, 8, 16, 24, 29], TileSet.CoveringOrigins(37, 8));
+    }
+
     [Fact]
     public void A_head_of_the_wrong_shape_is_refused()
     {
