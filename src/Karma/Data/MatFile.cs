@@ -1,8 +1,10 @@
+using System.Numerics;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using PureHDF;
 using PureHDF.VOL.Native;
+using PureHDF.Selections;
 
 namespace Karma.Data;
 
@@ -302,18 +304,66 @@ public static class MatFile
         var dataset = h5.Dataset(variable.Name);
         double[] values = variable.Class switch
         {
-            "double" => dataset.Read<double[]>(),
-            "single" => dataset.Read<float[]>().Select(v => (double)v).ToArray(),
-            "uint8" or "logical" => dataset.Read<byte[]>().Select(v => (double)v).ToArray(),
-            "int8" => dataset.Read<sbyte[]>().Select(v => (double)v).ToArray(),
-            "int16" => dataset.Read<short[]>().Select(v => (double)v).ToArray(),
-            "uint16" => dataset.Read<ushort[]>().Select(v => (double)v).ToArray(),
-            "int32" => dataset.Read<int[]>().Select(v => (double)v).ToArray(),
-            "uint32" => dataset.Read<uint[]>().Select(v => (double)v).ToArray(),
-            "int64" => dataset.Read<long[]>().Select(v => (double)v).ToArray(),
-            "uint64" => dataset.Read<ulong[]>().Select(v => (double)v).ToArray(),
+            "double" => ReadChunks<double>(dataset),
+            "single" => Widen(ReadChunks<float>(dataset)),
+            "uint8" or "logical" => Widen(ReadChunks<byte>(dataset)),
+            "int8" => Widen(ReadChunks<sbyte>(dataset)),
+            "int16" => Widen(ReadChunks<short>(dataset)),
+            "uint16" => Widen(ReadChunks<ushort>(dataset)),
+            "int32" => Widen(ReadChunks<int>(dataset)),
+            "uint32" => Widen(ReadChunks<uint>(dataset)),
+            "int64" => Widen(ReadChunks<long>(dataset)),
+            "uint64" => Widen(ReadChunks<ulong>(dataset)),
             _ => throw new KarmaException(path, $"variable {variable} has a MATLAB class Karma does not read."),
         };
         return new MatArray(variable, values);
+    }
+
+    static double[] Widen<T>(T[] values) where T : unmanaged, INumberBase<T>
+    {
+        var wide = new double[values.Length];
+        for (int i = 0; i < values.Length; i++) wide[i] = double.CreateTruncating(values[i]);
+        return wide;
+    }
+
+    /// <summary>
+    /// The whole dataset in HDF5 (row-major) order. A chunked dataset is read one chunk-sized hyperslab at a time and
+    /// scattered into place: asking PureHDF for the whole array at once walks it in runs along the last dimension and,
+    /// when chunks are narrow there (MATLAB writes e.g. 64×100×2), inflates each chunk again for every run (90 s for 2.5 MB).
+    /// </summary>
+    static T[] ReadChunks<T>(IH5Dataset dataset) where T : unmanaged
+    {
+        var dims = dataset.Space.Dimensions;
+        if (dataset.Layout.Class != H5DataLayoutClass.Chunked || dims.Length == 0) return dataset.Read<T[]>();
+        int rank = dims.Length;
+        var chunk = dataset.Layout.Chunks.Take(rank).Select(c => (ulong)c).ToArray();
+        var result = new T[checked((long)dims.Aggregate(1UL, (a, d) => a * d))];
+        var start = new ulong[rank];
+        var block = new ulong[rank];
+        var buffer = new T[checked((long)chunk.Aggregate(1UL, (a, d) => a * d))];
+        while (true)
+        {
+            for (int d = 0; d < rank; d++) block[d] = Math.Min(chunk[d], dims[d] - start[d]);
+            int count = (int)block.Aggregate(1UL, (a, d) => a * d);
+            dataset.Read(buffer.AsMemory(0, count), new HyperslabSelection(rank, start, block), memoryDims: [(ulong)count]);
+            Scatter(buffer, block, start, dims, result);
+            int axis = rank - 1;                                    // next chunk, last dimension fastest
+            while (axis >= 0 && (start[axis] += chunk[axis]) >= dims[axis]) start[axis--] = 0;
+            if (axis < 0) return result;
+        }
+    }
+
+    /// <summary>Copies a row-major block at <paramref name="start"/> into the row-major array of shape <paramref name="dims"/>, one contiguous run at a time.</summary>
+    static void Scatter<T>(T[] block, ulong[] shape, ulong[] start, ulong[] dims, T[] into)
+    {
+        int rank = shape.Length, run = (int)shape[rank - 1];
+        var index = new ulong[rank];                                // position inside the block, last axis always 0
+        for (long from = 0; from < (long)shape.Aggregate(1UL, (a, d) => a * d); from += run)
+        {
+            long to = 0;
+            for (int d = 0; d < rank; d++) to = to * (long)dims[d] + (long)(start[d] + index[d]);
+            Array.Copy(block, from, into, to, run);
+            for (int d = rank - 2; d >= 0 && ++index[d] == shape[d]; d--) index[d] = 0;
+        }
     }
 }

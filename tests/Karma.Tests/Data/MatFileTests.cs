@@ -42,6 +42,24 @@ public class MatFileTests
     }
 
     [Fact]
+    public void Chunked_v73_files_with_partial_edge_chunks_read_every_element()
+    {
+        // Written by h5py (Fixtures/make_chunked_v73.py): 13×11×9 single in 4×3×2 chunks (reversed), deflated; uint8 labels shuffled.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "chunked_v73.mat");
+        var cube = MatFile.Read(path, "cube");
+        Assert.Equal([13, 11, 9], cube.Variable.Dimensions);
+        for (int r = 0; r < 13; r++)
+            for (int c = 0; c < 11; c++)
+                for (int b = 0; b < 9; b++)
+                    Assert.Equal(10000 * r + 100 * c + b, cube[r, c, b]);
+        var labels = MatFile.Read(path, "labels");
+        for (int r = 0; r < 13; r++)
+            for (int c = 0; c < 11; c++)
+                Assert.Equal((r * 11 + c) % 251, labels[r, c]);
+        Assert.Equal(10153, labels.Values.Sum());                  // h5py's sum
+    }
+
+    [Fact]
     public void A_wrong_variable_name_lists_the_ones_there_are()
     {
         string path = Shared.Require("reference/mat_v5_compressed.mat");
