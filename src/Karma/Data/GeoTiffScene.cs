@@ -7,7 +7,10 @@ namespace Karma.Data;
 /// A multi-band GeoTIFF read through LibTiff.NET: one band per sample plane (planar) or pixel-interleaved,
 /// striped or tiled, any codec LibTiff decodes (none, Deflate, LZW, PackBits; predictors 2 and 3).
 /// Windows are read chunk by chunk (a strip or tile of one plane), and recently decoded chunks are kept in a
-/// small byte-bounded cache so tiling a large scene never holds more than that cache in memory.
+/// byte-bounded cache (two rows of chunks across the scene, 64 MB–2 GB) so tiling a large scene never holds more than
+/// that in memory, yet reading it top to bottom decodes each chunk once. Chunks in the common
+/// codecs are decoded by <see cref="TiffChunkDecoder"/> from positional reads of the file, several at once; LibTiff
+/// decodes the rest, one at a time.
 /// Georeferencing comes from the GeoTIFF tags, wavelengths, FWHM, bad bands, scale and band names from GDAL's
 /// per-band metadata (tag 42112), no-data from GDAL's tag 42113.
 /// </summary>
@@ -15,9 +18,14 @@ public sealed class GeoTiffScene : HyperspectralScene
 {
     const TiffTag ModelPixelScale = (TiffTag)33550, ModelTiepoint = (TiffTag)33922, ModelTransformation = (TiffTag)34264;
     const TiffTag GeoKeyDirectory = (TiffTag)34735, GdalMetadata = (TiffTag)42112, GdalNoData = (TiffTag)42113;
-    const long CacheBytes = 64L << 20;
+    const long MinCacheBytes = 64L << 20, MaxCacheBytes = 2L << 30;
+    /// <summary>Room for two rows of chunks across the scene (every plane), so reading it top to bottom decodes each chunk once.</summary>
+    long cacheBytes = MinCacheBytes;
 
     Tiff? tiff;
+    TiffChunkDecoder? decoder;
+    Microsoft.Win32.SafeHandles.SafeFileHandle? handle;
+    long[] offsets = [], byteCounts = [];
     bool separate, tiled;
     int chunkWidth, chunkHeight, samplesPerChunkPixel, chunkBytes;
     readonly Dictionary<int, LinkedListNode<(int Index, byte[] Data)>> cache = [];
@@ -62,6 +70,16 @@ public sealed class GeoTiffScene : HyperspectralScene
                 samplesPerChunkPixel = separate ? 1 : spp,
                 chunkBytes = tiled ? tiff.TileSize() : tiff.StripSize(),
             };
+            long rowOfChunks = (long)(tiled ? (width + scene.chunkWidth - 1) / scene.chunkWidth : 1) * (separate ? spp : 1) * scene.chunkBytes;
+            scene.cacheBytes = Math.Clamp(2 * rowOfChunks, MinCacheBytes, MaxCacheBytes);
+            scene.decoder = TiffChunkDecoder.TryCreate(Field(tiff, TiffTag.COMPRESSION) ?? 1, Field(tiff, TiffTag.PREDICTOR) ?? 1, bits, format,
+                                                       scene.samplesPerChunkPixel, scene.chunkWidth, tiff.IsBigEndian());
+            if (scene.decoder is not null)
+            {
+                scene.offsets = tiff.GetField(tiled ? TiffTag.TILEOFFSETS : TiffTag.STRIPOFFSETS)?[0].TolongArray() ?? [];
+                scene.byteCounts = tiff.GetField(tiled ? TiffTag.TILEBYTECOUNTS : TiffTag.STRIPBYTECOUNTS)?[0].TolongArray() ?? [];
+                scene.handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            }
             return scene;
         }
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
@@ -164,18 +182,64 @@ public sealed class GeoTiffScene : HyperspectralScene
             recent.AddFirst(node);
             return node.Value.Data;
         }
+        var data = Decode(index) ?? DecodeWithLibTiff(index);
+        Keep(index, data);
+        return data;
+    }
+
+    void Keep(int index, byte[] data)
+    {
+        cache[index] = recent.AddFirst((index, data));
+        while ((long)recent.Count * chunkBytes > cacheBytes && recent.Count > 1)
+        {
+            cache.Remove(recent.Last!.Value.Index);
+            recent.RemoveLast();
+        }
+    }
+
+    /// <summary>Decodes the chunks of <paramref name="indices"/> not yet cached on every core, when Karma's own decoder reads this file.</summary>
+    void Prefetch(IEnumerable<int> indices)
+    {
+        if (decoder is null) return;
+        var missing = indices.Distinct().Where(i => !cache.ContainsKey(i)).ToArray();
+        if (missing.Length < 2) return;
+        var decoded = new byte[]?[missing.Length];
+        Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => decoded[i] = Decode(missing[i]));
+        for (int i = 0; i < missing.Length; i++)
+            if (decoded[i] is { } data) Keep(missing[i], data);
+    }
+
+    /// <summary>
+    /// One chunk through <see cref="TiffChunkDecoder"/> from a positional read (safe on any thread), or null when it
+    /// cannot (no decoder, a chunk it refuses or finds damaged): LibTiff then decodes it or names the damage.
+    /// </summary>
+    byte[]? Decode(int index)
+    {
+        if (decoder is null || handle is null || index >= offsets.Length || index >= byteCounts.Length) return null;
+        long offset = offsets[index], count = byteCounts[index];
+        if (count <= 0 || count > int.MaxValue || offset < 0 || offset + count > RandomAccess.GetLength(handle)) return null;
+        var stored = System.Buffers.ArrayPool<byte>.Shared.Rent((int)count);
+        try
+        {
+            int read = 0, n;
+            while (read < count && (n = RandomAccess.Read(handle, stored.AsSpan(read, (int)count - read), offset + read)) > 0) read += n;
+            if (read < count) return null;
+            var data = new byte[chunkBytes];
+            decoder.Decode(stored.AsSpan(0, (int)count), data);
+            return data;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException) { return null; }     // LibTiff decodes it again and names the damage
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(stored); }
+    }
+
+    byte[] DecodeWithLibTiff(int index)
+    {
         var data = new byte[chunkBytes];
         int read;
         try { read = tiled ? tiff!.ReadEncodedTile(index, data, 0, -1) : tiff!.ReadEncodedStrip(index, data, 0, -1); }
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException) { read = -1; TiffErrors.Note(e.Message); }
         if (read < 0)
             throw new KarmaException(Path, $"{(tiled ? "tile" : "strip")} {index} could not be decoded ({TiffErrors.Last ?? "unknown error"}): the file is truncated or damaged.");
-        cache[index] = recent.AddFirst((index, data));
-        while ((long)recent.Count * chunkBytes > CacheBytes && recent.Count > 1)
-        {
-            cache.Remove(recent.Last!.Value.Index);
-            recent.RemoveLast();
-        }
         return data;
     }
 
@@ -186,33 +250,46 @@ public sealed class GeoTiffScene : HyperspectralScene
     /// <inheritdoc/>
     protected override void ReadWindowCore(int row, int col, int rows, int cols, ReadOnlySpan<int> bands, Span<float> destination)
     {
-        // Whole runs are converted at once: within a chunk a planar band's row is contiguous, and an interleaved
-        // row holds every band of its pixels, which is converted once and then scattered to the wanted bands.
+        // The chunks the window touches, in groups that fit half the cache: each group is decoded in parallel, then
+        // copied out. Whole runs are converted at once: within a chunk a planar band's row is contiguous, and an
+        // interleaved row holds every band of its pixels, which is converted once and then scattered to the wanted bands.
+        var parts = new List<(int Plane, int Cy, int Cx)>();
+        for (int plane = 0; plane < (separate ? bands.Length : 1); plane++)
+            for (int cy = row / chunkHeight; cy * chunkHeight < row + rows; cy++)
+                for (int cx = col / chunkWidth; cx * chunkWidth < col + cols; cx++)
+                    parts.Add((plane, cy, cx));
+        int group = (int)Math.Max(1, cacheBytes / 2 / chunkBytes);
         int size = DataType.Size(), spp = samplesPerChunkPixel;
         var spectra = separate ? null : new float[chunkWidth * spp];
         lock (cache)
-            for (int plane = 0; plane < (separate ? bands.Length : 1); plane++)
-                for (int cy = row / chunkHeight; cy * chunkHeight < row + rows; cy++)
-                    for (int cx = col / chunkWidth; cx * chunkWidth < col + cols; cx++)
+            for (int first = 0; first < parts.Count; first += group)
+            {
+                var batch = parts.GetRange(first, Math.Min(group, parts.Count - first));
+                var wanted = new int[batch.Count];
+                for (int i = 0; i < batch.Count; i++) wanted[i] = ChunkIndex(batch[i].Cy, batch[i].Cx, separate ? bands[batch[i].Plane] : 0);
+                Prefetch(wanted);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    var (plane, cy, cx) = batch[i];
+                    var data = Chunk(wanted[i]);
+                    int c0 = Math.Max(col, cx * chunkWidth), c1 = Math.Min(col + cols, (cx + 1) * chunkWidth), width = c1 - c0;
+                    for (int r = Math.Max(row, cy * chunkHeight); r < Math.Min(row + rows, (cy + 1) * chunkHeight); r++)
                     {
-                        var data = Chunk(ChunkIndex(cy, cx, separate ? bands[plane] : 0));
-                        int c0 = Math.Max(col, cx * chunkWidth), c1 = Math.Min(col + cols, (cx + 1) * chunkWidth), width = c1 - c0;
-                        for (int r = Math.Max(row, cy * chunkHeight); r < Math.Min(row + rows, (cy + 1) * chunkHeight); r++)
+                        var stored = data.AsSpan(((r - cy * chunkHeight) * chunkWidth + c0 - cx * chunkWidth) * spp * size, width * spp * size);
+                        if (separate)
                         {
-                            var stored = data.AsSpan(((r - cy * chunkHeight) * chunkWidth + c0 - cx * chunkWidth) * spp * size, width * spp * size);
-                            if (separate)
-                            {
-                                DataType.DecodeRun(stored, destination.Slice((plane * rows + r - row) * cols + c0 - col, width), bigEndian: false);
-                                continue;
-                            }
-                            DataType.DecodeRun(stored, spectra.AsSpan(0, width * spp), bigEndian: false);
-                            for (int i = 0; i < bands.Length; i++)
-                            {
-                                var dst = destination.Slice((i * rows + r - row) * cols + c0 - col, width);
-                                for (int c = 0, at = bands[i]; c < width; c++, at += spp) dst[c] = spectra![at];
-                            }
+                            DataType.DecodeRun(stored, destination.Slice((plane * rows + r - row) * cols + c0 - col, width), bigEndian: false);
+                            continue;
+                        }
+                        DataType.DecodeRun(stored, spectra.AsSpan(0, width * spp), bigEndian: false);
+                        for (int b = 0; b < bands.Length; b++)
+                        {
+                            var dst = destination.Slice((b * rows + r - row) * cols + c0 - col, width);
+                            for (int c = 0, at = bands[b]; c < width; c++, at += spp) dst[c] = spectra![at];
                         }
                     }
+                }
+            }
     }
 
     /// <inheritdoc/>
@@ -235,6 +312,8 @@ public sealed class GeoTiffScene : HyperspectralScene
     {
         tiff?.Dispose();
         tiff = null;
+        handle?.Dispose();
+        handle = null;
         cache.Clear();
         recent.Clear();
     }
