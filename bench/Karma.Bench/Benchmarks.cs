@@ -103,7 +103,7 @@ static class Benchmarks
     /// OpenBLAS is given its AVX-512 kernels when the CPU has them: left alone it falls back to generic kernels on
     /// CPUs newer than it knows, which would make the peer look 5× slower than it can be.
     /// </summary>
-    public static BenchResult? Peer(StepCase c, ModelVariant variant, int threads, int warmup, int repetitions)
+    public static BenchResult? Peer(StepCase c, ModelVariant variant, int threads, int warmup, int repetitions, string waitPolicy, bool bf16)
     {
         var config = c.Config with { Variant = variant };
         string script = Path.Combine(RepositoryRoot(), "bench", "reference", "karma_step.py");
@@ -111,7 +111,7 @@ static class Benchmarks
         {
             variant = variant.ToString().ToLowerInvariant(), config.Bands, config.TileSize, config.PatchSize, config.EncoderDim, config.EncoderDepth,
             config.EncoderHeads, config.DecoderDim, config.DecoderDepth, config.DecoderHeads, config.MlpRatio, config.Endmembers,
-            config.PerPixelAbundances, config.MaskRatio, batch = c.Batch, threads, warmup, repetitions,
+            config.PerPixelAbundances, config.MaskRatio, batch = c.Batch, threads, warmup, repetitions, bf16,
         };
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
@@ -119,6 +119,7 @@ static class Benchmarks
         start.Environment.Remove("OPENBLAS_CORETYPE");
         start.Environment.Remove("OPENBLAS_L2_SIZE");
         if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        start.Environment["OMP_WAIT_POLICY"] = waitPolicy;
         Process process;
         try { process = Process.Start(start)!; }
         catch (System.ComponentModel.Win32Exception) { return null; }
@@ -136,7 +137,7 @@ static class Benchmarks
             new()
             {
                 ["matmulFloat32Gflops"] = json["matmulGflops"]!["float32"]!.GetValue<double>(),
-                ["matmulBfloat16Gflops"] = json["matmulGflops"]!["bfloat16"]!.GetValue<double>(),
+                ["matmulBfloat16Gflops"] = json["matmulGflops"]!["bfloat16"]?.GetValue<double>() ?? double.NaN,
                 ["parameters"] = json["parameters"]!.GetValue<double>(),
             },
             new()
@@ -145,6 +146,7 @@ static class Benchmarks
                 ["blas"] = string.Join(" ", blas["libraries"]!.AsArray().Select(l => Path.GetFileName(l!.GetValue<string>()))),
                 ["openblasKernels"] = blas["openblasCore"]?.GetValue<string>() ?? "-",
                 ["attention"] = "explicit softmax(QKᵀ/√d)V (PyTorch 1.13 has no public SDPA)",
+                ["ompWaitPolicy"] = waitPolicy,
             });
     }
 
@@ -167,23 +169,74 @@ static class Benchmarks
     }
 
     /// <summary>
-    /// Reading a whole int16 ENVI scene (BSQ and BIP) and a float32 Deflate GeoTIFF through Karma's readers, in
-    /// 64-row windows of all bands, against a plain sequential read of the same file (both from the page cache).
+    /// Reading whole scenes through Karma's readers, in 64-row windows of all bands, against a plain sequential read of
+    /// the same file (both from the page cache): int16 ENVI (BSQ and BIP), float32 GeoTIFF with Deflate and with LZW
+    /// (floating-point predictor, band-interleaved strips as GDAL writes them), and a MATLAB v7.3 file chunked and
+    /// deflated the way MATLAB does it (64 × 100 × 2 chunks of the reversed dimensions).
     /// </summary>
     public static IEnumerable<Benchmark> Reading(string directory, int size, int bands)
     {
         foreach (var interleave in new[] { "bsq", "bip" })
         {
             string header = WriteInt16Envi(directory, $"scene-{interleave}", size, size, bands, interleave);
-            foreach (var b in ReadPair(header, Path.ChangeExtension(header, ".img"), $"envi_int16_{interleave}_{size}x{size}x{bands}")) yield return b;
+            ReadPeers.Add(("gdal", header, $"envi_int16_{interleave}_{size}x{size}x{bands}"));
+            foreach (var b in ReadPair(header, Path.ChangeExtension(header, ".img"), ReadPeers[^1].Name)) yield return b;
         }
         int tiffSize = Math.Min(size, 512);
+        var cube = SmoothCube(bands, tiffSize, tiffSize);
         string tiff = Path.Combine(directory, "scene.tif");
-        var random = new Random(3);
-        var cube = new float[bands * tiffSize * tiffSize];
-        for (int i = 0; i < cube.Length; i++) cube[i] = (float)(0.2 + 0.1 * Math.Sin(i * 0.001) + 0.01 * random.NextDouble());
         SceneWriter.Write(tiff, tiffSize, tiffSize, bands, cube);
-        foreach (var b in ReadPair(tiff, tiff, $"geotiff_f32_deflate_{tiffSize}x{tiffSize}x{bands}")) yield return b;
+        ReadPeers.Add(("gdal", tiff, $"geotiff_f32_deflate_{tiffSize}x{tiffSize}x{bands}"));
+        foreach (var b in ReadPair(tiff, tiff, ReadPeers[^1].Name)) yield return b;
+        string lzw = Path.Combine(directory, "scene-lzw.tif");
+        BenchFiles.WriteLzwTiff(lzw, tiffSize, tiffSize, bands, cube);
+        ReadPeers.Add(("gdal", lzw, $"geotiff_f32_lzw_{tiffSize}x{tiffSize}x{bands}"));
+        foreach (var b in ReadPair(lzw, lzw, ReadPeers[^1].Name)) yield return b;
+        int matSize = Math.Min(size, 300);
+        string mat = Path.Combine(directory, "scene-v73.mat");
+        BenchFiles.WriteMatlabV73(mat, matSize, matSize, Math.Min(bands, 128), SmoothCube(Math.Min(bands, 128), matSize, matSize));
+        ReadPeers.Add(("h5py", mat, $"matlab_v73_f32_chunked_{matSize}x{matSize}x{Math.Min(bands, 128)}"));
+        foreach (var b in ReadPair(mat, mat, ReadPeers[^1].Name)) yield return b;
+    }
+
+    /// <summary>[band][row][col] values of smooth spectra with a little noise, compressible as real scenes are.</summary>
+    static float[] SmoothCube(int bands, int rows, int cols)
+    {
+        var random = new Random(3);
+        var cube = new float[bands * rows * cols];
+        for (int i = 0; i < cube.Length; i++) cube[i] = (float)(0.2 + 0.1 * Math.Sin(i * 0.001) + 0.01 * random.NextDouble());
+        return cube;
+    }
+
+    /// <summary>The files <see cref="Reading"/> has written so far, with the library that reads each for comparison and its row name.</summary>
+    public static List<(string Library, string File, string Name)> ReadPeers { get; } = [];
+
+    /// <summary>
+    /// A whole-file read by GDAL (ReadAsArray, the dataset reopened each time so its block cache starts empty; the faster of
+    /// GDAL_NUM_THREADS unset and ALL_CPUS) or h5py, from bench/reference/read_peer.py; null when the library is missing.
+    /// </summary>
+    public static BenchResult? ReadPeer(string library, string file, string name, int repetitions)
+    {
+        string script = Path.Combine(RepositoryRoot(), "bench", "reference", "read_peer.py");
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(JsonSerializer.Serialize(new { library, path = file, variable = "cube", repetitions }));
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"{library} read peer failed ({error.Trim().Split('\n').LastOrDefault()}); run bench/reference/install.sh to install it.");
+            return null;
+        }
+        var json = JsonNode.Parse(output)!;
+        var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        double megabytes = new FileInfo(file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file).Length / 1e6;
+        return BenchResult.FromSamples($"read_{library}_{name}", samples,
+            new() { ["megabytesPerSecond"] = megabytes / (BenchResult.Median(samples) * 1e-3), ["fileMegabytes"] = megabytes },
+            new() { ["library"] = $"{library} {json["version"]!.GetValue<string>()}", ["setting"] = json["setting"]?.GetValue<string>() ?? "-" });
     }
 
     static IEnumerable<Benchmark> ReadPair(string scenePath, string dataPath, string name)

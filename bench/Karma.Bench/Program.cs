@@ -34,16 +34,32 @@ void Report(BenchResult r)
     Console.WriteLine($"{r.Name,-58} median {r.MedianMs,10:F1} ms  (min {r.MinMs:F1}, max {r.MaxMs:F1})  {string.Join(", ", r.Metrics.Select(m => $"{m.Key}={m.Value:G4}"))}");
 }
 
-foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+// bf16 only where the CPU has it: emulated bf16 runs at well under 1 GFLOP/s and the probe would take minutes.
+bool bf16 = KarmaEnvironment.NativeBfloat16;
+foreach (var dtype in bf16 ? new[] { ScalarType.Float32, ScalarType.BFloat16 } : [ScalarType.Float32])
     Report(harness.Measure(Benchmarks.MatmulPeak(quick ? 256 : 2048, dtype)));
+if (!bf16) Console.WriteLine("bf16 matmul skipped: this CPU has no native bf16 (AVX512_BF16 or AMX)");
 double peak = results[0].Metrics["gflops"];
+
+// The peer's OpenMP threads spin against OpenBLAS's unless told to wait passively: try both on the first case and
+// keep the faster for every peer row, so Karma is compared with the best the peer can do here.
+string? waitPolicy = null;
+if (peer && Section("step"))
+{
+    var trial = Benchmarks.StepCases(quick).First();
+    var timed = new[] { "PASSIVE", "ACTIVE" }.Select(policy => (policy, result: Benchmarks.Peer(trial, ModelVariant.Mae, threads, 1, 3, policy, bf16: false)))
+                                            .Where(t => t.result is not null).ToList();
+    foreach (var (policy, result) in timed) Report(result! with { Name = $"peer_wait_policy_trial_{policy.ToLowerInvariant()}" });
+    waitPolicy = timed.Count > 0 ? timed.MinBy(t => t.result!.MedianMs).policy : null;
+    if (waitPolicy is not null) Console.WriteLine($"PyTorch peer: OMP_WAIT_POLICY={waitPolicy} measured faster; used for every peer row");
+}
 
 foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
     foreach (var variant in Benchmarks.Variants)
     {
         bool paper = c.Config.Preset == "paper";
         Report(harness.Measure(Benchmarks.TrainStep(c, variant, peak), reps: paper ? 3 : null));
-        if (peer && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5) is { } p) Report(p);
+        if (waitPolicy is not null && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5, waitPolicy, bf16) is { } p) Report(p);
     }
 
 foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
@@ -60,6 +76,9 @@ try
     Directory.CreateDirectory(scratch);
     foreach (var b in Section("reading") ? Benchmarks.Reading(scratch, quick ? 64 : 1024, quick ? 16 : 218) : [])
         Report(harness.Measure(b, reps: quick ? 1 : 3));
+    // The same files through GDAL and h5py (bench/reference/read_peer.py), when they are installed.
+    foreach (var (library, file, name) in peer ? Benchmarks.ReadPeers : [])
+        if (Benchmarks.ReadPeer(library, file, name, quick ? 1 : 3) is { } p) Report(p);
     if (Section("memory"))
     {
         // Peak memory of a scene larger than 2 GB (quick: a small one), each in a fresh process so peaks do not mix.

@@ -14,7 +14,8 @@ static class Summary
         string F(double v, string format = "F1") => v.ToString(format, CultureInfo.InvariantCulture);
         var fp32 = results.First(r => r.Name.StartsWith("matmul_peak_", StringComparison.Ordinal) && r.Name.EndsWith("float32", StringComparison.Ordinal));
         var bf16 = results.FirstOrDefault(r => r.Name.StartsWith("matmul_peak_", StringComparison.Ordinal) && r.Name.EndsWith("bfloat16", StringComparison.Ordinal));
-        text.AppendLine($"Matmul peak ({threads} threads): fp32 {F(fp32.Metrics["gflops"], "F0")} GFLOP/s, bf16 {F(bf16?.Metrics["gflops"] ?? double.NaN, "F0")} GFLOP/s (libtorch {TorchSharp.torch.__version__}).");
+        string bf16Text = bf16 is null ? "bf16 skipped (no native bf16 on this CPU)" : $"bf16 {F(bf16.Metrics["gflops"], "F0")} GFLOP/s";
+        text.AppendLine($"Matmul peak ({threads} threads): fp32 {F(fp32.Metrics["gflops"], "F0")} GFLOP/s, {bf16Text} (libtorch {TorchSharp.torch.__version__}).");
         text.AppendLine();
         text.AppendLine("| preset (tile × bands, batch) | mae ms/step | karma ms/step | KARMA overhead | karma GFLOP/s | MFU | PyTorch mae ms | PyTorch karma ms | Karma/PyTorch (karma) | Karma/PyTorch (mae) |");
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -25,8 +26,9 @@ static class Summary
             if (!byName.TryGetValue(stem + "_karma", out var karma)) continue;
             byName.TryGetValue("peer_" + mae.Name, out var peerMae);
             byName.TryGetValue("peer_" + karma.Name, out var peerKarma);
-            peerNote ??= peerKarma?.Notes is { } n ? $"PyTorch peer: torch {n["torch"]}, BLAS {n["blas"]}, OpenBLAS kernels {n["openblasKernels"]}, attention {n["attention"]}; " +
-                                                     $"its own matmul peak fp32 {F(peerKarma.Metrics["matmulFloat32Gflops"], "F0")} GFLOP/s, bf16 {F(peerKarma.Metrics["matmulBfloat16Gflops"], "F0")}." : null;
+            peerNote ??= peerKarma?.Notes is { } n ? $"PyTorch peer: torch {n["torch"]}, BLAS {n["blas"]}, OpenBLAS kernels {n["openblasKernels"]}, attention {n["attention"]}, " +
+                                                     $"OMP_WAIT_POLICY={n.GetValueOrDefault("ompWaitPolicy", "unset")}{WaitTrial(byName)}; its own matmul peak fp32 {F(peerKarma.Metrics["matmulFloat32Gflops"], "F0")} GFLOP/s" +
+                                                     (double.IsNaN(peerKarma.Metrics["matmulBfloat16Gflops"]) ? "." : $", bf16 {F(peerKarma.Metrics["matmulBfloat16Gflops"], "F0")}.") : null;
             string Peer(BenchResult? p) => p is null ? "–" : F(p.MedianMs);
             string Ratio(BenchResult ours, BenchResult? p) => p is null ? "–" : F(ours.MedianMs / p.MedianMs, "F2") + "×";
             text.AppendLine($"| {stem["train_step_".Length..].Replace('_', ' ')} | {F(mae.MedianMs)} | {F(karma.MedianMs)} | {F(100 * (karma.MedianMs / mae.MedianMs - 1), "+0.0;-0.0")}% | " +
@@ -48,16 +50,31 @@ static class Summary
         foreach (var r in results.Where(r => r.Metrics.ContainsKey("pixelsPerSecond")))
             text.AppendLine($"| {r.Name.Replace('_', ' ')} | {F(r.Metrics["pixelsPerSecond"], "N0")} |");
         text.AppendLine();
-        text.AppendLine("| read (page cache warm) | Karma MB/s | raw sequential MB/s | Karma / raw |");
-        text.AppendLine("|---|---|---|---|");
+        text.AppendLine("| read (page cache warm, whole file) | Karma MB/s | raw sequential MB/s | Karma / raw | peer | peer MB/s | Karma time / peer time |");
+        text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var ours in results.Where(r => r.Name.StartsWith("read_karma_", StringComparison.Ordinal)))
-            if (byName.TryGetValue("read_raw_" + ours.Name["read_karma_".Length..], out var raw))
-                text.AppendLine($"| {ours.Name["read_karma_".Length..]} ({F(ours.Metrics["fileMegabytes"], "F0")} MB) | {F(ours.Metrics["megabytesPerSecond"], "F0")} | {F(raw.Metrics["megabytesPerSecond"], "F0")} | {F(ours.Metrics["megabytesPerSecond"] / raw.Metrics["megabytesPerSecond"], "F2")} |");
+        {
+            string stem = ours.Name["read_karma_".Length..];
+            if (!byName.TryGetValue("read_raw_" + stem, out var raw)) continue;
+            var peer = results.FirstOrDefault(r => r.Name is var n && (n == "read_gdal_" + stem || n == "read_h5py_" + stem));
+            string peerText = peer is null ? "– | – | –"
+                : $"{peer.Notes!["library"]} ({peer.Notes["setting"]}) | {F(peer.Metrics["megabytesPerSecond"], "F0")} | {F(ours.MedianMs / peer.MedianMs, "F2")}×";
+            text.AppendLine($"| {stem} ({F(ours.Metrics["fileMegabytes"], "F0")} MB) | {F(ours.Metrics["megabytesPerSecond"], "F0")} | {F(raw.Metrics["megabytesPerSecond"], "F0")} | " +
+                            $"{F(ours.Metrics["megabytesPerSecond"] / raw.Metrics["megabytesPerSecond"], "F2")} | {peerText} |");
+        }
         text.AppendLine();
         text.AppendLine("| memory (fresh process) | scene MB | peak RSS MiB (incl. mapped file pages) | peak anonymous MiB | runtime baseline MiB | MB/s | tiles kept |");
         text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in results.Where(r => r.Name.StartsWith("memory_", StringComparison.Ordinal)))
             text.AppendLine($"| {r.Name.Split('_')[1]} | {F(r.Metrics["sceneMegabytes"], "F0")} | {F(r.Metrics["peakRssMiB"], "F0")} | {F(r.Metrics["peakAnonymousMiB"], "F0")} | {F(r.Metrics["baselineRssMiB"], "F0")} | {F(r.Metrics["megabytesPerSecond"], "F0")} | {F(r.Metrics["tiles"], "F0")} |");
         return text.ToString();
+    }
+
+    /// <summary>" (PASSIVE 412 ms vs ACTIVE 690 ms on the trial row)" when the wait-policy trial ran.</summary>
+    static string WaitTrial(Dictionary<string, BenchResult> byName)
+    {
+        var trials = byName.Values.Where(r => r.Name.StartsWith("peer_wait_policy_trial_", StringComparison.Ordinal))
+                                  .Select(r => $"{r.Name["peer_wait_policy_trial_".Length..].ToUpperInvariant()} {r.MedianMs.ToString("F0", CultureInfo.InvariantCulture)} ms").ToList();
+        return trials.Count == 0 ? "" : $" (trial, first preset's mae step: {string.Join(" vs ", trials)})";
     }
 }

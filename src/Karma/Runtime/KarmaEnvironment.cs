@@ -46,6 +46,12 @@ public sealed record KarmaEnvironment(
         return System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "NEON" : "none";
     }
 
+    /// <summary>
+    /// Whether the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX-BF16). Without it libtorch emulates bf16,
+    /// hundreds of times slower than fp32, so benchmarks skip it rather than time the emulation.
+    /// </summary>
+    public static bool NativeBfloat16 => CpuFlags() is var flags && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16"));
+
     static string InformationalVersion(Assembly a) =>
         (a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? a.GetName().Version?.ToString() ?? "unknown")
         .Split('+')[0];
