@@ -77,8 +77,16 @@ public static class BandDescription
         "has no band wavelengths. Describe its bands with --wavelengths FILE (one centre in nm per line, optional FWHM column), " +
         $"--wavelengths START:END[:FWHM] (evenly spaced), or --sensor NAME ({Sensors}); or append @SPEC to this scene's path.";
 
-    /// <summary>Reads a wavelength file: a centre per line, optional FWHM after it.</summary>
-    public static SpectralBands ReadFile(string file, int count, string scenePath)
+    /// <summary>
+    /// A band set to resample onto: a sensor table (all its bands) or a wavelength file; errors name <paramref name="context"/>.
+    /// </summary>
+    public static SpectralBands Target(string spec, string context) =>
+        SensorTables.Find(spec) is { } table ? table.Bands
+        : File.Exists(spec) ? ReadFile(spec, null, context)
+        : throw new KarmaException(context, $"target bands '{spec}' are neither a sensor ({Sensors}) nor an existing wavelength file.");
+
+    /// <summary>Reads a wavelength file: a centre per line, optional FWHM after it; <paramref name="count"/>, when given, must match.</summary>
+    public static SpectralBands ReadFile(string file, int? count, string scenePath)
     {
         var centres = new List<double>();
         var widths = new List<double>();
@@ -98,8 +106,9 @@ public static class BandDescription
             centres.Add(numbers[0]);
             if (numbers.Length > 1) widths.Add(numbers[1]);
         }
-        if (centres.Count != count)
-            throw new KarmaException(file, $"lists {centres.Count} wavelengths but {scenePath} has {count} bands.");
+        if (count is { } n && centres.Count != n)
+            throw new KarmaException(file, $"lists {centres.Count} wavelengths but {scenePath} has {n} bands.");
+        if (centres.Count == 0) throw new KarmaException(file, "lists no wavelengths.");
         if (widths.Count != 0 && widths.Count != centres.Count)
             throw new KarmaException(file, $"gives a FWHM on {widths.Count} of {centres.Count} lines; give one on every line or none.");
         bool micrometres = centres.Max() < 30;
