@@ -96,6 +96,24 @@ public static class KarmaCli
         }
     }
 
+    /// <summary>The command-line flag of each setting the library's errors name (<see cref="KarmaException.Settings"/>).</summary>
+    public static IReadOnlyDictionary<string, string> FlagOfSetting { get; } = new Dictionary<string, string>
+    {
+        ["BatchSize"] = "--batch", ["Checkpoint"] = "--checkpoint", ["Data"] = "--data", ["Device"] = "--device",
+        ["Endmembers"] = "--endmembers", ["Folds"] = "--folds", ["Holdout"] = "--holdout", ["LearningRate"] = "--lr",
+        ["Method"] = "--method", ["Out"] = "--out", ["Overlap"] = "--overlap", ["Overwrite"] = "--overwrite",
+        ["Preset"] = "--preset", ["Resume"] = "--resume", ["Sensor"] = "--sensor", ["Shard"] = "--shard",
+        ["SkipMemoryCheck"] = "--skip-memory-check", ["SpectralEmbedding"] = "--spectral-embedding", ["TileSize"] = "--tile-size",
+        ["Wavelengths"] = "--wavelengths",
+    };
+
+    /// <summary>An error's one line for the terminal: the library's message, then the flags of the settings it names.</summary>
+    public static string Describe(KarmaException e)
+    {
+        var flags = e.Settings.Select(s => FlagOfSetting.GetValueOrDefault(s)).OfType<string>().Distinct().ToList();
+        return flags.Count == 0 ? e.Message : $"{e.Message} (options: {string.Join(", ", flags)})";
+    }
+
     /// <summary>Attaches <paramref name="run"/> to <paramref name="command"/> with Karma's error handling.</summary>
     public static void SetRun(Command command, Func<ParseResult, int> run, bool needsTorch = true) =>
         command.SetAction(parse =>
@@ -120,7 +138,7 @@ public static class KarmaCli
             }
             catch (KarmaException e)
             {
-                Console.Error.WriteLine($"karma: error: {e.Message}");
+                Console.Error.WriteLine($"karma: error: {Describe(e)}");
                 return 1;
             }
             catch (OperationCanceledException e) when (interrupt.IsCancellationRequested)

@@ -1,11 +1,14 @@
 namespace Karma;
 
 /// <summary>
-/// The one exception type Karma throws for problems a user can fix: a malformed file, a shape or band
-/// mismatch, a missing native library. The message says what went wrong and what to do; <see cref="Path"/>
-/// names the file involved when there is one, so a CLI can report it without parsing the message.
+/// What Karma throws for problems a user can fix. The message says what went wrong and what to do, in terms of
+/// settings, not command-line flags; <see cref="Path"/> names the file involved and <see cref="Settings"/> the settings
+/// a fix would change, so a CLI or a service can report them its own way. Subclasses tell the common kinds apart:
+/// <see cref="SceneFileException"/>, <see cref="BandMismatchException"/>, <see cref="RunFolderException"/> and
+/// <see cref="InvalidSettingException"/>; the base type itself covers the rest (a missing native library, training
+/// that diverged, data with nothing to score).
 /// </summary>
-public sealed class KarmaException : Exception
+public class KarmaException : Exception
 {
     /// <summary>Creates an error about no particular file.</summary>
     public KarmaException(string message, Exception? inner = null) : base(OneLine(message), inner) { }
@@ -23,6 +26,12 @@ public sealed class KarmaException : Exception
 
     /// <summary>The file the error is about, or null.</summary>
     public string? Path { get; }
+
+    /// <summary>
+    /// Names of the settings (as in <c>KarmaConfig</c>, <c>TrainingOptions</c> and the run options, e.g. "TileSize",
+    /// "Endmembers") whose change would fix the problem; empty when none would.
+    /// </summary>
+    public IReadOnlyList<string> Settings { get; init; } = [];
 
     /// <summary>
     /// Text from elsewhere (another library's message, a value read from a file) made fit to quote in a one-line message:

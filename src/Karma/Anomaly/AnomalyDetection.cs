@@ -38,7 +38,7 @@ public static class AnomalyDetection
             "karma" => AnomalyMethod.Karma,
             "rx" => AnomalyMethod.Rx,
             "local-rx" => AnomalyMethod.LocalRx,
-            _ => throw new KarmaException($"Unknown anomaly method '{m}'. Choose karma, rx, local-rx or all."),
+            _ => throw new InvalidSettingException($"Unknown anomaly method '{m}'. Choose karma, rx, local-rx or all."),
         }).Distinct().ToArray(),
     };
 
@@ -54,7 +54,7 @@ public static class AnomalyDetection
             switch (method)
             {
                 case AnomalyMethod.Karma:
-                    var scores = ContextDetector.Score(model ?? throw new KarmaException("The karma anomaly method needs a model (--checkpoint)."), modelCube ?? cube);
+                    var scores = ContextDetector.Score(model ?? throw new InvalidSettingException("The karma anomaly method needs a model checkpoint.") { Settings = ["Checkpoint"] }, modelCube ?? cube);
                     double seconds = clock.Elapsed.TotalSeconds;
                     maps.Add(new AnomalyMap("karma", scores.Combined, seconds));
                     maps.Add(new AnomalyMap("karma-context", scores.Context, seconds));

@@ -18,7 +18,7 @@ public static class RxDetector
     {
         int pixels = cube.Rows * cube.Cols;
         var valid = Enumerable.Range(0, pixels).Where(p => !cube.Invalid[p]).ToArray();
-        if (valid.Length < 2) throw new KarmaException("Global RX needs at least two valid pixels.");
+        if (valid.Length < 2) throw new InvalidSettingException("Global RX needs at least two valid pixels.");
         using var scope = NewDisposeScope();
         var x = Spectra(cube, valid);                                              // [N, B] float64
         var centred = x - x.mean([0L], keepdim: true);
@@ -39,7 +39,7 @@ public static class RxDetector
     public static float[] Local(ReflectanceCube cube, int inner = 5, int outer = 15, int components = 20)
     {
         if (inner < 1 || outer <= inner || inner % 2 == 0 || outer % 2 == 0)
-            throw new KarmaException($"Local RX windows must be odd with inner < outer (got {inner} and {outer}).");
+            throw new InvalidSettingException($"Local RX windows must be odd with inner < outer (got {inner} and {outer}).");
         int rows = cube.Rows, cols = cube.Cols, pixels = rows * cols;
         var valid = Enumerable.Range(0, pixels).Where(p => !cube.Invalid[p]).ToArray();
         int k = Math.Min(components, Math.Min(cube.Bands, valid.Length - 1));

@@ -53,20 +53,20 @@ public static class BandDescription
     {
         if (TryRange(spec, out double start, out double end, out double? fwhm))
         {
-            if (count < 2 && start != end) throw new KarmaException(scenePath, $"has {count} band; a range {spec} needs at least two.");
+            if (count < 2 && start != end) throw new BandMismatchException(scenePath, $"has {count} band; a range {spec} needs at least two.");
             var centres = Enumerable.Range(0, count).Select(i => count == 1 ? start : start + (end - start) * i / (count - 1)).ToArray();
-            return new SpectralBands(centres, fwhm is { } w ? Enumerable.Repeat(w, count).ToArray() : null, $"--wavelengths {spec} (evenly spaced)");
+            return new SpectralBands(centres, fwhm is { } w ? Enumerable.Repeat(w, count).ToArray() : null, $"range {spec} (evenly spaced)");
         }
         string name = SensorName(spec);
         if (SensorTables.Find(name) is { } table)
         {
             string? indices = spec.Length > name.Length ? spec[(name.Length + 1)..].TrimEnd(']') : null;
             if (indices is not null && !spec.EndsWith(']'))
-                throw new KarmaException(scenePath, $"'{spec}' should read {name}[FIRST-LAST,...] with 1-based band indices.");
+                throw new BandMismatchException(scenePath, $"'{spec}' should read {name}[FIRST-LAST,...] with 1-based band indices.");
             return SensorTables.For(table, count, indices, scenePath);
         }
         if (File.Exists(spec)) return ReadFile(spec, count, scenePath);
-        throw new KarmaException(scenePath, $"band description '{spec}' is neither START:END[:FWHM], an existing file, nor a sensor ({Sensors}).");
+        throw new BandMismatchException(scenePath, $"band description '{spec}' is neither START:END[:FWHM], an existing file, nor a sensor ({Sensors}).");
     }
 
     /// <summary>The names of the built-in sensor tables, for messages.</summary>
@@ -74,8 +74,11 @@ public static class BandDescription
 
     /// <summary>What to tell a user whose scene has no wavelengths where a model or option needs them.</summary>
     public static string MissingMessage =>
-        "has no band wavelengths. Describe its bands with --wavelengths FILE (one centre in nm per line, optional FWHM column), " +
-        $"--wavelengths START:END[:FWHM] (evenly spaced), or --sensor NAME ({Sensors}); or append @SPEC to this scene's path.";
+        "has no band wavelengths. Describe its bands with a wavelength file (one centre in nm per line, optional FWHM column), " +
+        $"an evenly spaced range START:END[:FWHM], or a sensor table ({Sensors}); or append @SPEC (any of these) to this scene's path.";
+
+    /// <summary>The error for <paramref name="path"/>, a scene without the wavelengths something needs.</summary>
+    public static BandMismatchException Missing(string path) => new(path, MissingMessage) { Settings = ["Wavelengths", "Sensor"] };
 
     /// <summary>
     /// A band set to resample onto: a sensor table (all its bands) or a wavelength file; errors name <paramref name="context"/>.
@@ -83,7 +86,7 @@ public static class BandDescription
     public static SpectralBands Target(string spec, string context) =>
         SensorTables.Find(spec) is { } table ? table.Bands
         : File.Exists(spec) ? ReadFile(spec, null, context)
-        : throw new KarmaException(context, $"target bands '{spec}' are neither a sensor ({Sensors}) nor an existing wavelength file.");
+        : throw new BandMismatchException(context, $"target bands '{spec}' are neither a sensor ({Sensors}) nor an existing wavelength file.");
 
     /// <summary>Reads a wavelength file: a centre per line, optional FWHM after it; <paramref name="count"/>, when given, must match.</summary>
     public static SpectralBands ReadFile(string file, int? count, string scenePath)
@@ -101,24 +104,24 @@ public static class BandDescription
             if (numbers.Any(double.IsNaN))
             {
                 if (centres.Count == 0) continue; // a header row
-                throw new KarmaException(file, $"line {lineNumber} holds '{line}', which is not a wavelength (and optional FWHM).");
+                throw new SceneFileException(file, $"line {lineNumber} holds '{line}', which is not a wavelength (and optional FWHM).");
             }
             centres.Add(numbers[0]);
             if (numbers.Length > 1) widths.Add(numbers[1]);
         }
         if (count is { } n && centres.Count != n)
-            throw new KarmaException(file, $"lists {centres.Count} wavelengths but {scenePath} has {n} bands.");
-        if (centres.Count == 0) throw new KarmaException(file, "lists no wavelengths.");
+            throw new SceneFileException(file, $"lists {centres.Count} wavelengths but {scenePath} has {n} bands.");
+        if (centres.Count == 0) throw new SceneFileException(file, "lists no wavelengths.");
         if (widths.Count != 0 && widths.Count != centres.Count)
-            throw new KarmaException(file, $"gives a FWHM on {widths.Count} of {centres.Count} lines; give one on every line or none.");
+            throw new SceneFileException(file, $"gives a FWHM on {widths.Count} of {centres.Count} lines; give one on every line or none.");
         bool micrometres = centres.Max() < 30;
         double factor = micrometres ? 1000 : 1;
         try
         {
             return new SpectralBands(centres.Select(c => c * factor).ToArray(), widths.Count > 0 ? widths.Select(w => w * factor).ToArray() : null,
-                                     $"--wavelengths {file}" + (micrometres ? " (read as µm)" : ""));
+                                     $"wavelength file {file}" + (micrometres ? " (read as µm)" : ""));
         }
-        catch (KarmaException e) when (e.Path is null) { throw new KarmaException(file, e.Message); }
+        catch (KarmaException e) when (e.Path is null) { throw new BandMismatchException(file, e.Message); }
     }
 
     static bool TryRange(string spec, out double start, out double end, out double? fwhm)

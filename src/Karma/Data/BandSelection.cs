@@ -52,8 +52,8 @@ public sealed record BandSelection
         var wl = bands?.Centres;
         bool needsWavelengths = DropWindows.Count > 0 || MinWavelength is not null || MaxWavelength is not null || Overlap != OverlapPolicy.Keep;
         if (needsWavelengths && wl is null)
-            throw new KarmaException(scene.Path, "has no band wavelengths, so bands cannot be selected by wavelength. " +
-                                                 "Describe them (--wavelengths, --sensor) or drop the wavelength options.");
+            throw new BandMismatchException(scene.Path, "has no band wavelengths, so bands cannot be selected by wavelength. " +
+                                                 "Describe them (a wavelength file, a range or a sensor table) or drop the selection by wavelength.") { Settings = ["Wavelengths", "Sensor"] };
         var empty = DropEmpty ? EmptyBands(scene) : new bool[scene.Bands];
         var overlapping = bands is null ? new bool[scene.Bands] : OverlapBands(bands, Overlap);
         var keep = Enumerable.Range(0, scene.Bands).Where(b =>
@@ -61,7 +61,7 @@ public sealed record BandSelection
             (wl is null || (!DropWindows.Any(w => w.Contains(wl[b])) &&
                             wl[b] >= (MinWavelength ?? double.NegativeInfinity) && wl[b] <= (MaxWavelength ?? double.PositiveInfinity)))).ToArray();
         if (keep.Length == 0)
-            throw new KarmaException(scene.Path, "has no band left after dropping flagged, empty and out-of-range bands. Check the bad-band list and the wavelength range.");
+            throw new BandMismatchException(scene.Path, "has no band left after dropping flagged, empty and out-of-range bands. Check the bad-band list and the wavelength range.");
         return keep;
     }
 

@@ -36,10 +36,10 @@ public sealed class EnmapScene : HyperspectralScene
     {
         string folder = Directory.Exists(path) ? path : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         string metadata = Directory.EnumerateFiles(folder, "*METADATA.XML").FirstOrDefault()
-                          ?? throw new KarmaException(folder, "holds no *METADATA.XML; an EnMAP L2A product folder has one beside its SPECTRAL_IMAGE.");
+                          ?? throw new SceneFileException(folder, "holds no *METADATA.XML; an EnMAP L2A product folder has one beside its SPECTRAL_IMAGE.");
         string spectral = Directory.EnumerateFiles(folder, "*SPECTRAL_IMAGE*.TIF", new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive })
                               .OrderBy(f => f.Contains("COG", StringComparison.OrdinalIgnoreCase)).FirstOrDefault()
-                          ?? throw new KarmaException(folder, "holds no *SPECTRAL_IMAGE*.TIF. Unpack the product (a VRT-only product must be converted with gdal_translate first).");
+                          ?? throw new SceneFileException(folder, "holds no *SPECTRAL_IMAGE*.TIF. Unpack the product (a VRT-only product must be converted with gdal_translate first).");
         var image = GeoTiffScene.Open(spectral);
         var masks = new List<GeoTiffScene>();
         var names = new List<string>();
@@ -54,7 +54,7 @@ public sealed class EnmapScene : HyperspectralScene
                 if (mask.Lines != image.Lines || mask.Samples != image.Samples)
                 {
                     mask.Dispose();
-                    throw new KarmaException(file, $"is {mask.Lines}×{mask.Samples} pixels but the spectral image is {image.Lines}×{image.Samples}.");
+                    throw new SceneFileException(file, $"is {mask.Lines}×{mask.Samples} pixels but the spectral image is {image.Lines}×{image.Samples}.");
                 }
                 masks.Add(mask);
                 names.Add(layer);
@@ -84,17 +84,17 @@ public sealed class EnmapScene : HyperspectralScene
     {
         XElement root;
         try { root = XElement.Load(path); }
-        catch (XmlException e) { throw new KarmaException(path, $"is not valid XML: {e.Message}", e); }
+        catch (XmlException e) { throw new SceneFileException(path, $"is not valid XML: {e.Message}", e); }
         double Number(XElement band, string name)
         {
             var text = band.Element(name)?.Value.Trim();
             return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-                ? v : throw new KarmaException(path, $"band {(string?)band.Attribute("number") ?? "?"} has no numeric <{name}> (found '{text}').");
+                ? v : throw new SceneFileException(path, $"band {(string?)band.Attribute("number") ?? "?"} has no numeric <{name}> (found '{text}').");
         }
         var characterisation = root.Element("specific")?.Element("bandCharacterisation")?.Elements("bandID").ToList()
-                               ?? throw new KarmaException(path, "has no specific/bandCharacterisation/bandID elements; is it an EnMAP L2A METADATA.XML?");
+                               ?? throw new SceneFileException(path, "has no specific/bandCharacterisation/bandID elements; is it an EnMAP L2A METADATA.XML?");
         if (characterisation.Count != bands)
-            throw new KarmaException(path, $"describes {characterisation.Count} bands but the spectral image has {bands}.");
+            throw new SceneFileException(path, $"describes {characterisation.Count} bands but the spectral image has {bands}.");
         var wavelengths = characterisation.Select(b => Number(b, "wavelengthCenterOfBand")).ToArray();
         var fwhm = characterisation.Select(b => Number(b, "FWHMOfBand")).ToArray();
         var gains = characterisation.Select(b => Number(b, "GainOfBand")).ToArray();
@@ -107,7 +107,7 @@ public sealed class EnmapScene : HyperspectralScene
         // One gain for every band with zero offset is a plain reflectance scale (1/gain, e.g. 10000).
         double? scale = gains.All(g => g == gains[0]) && gains[0] > 0 && offsets.All(o => o == 0) ? 1 / gains[0] : null;
         if (scale is null && gains.Any(g => g != gains[0]))
-            throw new KarmaException(path, "gives different gains per band; Karma applies one reflectance scale. Convert the product to reflectance first.");
+            throw new SceneFileException(path, "gives different gains per band; Karma applies one reflectance scale. Convert the product to reflectance first.");
         return new BandInfo(wavelengths, fwhm, good, scale);
     }
 

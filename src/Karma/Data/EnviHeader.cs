@@ -22,7 +22,7 @@ public sealed class EnviHeader
     {
         string text;
         try { text = File.ReadAllText(path); }
-        catch (IOException e) { throw new KarmaException(path, $"cannot be read: {e.Message}", e); }
+        catch (IOException e) { throw new SceneFileException(path, $"cannot be read: {e.Message}", e); }
         return Parse(text, path);
     }
 
@@ -33,7 +33,7 @@ public sealed class EnviHeader
         using var reader = new StringReader(text);
         string? first = reader.ReadLine();
         if (first is null || !first.Trim().Equals("ENVI", StringComparison.OrdinalIgnoreCase))
-            throw new KarmaException(path, "is not an ENVI header: its first line must be 'ENVI'.");
+            throw new SceneFileException(path, "is not an ENVI header: its first line must be 'ENVI'.");
         int lineNumber = 1;
         for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
@@ -41,7 +41,7 @@ public sealed class EnviHeader
             string trimmed = line.Trim();
             if (trimmed.Length == 0 || trimmed.StartsWith(';')) continue;
             int eq = trimmed.IndexOf('=');
-            if (eq <= 0) throw new KarmaException(path, $"line {lineNumber} is not 'key = value': '{KarmaException.Quote(trimmed)}'.");
+            if (eq <= 0) throw new SceneFileException(path, $"line {lineNumber} is not 'key = value': '{KarmaException.Quote(trimmed)}'.");
             string key = string.Join(' ', trimmed[..eq].Split(' ', StringSplitOptions.RemoveEmptyEntries));
             string value = trimmed[(eq + 1)..].Trim();
             if (value.StartsWith('{'))
@@ -51,7 +51,7 @@ public sealed class EnviHeader
                 {
                     string? more = reader.ReadLine();
                     lineNumber++;
-                    if (more is null) throw new KarmaException(path, $"the value of '{key}' opens a brace that is never closed.");
+                    if (more is null) throw new SceneFileException(path, $"the value of '{key}' opens a brace that is never closed.");
                     sb.Append('\n').Append(more.Trim());
                 }
                 string whole = sb.ToString();
@@ -70,9 +70,9 @@ public sealed class EnviHeader
     {
         string? v = this[key];
         if (v is null)
-            return required ? throw new KarmaException(Path, $"has no '{key}' field, which ENVI requires.") : null;
+            return required ? throw new SceneFileException(Path, $"has no '{key}' field, which ENVI requires.") : null;
         if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n))
-            throw new KarmaException(Path, $"field '{key}' must be an integer, not '{KarmaException.Quote(v)}'.");
+            throw new SceneFileException(Path, $"field '{key}' must be an integer, not '{KarmaException.Quote(v)}'.");
         return n;
     }
 
@@ -90,7 +90,7 @@ public sealed class EnviHeader
         var items = List(key);
         if (items is null) return null;
         if (items.Length != expected)
-            throw new KarmaException(Path, $"field '{key}' lists {items.Length} values but the file has {expected} bands.");
+            throw new SceneFileException(Path, $"field '{key}' lists {items.Length} values but the file has {expected} bands.");
         return items.Select(s => ParseDouble(s, key)).ToArray();
     }
 
@@ -100,7 +100,7 @@ public sealed class EnviHeader
 
     double ParseDouble(string s, string key) =>
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
-            ? d : throw new KarmaException(Path, $"field '{key}' holds '{KarmaException.Quote(s)}', which is not a number.");
+            ? d : throw new SceneFileException(Path, $"field '{key}' holds '{KarmaException.Quote(s)}', which is not a number.");
 
     /// <summary>Formats a header from ordered key/value pairs (values that need braces get them).</summary>
     public static string Format(IEnumerable<(string Key, string Value)> fields)

@@ -32,20 +32,20 @@ public sealed class EnviScene : HyperspectralScene
         var h = EnviHeader.Read(hdrPath);
         int samples = h.Int("samples", required: true)!.Value, lines = h.Int("lines", required: true)!.Value, bands = h.Int("bands", required: true)!.Value;
         if (samples <= 0 || lines <= 0 || bands <= 0)
-            throw new KarmaException(hdrPath, $"declares {lines} lines × {samples} samples × {bands} bands; all must be positive.");
+            throw new SceneFileException(hdrPath, $"declares {lines} lines × {samples} samples × {bands} bands; all must be positive.");
         int code = h.Int("data type", required: true)!.Value;
         var type = RasterDataTypes.FromEnviCode(code)
-                   ?? throw new KarmaException(hdrPath, $"has data type {code}, which Karma does not read (supported: 1, 2, 3, 4, 5, 12, 13, 14, 15).");
+                   ?? throw new SceneFileException(hdrPath, $"has data type {code}, which Karma does not read (supported: 1, 2, 3, 4, 5, 12, 13, 14, 15).");
         string il = (h["interleave"] ?? "bsq").Trim().ToLowerInvariant();
         var interleave = il switch
         {
             "bsq" => Interleave.Bsq, "bil" => Interleave.Bil, "bip" => Interleave.Bip,
-            _ => throw new KarmaException(hdrPath, $"has interleave '{il}'; expected bsq, bil or bip."),
+            _ => throw new SceneFileException(hdrPath, $"has interleave '{il}'; expected bsq, bil or bip."),
         };
         int byteOrder = h.Int("byte order") ?? 0;
-        if (byteOrder is not (0 or 1)) throw new KarmaException(hdrPath, $"has byte order {byteOrder}; expected 0 (little-endian) or 1 (big-endian).");
+        if (byteOrder is not (0 or 1)) throw new SceneFileException(hdrPath, $"has byte order {byteOrder}; expected 0 (little-endian) or 1 (big-endian).");
         int offset = h.Int("header offset") ?? 0;
-        if (offset < 0) throw new KarmaException(hdrPath, $"has a negative header offset ({offset}).");
+        if (offset < 0) throw new SceneFileException(hdrPath, $"has a negative header offset ({offset}).");
 
         var scene = new EnviScene
         {
@@ -71,11 +71,11 @@ public sealed class EnviScene : HyperspectralScene
             string stem = path[..^4];
             foreach (var ext in new[] { "", ".img", ".bsq", ".bil", ".bip", ".dat", ".raw", ".sli" })
                 if (File.Exists(stem + ext)) return (path, stem + ext);
-            throw new KarmaException(path, "has no binary beside it (looked for the same name without .hdr, and with .img, .bsq, .bil, .bip, .dat, .raw, .sli).");
+            throw new SceneFileException(path, "has no binary beside it (looked for the same name without .hdr, and with .img, .bsq, .bil, .bip, .dat, .raw, .sli).");
         }
         foreach (var hdr in new[] { System.IO.Path.ChangeExtension(path, ".hdr"), path + ".hdr" })
             if (File.Exists(hdr)) return (hdr, path);
-        throw new KarmaException(path, "has no ENVI header beside it (expected the same name with .hdr).");
+        throw new SceneFileException(path, "has no ENVI header beside it (expected the same name with .hdr).");
     }
 
     static SceneMetadata ReadMetadata(EnviHeader h, int bands)
@@ -144,12 +144,12 @@ public sealed class EnviScene : HyperspectralScene
                 using var output = File.Create(inflated);
                 gz.CopyTo(output);
             }
-            catch (InvalidDataException e) { throw new KarmaException(binPath, $"is marked 'file compression = 1' but is not valid gzip: {e.Message}", e); }
+            catch (InvalidDataException e) { throw new SceneFileException(binPath, $"is marked 'file compression = 1' but is not valid gzip: {e.Message}", e); }
             source = inflated;
         }
         long length = new FileInfo(source).Length;
         if (length < needed)
-            throw new KarmaException(binPath,
+            throw new SceneFileException(binPath,
                 $"holds {length} bytes{(gzip ? " after decompression" : "")} but the header describes {Lines}×{Samples}×{Bands} {DataType.Name()} values " +
                 $"after a {headerOffset}-byte offset ({needed} bytes): the file is truncated or the header is wrong.");
         map = MemoryMappedFile.CreateFromFile(source, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);

@@ -18,7 +18,7 @@ static class GdalBandMetadata
     {
         XElement root;
         try { root = XElement.Parse(xml); }
-        catch (XmlException e) { throw new KarmaException(path, $"has GDAL metadata (TIFF tag 42112) that is not valid XML: {e.Message}", e); }
+        catch (XmlException e) { throw new SceneFileException(path, $"has GDAL metadata (TIFF tag 42112) that is not valid XML: {e.Message}", e); }
         var items = new Dictionary<string, string?[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var item in root.Elements("Item"))
         {
@@ -33,7 +33,7 @@ static class GdalBandMetadata
             var numbers = new double[bands];
             for (int b = 0; b < bands; b++)
                 if (!double.TryParse(v[b], NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[b]))
-                    throw new KarmaException(path, $"has GDAL band metadata '{name}' = '{v[b]}' for band {b + 1}, which is not a number.");
+                    throw new SceneFileException(path, $"has GDAL band metadata '{name}' = '{v[b]}' for band {b + 1}, which is not a number.");
             return numbers;
         }
         string units = items.TryGetValue("wavelength_units", out var u) ? (u[0] ?? "").ToLowerInvariant() : "";

@@ -43,7 +43,7 @@ public sealed class GeoTiffScene : HyperspectralScene
             int spp = Field(tiff, TiffTag.SAMPLESPERPIXEL) ?? 1, bits = Field(tiff, TiffTag.BITSPERSAMPLE) ?? 1;
             int format = Field(tiff, TiffTag.SAMPLEFORMAT) ?? 1;
             bool separate = (Field(tiff, TiffTag.PLANARCONFIG) ?? 1) == (int)PlanarConfig.SEPARATE && spp > 1;
-            if (width <= 0 || height <= 0) throw new KarmaException(path, $"declares {height}×{width} pixels; the TIFF is damaged.");
+            if (width <= 0 || height <= 0) throw new SceneFileException(path, $"declares {height}×{width} pixels; the TIFF is damaged.");
             var type = (bits, format) switch
             {
                 (8, 1) => RasterDataType.Byte,
@@ -53,12 +53,12 @@ public sealed class GeoTiffScene : HyperspectralScene
                 (32, 2) => RasterDataType.Int32,
                 (32, 3) => RasterDataType.Float32,
                 (64, 3) => RasterDataType.Float64,
-                _ => throw new KarmaException(path, $"stores {bits}-bit samples of format {format}; Karma reads 8-bit unsigned, 16/32-bit integers and 32/64-bit floats. Convert it with gdal_translate -ot Float32."),
+                _ => throw new SceneFileException(path, $"stores {bits}-bit samples of format {format}; Karma reads 8-bit unsigned, 16/32-bit integers and 32/64-bit floats. Convert it with gdal_translate -ot Float32."),
             };
             bool tiled = tiff.IsTiled();
             long chunk = tiled ? tiff.TileSize() : tiff.StripSize();
             if (chunk <= 0 || chunk > (1L << 30))
-                throw new KarmaException(path, $"declares {(tiled ? "tiles" : "strips")} of {chunk} bytes; the TIFF is damaged.");
+                throw new SceneFileException(path, $"declares {(tiled ? "tiles" : "strips")} of {chunk} bytes; the TIFF is damaged.");
             var scene = new GeoTiffScene
             {
                 Path = path, Lines = height, Samples = width, Bands = spp, DataType = type,
@@ -85,7 +85,7 @@ public sealed class GeoTiffScene : HyperspectralScene
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
         {
             tiff.Dispose();
-            throw new KarmaException(path, $"has TIFF tags Karma cannot use ({e.Message}): the file is damaged.", e);
+            throw new SceneFileException(path, $"has TIFF tags Karma cannot use ({e.Message}): the file is damaged.", e);
         }
         catch
         {
@@ -239,7 +239,7 @@ public sealed class GeoTiffScene : HyperspectralScene
         try { read = tiled ? tiff!.ReadEncodedTile(index, data, 0, -1) : tiff!.ReadEncodedStrip(index, data, 0, -1); }
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException) { read = -1; TiffErrors.Note(e.Message); }
         if (read < 0)
-            throw new KarmaException(Path, $"{(tiled ? "tile" : "strip")} {index} could not be decoded ({TiffErrors.Last ?? "unknown error"}): the file is truncated or damaged.");
+            throw new SceneFileException(Path, $"{(tiled ? "tile" : "strip")} {index} could not be decoded ({TiffErrors.Last ?? "unknown error"}): the file is truncated or damaged.");
         return data;
     }
 

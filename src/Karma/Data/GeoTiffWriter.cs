@@ -68,7 +68,7 @@ public sealed class GeoTiffWriter : SceneWriter
                         Pixels.Position = ((long)b * Lines + s * rowsPerStrip) * Samples * sizeof(float);
                         Pixels.ReadExactly(strip, 0, rows * Samples * sizeof(float));
                         if (tiff.WriteEncodedStrip(b * stripsPerBand + s, strip, rows * Samples * sizeof(float)) < 0)
-                            throw new KarmaException(OutputPath, $"could not be encoded ({TiffErrors.Last ?? "unknown error"}).");
+                            throw new SceneFileException(OutputPath, $"could not be encoded ({TiffErrors.Last ?? "unknown error"}).");
                     }
             }
             File.Move(temp, OutputPath, overwrite: true);
@@ -86,7 +86,7 @@ public sealed class GeoTiffWriter : SceneWriter
         if (Metadata.GeoTransform is { } gt)
         {
             if (gt[2] != 0 || gt[4] != 0)
-                throw new KarmaException(OutputPath, "has a rotated geotransform, which the GeoTIFF writer does not support; write ENVI instead.");
+                throw new SceneFileException(OutputPath, "has a rotated geotransform, which the GeoTIFF writer does not support; write ENVI instead.");
             tiff.SetField(ModelPixelScale, 3, new[] { gt[1], -gt[5], 0.0 });
             tiff.SetField(ModelTiepoint, 6, new[] { 0.0, 0.0, 0.0, gt[0], gt[3], 0.0 });
         }

@@ -35,7 +35,7 @@ public abstract class HyperspectralScene : IDisposable
             if (Metadata.Wavelengths is not { } centres) return null;
             var fwhm = Metadata.Fwhm is { } f && f.Length == centres.Length && f.All(w => double.IsFinite(w) && w > 0) ? f : null;
             try { return new SpectralBands(centres, fwhm, Metadata.BandSource ?? "file"); }
-            catch (KarmaException e) { throw new KarmaException(Path, e.Message, e); }
+            catch (KarmaException e) { throw new BandMismatchException(Path, e.Message, e); }
         }
     }
 
@@ -46,7 +46,7 @@ public abstract class HyperspectralScene : IDisposable
     public void DescribeBands(SpectralBands bands)
     {
         if (bands.Count != Bands)
-            throw new KarmaException(Path, $"has {Bands} bands but the band description gives {bands.Count}.");
+            throw new BandMismatchException(Path, $"has {Bands} bands but the band description gives {bands.Count}.");
         metadata = metadata with { Wavelengths = bands.Centres, Fwhm = bands.Fwhm, BandSource = bands.Source };
     }
 
@@ -59,11 +59,11 @@ public abstract class HyperspectralScene : IDisposable
     {
         int nb = bands.IsEmpty ? Bands : bands.Length;
         if (row < 0 || col < 0 || rows < 0 || cols < 0 || row + rows > Lines || col + cols > Samples)
-            throw new KarmaException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
+            throw new InvalidSettingException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
         if (destination.Length < (long)nb * rows * cols)
             throw new ArgumentException($"destination holds {destination.Length} values; the window needs {(long)nb * rows * cols}.");
         foreach (int b in bands)
-            if (b < 0 || b >= Bands) throw new KarmaException(Path, $"band {b} does not exist (the scene has {Bands}).");
+            if (b < 0 || b >= Bands) throw new InvalidSettingException(Path, $"band {b} does not exist (the scene has {Bands}).");
         ReadWindowCore(row, col, rows, cols, bands.IsEmpty ? AllBands() : bands, destination);
     }
 
@@ -71,7 +71,7 @@ public abstract class HyperspectralScene : IDisposable
     public double[] ReadPixel(int row, int col)
     {
         if (row < 0 || col < 0 || row >= Lines || col >= Samples)
-            throw new KarmaException(Path, $"pixel ({row}, {col}) lies outside the {Lines}×{Samples} scene (rows and columns are 0-based).");
+            throw new InvalidSettingException(Path, $"pixel ({row}, {col}) lies outside the {Lines}×{Samples} scene (rows and columns are 0-based).");
         return ReadPixelCore(row, col);
     }
 
@@ -93,7 +93,7 @@ public abstract class HyperspectralScene : IDisposable
     public void ReadQualityMask(int row, int col, int rows, int cols, Span<bool> flagged)
     {
         if (row < 0 || col < 0 || row + rows > Lines || col + cols > Samples)
-            throw new KarmaException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
+            throw new InvalidSettingException(Path, $"window ({row}, {col}) of {rows}×{cols} pixels lies outside the {Lines}×{Samples} scene.");
         if (HasQualityMask) ReadQualityMaskCore(row, col, rows, cols, flagged);
     }
 
@@ -128,10 +128,10 @@ public abstract class HyperspectralScene : IDisposable
     {
         if (EnmapScene.IsProduct(path)) return EnmapScene.Open(path);
         if (Directory.Exists(path))
-            throw new KarmaException(path, "is a folder; give the scene file (an ENVI .hdr or its binary, a GeoTIFF, a .mat, or an EnMAP L2A product folder).");
+            throw new SceneFileException(path, "is a folder; give the scene file (an ENVI .hdr or its binary, a GeoTIFF, a .mat, or an EnMAP L2A product folder).");
         string file = MatScene.Split(path).File;
         if (!File.Exists(file) && !File.Exists(System.IO.Path.ChangeExtension(file, ".hdr")) && !File.Exists(file + ".hdr"))
-            throw new KarmaException(file, "does not exist.");
+            throw new SceneFileException(file, "does not exist.");
         if (file.EndsWith(".mat", StringComparison.OrdinalIgnoreCase))
             return MatScene.Open(path);
         if (file.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".tiff", StringComparison.OrdinalIgnoreCase))

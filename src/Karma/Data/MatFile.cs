@@ -63,7 +63,7 @@ public static class MatFile
         try { return read(); }
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
         {
-            throw new KarmaException(path, $"says MATLAB 7.3 but its HDF5 content cannot be read ({e.Message}): the file is truncated or damaged.", e);
+            throw new SceneFileException(path, $"says MATLAB 7.3 but its HDF5 content cannot be read ({e.Message}): the file is truncated or damaged.", e);
         }
     }
 
@@ -72,21 +72,21 @@ public static class MatFile
     {
         var variables = List(path);
         var variable = variables.FirstOrDefault(v => v.Name == name)
-                       ?? throw new KarmaException(path, $"has no variable '{name}'. It holds: {string.Join(", ", variables)}.");
+                       ?? throw new SceneFileException(path, $"has no variable '{name}'. It holds: {string.Join(", ", variables)}.");
         if (!variable.IsNumeric)
-            throw new KarmaException(path, $"variable {variable} is not a numeric array; Karma reads numeric and logical arrays.");
+            throw new SceneFileException(path, $"variable {variable} is not a numeric array; Karma reads numeric and logical arrays.");
         return IsHdf5(path) ? Damaged(path, () => ReadHdf5(path, variable)) : Level5(path, name).Array!;
     }
 
     static bool IsHdf5(string path)
     {
-        if (!File.Exists(path)) throw new KarmaException(path, "does not exist.");
+        if (!File.Exists(path)) throw new SceneFileException(path, "does not exist.");
         using var stream = File.OpenRead(path);
         var header = new byte[128];
         int n = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
         string text = Encoding.ASCII.GetString(header, 0, Math.Min(n, 116));
         if (n < 128 || !text.StartsWith("MATLAB", StringComparison.Ordinal))
-            throw new KarmaException(path, "is not a MATLAB level 5 or v7.3 file (no 'MATLAB' header). Level 4 files are not read: re-save with save(..., '-v7').");
+            throw new SceneFileException(path, "is not a MATLAB level 5 or v7.3 file (no 'MATLAB' header). Level 4 files are not read: re-save with save(..., '-v7').");
         return text.StartsWith("MATLAB 7.3", StringComparison.Ordinal);
     }
 
@@ -100,7 +100,7 @@ public static class MatFile
         file.ReadExactly(header);
         bool bigEndian = header[126] == 'M' && header[127] == 'I';
         if (!bigEndian && !(header[126] == 'I' && header[127] == 'M'))
-            throw new KarmaException(path, "has a MATLAB header without a byte-order mark ('IM' or 'MI' at byte 126): the file is damaged.");
+            throw new SceneFileException(path, "has a MATLAB header without a byte-order mark ('IM' or 'MI' at byte 126): the file is damaged.");
         var variables = new List<MatVariable>();
         var tag = new byte[8];
         while (file.Position + 8 <= file.Length)
@@ -110,7 +110,7 @@ public static class MatFile
             int type = ReadInt(tag, 0, bigEndian), size = ReadInt(tag, 4, bigEndian);
             long end = start + 8 + size;
             if (size < 0 || end > file.Length)
-                throw new KarmaException(path, $"has an element at byte {start} claiming {size} bytes, past the end of the file ({file.Length} bytes): the file is truncated.");
+                throw new SceneFileException(path, $"has an element at byte {start} claiming {size} bytes, past the end of the file ({file.Length} bytes): the file is truncated.");
             if (type is MiMatrix or MiCompressed)
             {
                 try
@@ -132,9 +132,9 @@ public static class MatFile
                 }
                 catch (Exception e) when (e is InvalidDataException or IOException and not EndOfStreamException)
                 {
-                    throw new KarmaException(path, $"has a compressed variable at byte {start} that does not inflate: {e.Message}", e);
+                    throw new SceneFileException(path, $"has a compressed variable at byte {start} that does not inflate: {e.Message}", e);
                 }
-                catch (EndOfStreamException e) { throw new KarmaException(path, $"has a variable at byte {start} that ends early: the file is truncated or damaged.", e); }
+                catch (EndOfStreamException e) { throw new SceneFileException(path, $"has a variable at byte {start} that ends early: the file is truncated or damaged.", e); }
             }
             file.Position = Align(end, type);
         }
@@ -188,7 +188,7 @@ public static class MatFile
             }
             int size = ReadInt(tag, 4, bigEndian);
             if (size < 0 || size > limit)
-                throw new KarmaException(path, $"has a sub-element claiming {size} bytes inside a variable of at most {limit}: the file is damaged.");
+                throw new SceneFileException(path, $"has a sub-element claiming {size} bytes inside a variable of at most {limit}: the file is damaged.");
             var data = ReadExactly(stream, size);
             int pad = (8 - size % 8) % 8;
             if (pad > 0) ReadExactly(stream, pad);
@@ -206,7 +206,7 @@ public static class MatFile
             var dims = new int[dimBytes.Length / 4];
             for (int i = 0; i < dims.Length; i++) dims[i] = ReadInt(dimBytes, 4 * i, bigEndian);
             if (dims.Length < 2 || dims.Any(d => d < 0))
-                throw new KarmaException(path, $"has a variable with dimensions [{string.Join(", ", dims)}]: the file is damaged.");
+                throw new SceneFileException(path, $"has a variable with dimensions [{string.Join(", ", dims)}]: the file is damaged.");
             var (_, nameBytes) = Element();
             return new MatVariable(Encoding.UTF8.GetString(nameBytes), name, dims);
         }
@@ -214,7 +214,7 @@ public static class MatFile
         public double[] ReadValues(MatVariable variable)
         {
             if (variable.Class.StartsWith("complex", StringComparison.Ordinal))
-                throw new KarmaException(path, $"variable {variable} is complex; Karma reads real arrays.");
+                throw new SceneFileException(path, $"variable {variable} is complex; Karma reads real arrays.");
             var (type, data) = Element();
             long count = variable.Count;
             int size = type switch
@@ -223,10 +223,10 @@ public static class MatFile
                 MiInt16 or MiUInt16 or MiUtf16 => 2,
                 MiInt32 or MiUInt32 or MiSingle => 4,
                 MiDouble or MiInt64 or MiUInt64 => 8,
-                _ => throw new KarmaException(path, $"variable {variable} stores its values as MAT data type {type}, which Karma does not read."),
+                _ => throw new SceneFileException(path, $"variable {variable} stores its values as MAT data type {type}, which Karma does not read."),
             };
             if (count > data.Length / size)
-                throw new KarmaException(path, $"variable {variable} holds {data.Length / size} values but its size says {count}: the file is damaged.");
+                throw new SceneFileException(path, $"variable {variable} holds {data.Length / size} values but its size says {count}: the file is damaged.");
             var values = new double[count];
             var raster = type switch
             {
@@ -279,7 +279,7 @@ public static class MatFile
         catch (Exception e) when (e is not KarmaException)
         {
             file.Dispose();
-            throw new KarmaException(path, $"says MATLAB 7.3 but its HDF5 part cannot be opened ({e.Message}): the file is damaged.", e);
+            throw new SceneFileException(path, $"says MATLAB 7.3 but its HDF5 part cannot be opened ({e.Message}): the file is damaged.", e);
         }
     }
 
@@ -314,7 +314,7 @@ public static class MatFile
             "uint32" => Widen(ReadChunks<uint>(dataset)),
             "int64" => Widen(ReadChunks<long>(dataset)),
             "uint64" => Widen(ReadChunks<ulong>(dataset)),
-            _ => throw new KarmaException(path, $"variable {variable} has a MATLAB class Karma does not read."),
+            _ => throw new SceneFileException(path, $"variable {variable} has a MATLAB class Karma does not read."),
         };
         return new MatArray(variable, values);
     }

@@ -24,7 +24,7 @@ public sealed class MatScene : HyperspectralScene
         if (name is null)
         {
             if (cubes.Count != 1)
-                throw new KarmaException(file, cubes.Count == 0
+                throw new SceneFileException(file, cubes.Count == 0
                     ? $"holds no rows × columns × bands array. It holds: {string.Join(", ", variables)}."
                     : $"holds several cubes ({string.Join(", ", cubes)}); name one as {System.IO.Path.GetFileName(file)}:VARIABLE.");
             name = cubes[0].Name;
@@ -32,7 +32,7 @@ public sealed class MatScene : HyperspectralScene
         var array = MatFile.Read(file, name);
         var dims = array.Variable.Dimensions;
         if (dims.Length != 3)
-            throw new KarmaException(file, $"variable {array.Variable} is not a rows × columns × bands array.");
+            throw new SceneFileException(file, $"variable {array.Variable} is not a rows × columns × bands array.");
         var type = array.Variable.Class switch
         {
             "double" => RasterDataType.Float64, "single" => RasterDataType.Float32, "uint8" or "logical" => RasterDataType.Byte,

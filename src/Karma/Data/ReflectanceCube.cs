@@ -30,7 +30,7 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
     /// </summary>
     public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile, int? stride = null)
     {
-        if (Rows < tile || Cols < tile) throw new KarmaException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
+        if (Rows < tile || Cols < tile) throw new InvalidSettingException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
         foreach (int r in TileSet.CoveringOrigins(Rows, tile, stride ?? tile))
             foreach (int c in TileSet.CoveringOrigins(Cols, tile, stride ?? tile))
             {
@@ -49,7 +49,7 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
     public ReflectanceCube Mirror(int pad)
     {
         if (pad <= 0) return this;
-        if (pad >= Rows || pad >= Cols) throw new KarmaException($"Cannot mirror a {Rows}×{Cols} scene by {pad} pixels.");
+        if (pad >= Rows || pad >= Cols) throw new InvalidSettingException($"Cannot mirror a {Rows}×{Cols} scene by {pad} pixels.");
         int rows = Rows + 2 * pad, cols = Cols + 2 * pad;
         static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
         var values = new float[Bands * rows * cols];

@@ -30,7 +30,7 @@ public sealed class ReflectanceReader
         Spectral = scene.Spectral?.Select(kept);
         if (options.ResampleTo is { } target)
         {
-            if (Spectral is null) throw new KarmaException(scene.Path, BandDescription.MissingMessage);
+            if (Spectral is null) throw BandDescription.Missing(scene.Path);
             resampler = new SpectralResampler(Spectral.Centres, target, options.ResampleFwhm, Spectral.Fwhm, scene.Path);
             Spectral = new SpectralBands(target, options.ResampleFwhm, $"resampled from {Spectral.Source}");
         }

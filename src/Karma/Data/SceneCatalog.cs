@@ -44,7 +44,7 @@ public static class SceneCatalog
                 }
                 catch (KarmaException e) { notes.Add($"{file}: skipped ({e.Message.Replace(file + ": ", "")})"); }
             }
-            if (found.Count == 0) throw new KarmaException(target, "is a folder holding no usable scene" + (notes.Count > 0 ? $" ({notes.Count} file(s) skipped)" : "") + ".");
+            if (found.Count == 0) throw new SceneFileException(target, "is a folder holding no usable scene" + (notes.Count > 0 ? $" ({notes.Count} file(s) skipped)" : "") + ".");
             result.AddRange(found);
         }
         return result.ToArray();

@@ -14,7 +14,7 @@ public static class SceneConverter
         using var scene = HyperspectralScene.Open(input);
         var kept = (bands ?? Enumerable.Range(0, scene.Bands).ToArray()).ToArray();
         foreach (int b in kept)
-            if (b < 0 || b >= scene.Bands) throw new KarmaException(scene.Path, $"has no band {b + 1} (it has {scene.Bands}).");
+            if (b < 0 || b >= scene.Bands) throw new InvalidSettingException(scene.Path, $"has no band {b + 1} (it has {scene.Bands}).");
         var m = scene.Metadata;
         T[]? Pick<T>(T[]? all) => all is { } a && a.Length == scene.Bands ? kept.Select(b => a[b]).ToArray() : null;
         var metadata = m with { Wavelengths = Pick(m.Wavelengths), Fwhm = Pick(m.Fwhm), GoodBands = Pick(m.GoodBands), BandNames = Pick(m.BandNames) };
@@ -41,13 +41,13 @@ public static class SceneConverter
     public static ResampleSummary Resample(string input, string output, SpectralBands target)
     {
         using var scene = HyperspectralScene.Open(input);
-        var spectral = scene.Spectral ?? throw new KarmaException(scene.Path, BandDescription.MissingMessage);
+        var spectral = scene.Spectral ?? throw BandDescription.Missing(scene.Path);
         var good = Enumerable.Range(0, scene.Bands).Where(b => scene.Metadata.GoodBands is not { } g || g[b]).ToArray();
         var source = spectral.Select(good);
         double lo = source.Centres.Min(), hi = source.Centres.Max();
         var inside = Enumerable.Range(0, target.Count).Where(t => target.Centres[t] >= lo && target.Centres[t] <= hi).ToArray();
         if (inside.Length == 0)
-            throw new KarmaException(scene.Path, $"covers {lo:0.#}–{hi:0.#} nm, which holds none of the {target.Count} target bands ({target.Centres.Min():0.#}–{target.Centres.Max():0.#} nm).");
+            throw new BandMismatchException(scene.Path, $"covers {lo:0.#}–{hi:0.#} nm, which holds none of the {target.Count} target bands ({target.Centres.Min():0.#}–{target.Centres.Max():0.#} nm).");
         var kept = target.Select(inside);
         var resampler = new SpectralResampler(source, kept, scene.Path);
         var m = scene.Metadata;

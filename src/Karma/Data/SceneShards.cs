@@ -21,7 +21,7 @@ public readonly record struct SceneShards(int Index, int Count)
         {
             var parts = text.Split('/');
             if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 0 || i >= n)
-                throw new KarmaException($"--shard takes I/N with 0 ≤ I < N (got '{KarmaException.Quote(text, 40)}').");
+                throw new InvalidSettingException($"A shard is I/N with 0 ≤ I < N (got '{KarmaException.Quote(text, 40)}').") { Settings = ["Shard"] };
             return new SceneShards(i, n);
         }
         int? Env(string name) => int.TryParse(Environment.GetEnvironmentVariable(name), out int v) ? v : null;
@@ -33,7 +33,7 @@ public readonly record struct SceneShards(int Index, int Count)
     }
 
     SceneShards Checked(string source) => Index >= 0 && Index < Count ? this
-        : throw new KarmaException($"{source} gives task {Index} of {Count}; it must lie in 0–{Count - 1}.");
+        : throw new InvalidSettingException($"{source} gives task {Index} of {Count}; it must lie in 0–{Count - 1}.");
 
     /// <summary>This shard's scenes: in path order, those at positions Index, Index + Count, …</summary>
     public string[] Select(IEnumerable<string> scenes)

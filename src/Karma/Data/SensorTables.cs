@@ -124,17 +124,17 @@ public static class SensorTables
         {
             var kept = ParseIndices(indices, table.Bands.Count, scenePath);
             if (kept.Length != count)
-                throw new KarmaException(scenePath, $"has {count} bands but the indices [{indices}] pick {kept.Length} of {table.Name}'s {table.Bands.Count}.");
+                throw new BandMismatchException(scenePath, $"has {count} bands but the indices [{indices}] pick {kept.Length} of {table.Name}'s {table.Bands.Count}.");
             return table.Bands.Select(kept.Select(i => i - 1).ToArray()) with { Source = $"sensor table {table.Name}, bands [{indices}]" };
         }
         if (count == table.Bands.Count) return table.Bands;
         foreach (var (name, kept) in table.Subsets)
             if (kept.Length == count)
                 return table.Bands.Select(kept.Select(i => i - 1).ToArray()) with { Source = $"sensor table {table.Name}, subset {name} (assumed from the band count alone; name the kept bands as {table.Name}[FIRST-LAST,...] if this file kept others)" };
-        throw new KarmaException(scenePath,
+        throw new BandMismatchException(scenePath,
             $"has {count} bands but {table.Name} has {table.Bands.Count}" +
             (table.Subsets.Count > 0 ? $" (known subsets: {string.Join(", ", table.Subsets.Select(s => $"{s.Name} = {s.Kept.Length}"))})" : "") +
-            $". Name the bands the file kept as {table.Name}[FIRST-LAST,...] (1-based), or give --wavelengths FILE.");
+            $". Name the bands the file kept as {table.Name}[FIRST-LAST,...] (1-based), or give a wavelength file.") { Settings = ["Wavelengths", "Sensor"] };
     }
 
     /// <summary>1-based band indices from "1-107,113-153,168"; each must lie in 1..<paramref name="total"/> and increase.</summary>
@@ -145,17 +145,17 @@ public static class SensorTables
         {
             var ends = part.Split('-', StringSplitOptions.TrimEntries);
             if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, out _)))
-                throw new KarmaException(context, $"band indices take FIRST-LAST or single numbers separated by commas (got '{part}').");
+                throw new BandMismatchException(context, $"band indices take FIRST-LAST or single numbers separated by commas (got '{part}').");
             int first = int.Parse(ends[0]), last = int.Parse(ends[^1]);
             if (first < 1 || last > total || last < first)
-                throw new KarmaException(context, $"band range '{part}' is not within 1–{total}.");
+                throw new BandMismatchException(context, $"band range '{part}' is not within 1–{total}.");
             for (int i = first; i <= last; i++)
             {
-                if (result.Count > 0 && i <= result[^1]) throw new KarmaException(context, $"band indices must increase (at '{part}').");
+                if (result.Count > 0 && i <= result[^1]) throw new BandMismatchException(context, $"band indices must increase (at '{part}').");
                 result.Add(i);
             }
         }
-        if (result.Count == 0) throw new KarmaException(context, "no band indices were given.");
+        if (result.Count == 0) throw new BandMismatchException(context, "no band indices were given.");
         return result.ToArray();
     }
 

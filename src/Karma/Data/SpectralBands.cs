@@ -24,17 +24,17 @@ public sealed record SpectralBands
     /// </summary>
     public SpectralBands(double[] centres, double[]? fwhm, string source = "file")
     {
-        if (centres.Length == 0) throw new KarmaException("A band description needs at least one band.");
+        if (centres.Length == 0) throw new BandMismatchException("A band description needs at least one band.");
         for (int i = 0; i < centres.Length; i++)
             if (!double.IsFinite(centres[i]) || centres[i] <= 0)
-                throw new KarmaException($"Band {i + 1} has centre wavelength {centres[i]}; centres must be finite and positive (nm).");
+                throw new BandMismatchException($"Band {i + 1} has centre wavelength {centres[i]}; centres must be finite and positive (nm).");
         if (fwhm is not null)
         {
             if (fwhm.Length != centres.Length)
-                throw new KarmaException($"{fwhm.Length} FWHM values were given for {centres.Length} band centres.");
+                throw new BandMismatchException($"{fwhm.Length} FWHM values were given for {centres.Length} band centres.");
             for (int i = 0; i < fwhm.Length; i++)
                 if (!double.IsFinite(fwhm[i]) || fwhm[i] <= 0)
-                    throw new KarmaException($"Band {i + 1} has FWHM {fwhm[i]}; widths must be finite and positive (nm).");
+                    throw new BandMismatchException($"Band {i + 1} has FWHM {fwhm[i]}; widths must be finite and positive (nm).");
         }
         Centres = centres;
         Fwhm = fwhm ?? EstimateFwhm(centres);

@@ -26,7 +26,8 @@ public sealed class SpectralResampler
     /// </summary>
     public SpectralResampler(double[] source, double[] target, double[]? targetFwhm = null, double[]? sourceFwhm = null, string? context = null)
     {
-        KarmaException Error(string message) => context is null ? new KarmaException(message) : new KarmaException(context, message);
+        BandMismatchException Error(string message, params string[] settings) =>
+            context is null ? new BandMismatchException(message) { Settings = settings } : new BandMismatchException(context, message) { Settings = settings };
         if (source.Length < 2) throw Error("resampling needs at least two source bands.");
         if (targetFwhm is not null && targetFwhm.Length != target.Length)
             throw Error($"{targetFwhm.Length} FWHM values were given for {target.Length} target bands.");
@@ -37,7 +38,7 @@ public sealed class SpectralResampler
         for (int k = 1; k < sorted.Length; k++)
             if (sorted[k] == sorted[k - 1] && (sourceFwhm is null || sourceFwhm[order[k]] == sourceFwhm[order[k - 1]]))
                 throw Error($"bands {order[k - 1] + 1} and {order[k] + 1} are both at {sorted[k]:0.###} nm with {(sourceFwhm is null ? "no widths" : "the same width")} " +
-                            "to tell them apart; fix the band description (--wavelengths) or drop one (--overlap lower|upper).");
+                            "to tell them apart; fix the band description or keep one side of the spectrometers' overlap (lower or upper).", "Wavelengths", "Overlap");
         double lo = sorted[0], hi = sorted[^1];
         var outside = target.Where(t => t < lo - 1e-9 || t > hi + 1e-9).ToArray();
         if (outside.Length > 0)

@@ -35,7 +35,7 @@ static class TiffErrors
     /// <summary>Opens <paramref name="path"/> for reading, or throws naming the file and LibTiff's reason.</summary>
     public static Tiff Open(string path)
     {
-        if (!File.Exists(path)) throw new KarmaException(path, "does not exist.");
+        if (!File.Exists(path)) throw new SceneFileException(path, "does not exist.");
         CheckFirstDirectory(path);
         last = null;
         Tiff? tiff;
@@ -43,9 +43,9 @@ static class TiffErrors
         catch (Exception e) when (e is not KarmaException and not OutOfMemoryException)
         {
             // LibTiff.NET throws plain .NET exceptions on some damaged directories.
-            throw new KarmaException(path, $"is not a readable TIFF ({e.Message}): the file is truncated or damaged.", e);
+            throw new SceneFileException(path, $"is not a readable TIFF ({e.Message}): the file is truncated or damaged.", e);
         }
-        return tiff ?? throw new KarmaException(path, $"is not a readable TIFF ({last ?? "unknown error"}).");
+        return tiff ?? throw new SceneFileException(path, $"is not a readable TIFF ({last ?? "unknown error"}).");
     }
 
     /// <summary>Opens <paramref name="path"/> for writing, or throws naming the file.</summary>
@@ -53,7 +53,7 @@ static class TiffErrors
     {
         last = null;
         return Tiff.Open(path, "w")
-               ?? throw new KarmaException(path, $"could not be created as a TIFF ({last ?? "unknown error"}).");
+               ?? throw new SceneFileException(path, $"could not be created as a TIFF ({last ?? "unknown error"}).");
     }
 
     /// <summary>
@@ -65,9 +65,9 @@ static class TiffErrors
         using var file = File.OpenRead(path);
         long length = file.Length;
         Span<byte> head = stackalloc byte[16];
-        if (file.ReadAtLeast(head, 16, throwOnEndOfStream: false) < 8) throw new KarmaException(path, "is too short to be a TIFF.");
+        if (file.ReadAtLeast(head, 16, throwOnEndOfStream: false) < 8) throw new SceneFileException(path, "is too short to be a TIFF.");
         bool little = head[0] == 'I' && head[1] == 'I';
-        if (!little && !(head[0] == 'M' && head[1] == 'M')) throw new KarmaException(path, "is not a TIFF (no II/MM byte-order mark).");
+        if (!little && !(head[0] == 'M' && head[1] == 'M')) throw new SceneFileException(path, "is not a TIFF (no II/MM byte-order mark).");
         ulong U(ReadOnlySpan<byte> b, int bytes) => bytes switch
         {
             2 => little ? System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(b),
@@ -76,16 +76,16 @@ static class TiffErrors
         };
         ulong version = U(head[2..], 2);
         bool big = version == 43;
-        if (version != 42 && !big) throw new KarmaException(path, $"is not a TIFF (version {version}).");
+        if (version != 42 && !big) throw new SceneFileException(path, $"is not a TIFF (version {version}).");
         ulong offset = big ? U(head[8..], 8) : U(head[4..], 4);
         int countBytes = big ? 8 : 2, entryBytes = big ? 20 : 12, inline = big ? 8 : 4;
-        if (offset + (ulong)countBytes > (ulong)length) throw new KarmaException(path, "points to an image directory past its end: the file is truncated.");
+        if (offset + (ulong)countBytes > (ulong)length) throw new SceneFileException(path, "points to an image directory past its end: the file is truncated.");
         var countBuffer = new byte[countBytes];
         file.Position = (long)offset;
         file.ReadExactly(countBuffer);
         ulong entries = U(countBuffer, countBytes);
         if (offset + (ulong)countBytes + entries * (ulong)entryBytes > (ulong)length)
-            throw new KarmaException(path, $"declares {entries} tags that do not fit in the file: it is truncated or damaged.");
+            throw new SceneFileException(path, $"declares {entries} tags that do not fit in the file: it is truncated or damaged.");
         var entry = new byte[entryBytes];
         for (ulong i = 0; i < entries; i++)
         {
@@ -94,13 +94,13 @@ static class TiffErrors
             ulong size = type switch { 1 or 2 or 6 or 7 => 1UL, 3 or 8 => 2UL, 4 or 9 or 11 or 13 => 4UL, 5 or 10 or 12 or 16 or 17 or 18 => 8UL, _ => 0UL };
             if (size == 0) continue; // unknown types are skipped by LibTiff
             if (count > (ulong)length / size)
-                throw new KarmaException(path, $"has tag {U(entry, 2)} claiming {count} values, more than the file holds: it is damaged.");
+                throw new SceneFileException(path, $"has tag {U(entry, 2)} claiming {count} values, more than the file holds: it is damaged.");
             ulong bytes = count * size;
             if (bytes > (ulong)inline)
             {
                 ulong at = big ? U(entry.AsSpan(12), 8) : U(entry.AsSpan(8), 4);
                 if (at + bytes > (ulong)length)
-                    throw new KarmaException(path, $"has tag {U(entry, 2)} whose {bytes} bytes lie past the end of the file: it is truncated or damaged.");
+                    throw new SceneFileException(path, $"has tag {U(entry, 2)} whose {bytes} bytes lie past the end of the file: it is truncated or damaged.");
             }
         }
     }

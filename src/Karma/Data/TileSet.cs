@@ -35,7 +35,7 @@ public sealed class TileSet
     {
         int tileSize = options.TileSize, stride = options.EffectiveStride;
         if (scene.Lines < tileSize || scene.Samples < tileSize)
-            throw new KarmaException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller tile size (--tile-size).");
+            throw new InvalidSettingException(scene.Path, $"is {scene.Lines}×{scene.Samples} pixels, smaller than one {tileSize}×{tileSize} tile. Use a smaller tile size.") { Settings = ["TileSize"] };
         var reader = new ReflectanceReader(scene, options);
         int pixels = tileSize * tileSize;
         var origins = new List<(int Row, int Col)>();
@@ -77,12 +77,12 @@ public sealed class TileSet
             using var scene = HyperspectralScene.Open(path);
             var set = FromScene(scene, options);
             if (first is not null && set.Bands != first.Bands)
-                throw new KarmaException(path, $"has {set.Bands} usable bands but {firstPath} has {first.Bands}; use scenes with the same bands, or resample them to one band set.");
+                throw new BandMismatchException(path, $"has {set.Bands} usable bands but {firstPath} has {first.Bands}; use scenes with the same bands, or resample them to one band set.");
             (first, firstPath) = (first ?? set, firstPath ?? path);
             subsampled |= set.Subsampled;
             all.AddRange(set.Tiles);
         }
-        if (first is null) throw new KarmaException("No scenes were given.");
+        if (first is null) throw new InvalidSettingException("No scenes were given.");
         return new TileSet { Tiles = all, TileSize = first.TileSize, Bands = first.Bands, Spectral = first.Spectral, Subsampled = subsampled };
     }
 

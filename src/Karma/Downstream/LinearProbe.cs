@@ -37,7 +37,7 @@ public static class LinearProbe
                                                                             int iterations = 300, double? penalty = null, bool mlp = false)
     {
         var classes = train.Select(i => labels[i]).Distinct().Order().ToArray();
-        if (classes.Length < 2) throw new KarmaException("A probe needs training pixels of at least two classes.");
+        if (classes.Length < 2) throw new InvalidSettingException("A probe needs training pixels of at least two classes.");
         int candidate = 0;
         double chosen = penalty ?? Penalties[0];
         if (penalty is null || candidates.Count > 1)

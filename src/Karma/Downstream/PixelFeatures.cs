@@ -72,9 +72,9 @@ public static class PixelFeatures
     {
         var cfg = model.Config;
         int t = cfg.TileSize, d = cfg.EncoderDim;
-        if (scene.Lines < t || scene.Samples < t) throw new KarmaException(scene.Path, $"is smaller than one {t}×{t} tile.");
+        if (scene.Lines < t || scene.Samples < t) throw new BandMismatchException(scene.Path, $"is smaller than one {t}×{t} tile.");
         var reader = new ReflectanceReader(scene, tiling);
-        if (!cfg.ByWavelength && reader.Bands != cfg.Bands) throw new KarmaException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
+        if (!cfg.ByWavelength && reader.Bands != cfg.Bands) throw new BandMismatchException(scene.Path, $"has {reader.Bands} bands after band selection but the model {cfg.Bands}.");
         var names = Enumerable.Range(1, d).Select(k => $"feature {k}").ToArray();
         using var writer = SceneWriter.Create(outputPath, scene.Lines, scene.Samples, d,
             new SceneMetadata { GeoTransform = scene.Metadata.GeoTransform, CoordinateSystem = scene.Metadata.CoordinateSystem, MapInfo = scene.Metadata.MapInfo, BandNames = names });

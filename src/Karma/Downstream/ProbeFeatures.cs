@@ -37,9 +37,9 @@ public sealed record FeatureRecipe(FeatureSources Sources = FeatureSources.Encod
                 "spectrum" => FeatureSources.Spectrum,
                 "abundances" => FeatureSources.Abundances,
                 "decoder" => FeatureSources.Decoder,
-                _ => throw new KarmaException($"Unknown feature source '{part}'. Choose from encoder, decoder, spectrum, abundances."),
+                _ => throw new InvalidSettingException($"Unknown feature source '{part}'. Choose from encoder, decoder, spectrum, abundances."),
             };
-        if (sources == 0) throw new KarmaException("Name at least one feature source: encoder, spectrum, abundances.");
+        if (sources == 0) throw new InvalidSettingException("Name at least one feature source: encoder, spectrum, abundances.");
         return sources;
     }
 

@@ -72,7 +72,7 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         int t = cfg.TileSize;
         var labels = scenes.SelectMany(s => s.Labels).ToArray();
         var classes = train.Select(i => labels[i]).Distinct().Order().ToArray();
-        if (classes.Length < 2) throw new KarmaException("Fine-tuning needs training pixels of at least two classes.");
+        if (classes.Length < 2) throw new InvalidSettingException("Fine-tuning needs training pixels of at least two classes.");
         var classIndex = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
         var trainSet = train.ToHashSet();
         var testSet = test.ToHashSet();
@@ -103,7 +103,7 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         string BandSet(int tile) => scenes[tiles[tile].Scene].Cube.Spectral?.Key ?? "";
         var sameBands = Enumerable.Range(0, tiles.Count).GroupBy(BandSet).ToDictionary(g => g.Key, g => g.ToList());
         if (tiles.Count == 0)
-            throw new KarmaException($"No {t}×{t} tile holds training pixels{(excludeTestPixels ? " without test pixels" : "")}; a spatial split needs scenes at least two tiles tall.");
+            throw new InvalidSettingException($"No {t}×{t} tile holds training pixels{(excludeTestPixels ? " without test pixels" : "")}; a spatial split needs scenes at least two tiles tall.");
 
         manual_seed(options.Seed);
         using var model = new Segmentation(pretrained, classes.Length);

@@ -47,7 +47,7 @@ public sealed record ImageMetrics(double Psnr, double Rmse, double Ssim, double 
         using var reference = HyperspectralScene.Open(referencePath);
         using var estimate = HyperspectralScene.Open(estimatePath);
         if ((reference.Lines, reference.Samples, reference.Bands) != (estimate.Lines, estimate.Samples, estimate.Bands))
-            throw new KarmaException(estimatePath, $"is {estimate.Lines}×{estimate.Samples}×{estimate.Bands} but the reference {referencePath} is " +
+            throw new BandMismatchException(estimatePath, $"is {estimate.Lines}×{estimate.Samples}×{estimate.Bands} but the reference {referencePath} is " +
                                                    $"{reference.Lines}×{reference.Samples}×{reference.Bands}; metrics need equal shapes.");
         var a = new float[reference.Bands * reference.Lines * reference.Samples];
         var b = new float[a.Length];

@@ -16,7 +16,7 @@ public static class RocCurve
         if (scores.Count != positive.Count) throw new ArgumentException($"{scores.Count} scores for {positive.Count} labels");
         var items = Enumerable.Range(0, scores.Count).Where(i => double.IsFinite(scores[i])).OrderBy(i => scores[i]).ToArray();
         long positives = items.LongCount(i => positive[i]), negatives = items.Length - positives;
-        if (positives == 0 || negatives == 0) throw new KarmaException("ROC AUC needs both anomalous and normal pixels in the truth map.");
+        if (positives == 0 || negatives == 0) throw new InvalidSettingException("ROC AUC needs both anomalous and normal pixels in the truth map.");
         double rankSum = 0;
         for (int start = 0; start < items.Length;)
         {

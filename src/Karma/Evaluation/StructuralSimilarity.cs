@@ -34,7 +34,7 @@ public static class StructuralSimilarity
     public static double Compute(ReadOnlySpan<float> reference, ReadOnlySpan<float> estimate, int rows, int cols, ReadOnlySpan<bool> invalid, double dataRange = 1.0)
     {
         if (rows < MinimumSide || cols < MinimumSide)
-            throw new KarmaException($"SSIM needs images of at least {MinimumSide}×{MinimumSide} pixels (got {rows}×{cols}).");
+            throw new InvalidSettingException($"SSIM needs images of at least {MinimumSide}×{MinimumSide} pixels (got {rows}×{cols}).");
         if (reference.Length < rows * cols || estimate.Length < rows * cols)
             throw new ArgumentException("images are smaller than rows × cols");
         double c1 = K1 * dataRange * (K1 * dataRange), c2 = K2 * dataRange * (K2 * dataRange);

@@ -41,11 +41,11 @@ public static class ProbeExperiment
         var labels = scenes.SelectMany(s => s.Labels).ToArray();
         int classes = labels.Where(l => l != options.Unlabelled).Distinct().Count();
         if (classes < 2)
-            throw new KarmaException($"The label maps hold {(classes == 0 ? "no labelled pixel" : "a single class")} (unlabelled value {options.Unlabelled}); classification needs at least two classes.");
+            throw new InvalidSettingException($"The label maps hold {(classes == 0 ? "no labelled pixel" : "a single class")} (unlabelled value {options.Unlabelled}); classification needs at least two classes.");
         var split = LabelSplit.Create(labels, options.Unlabelled, options.TrainFraction, options.PerClass,
                                       options.Spatial ? LabelSplit.TopHalves(scenes.Select(x => (x.Cube.Rows, x.Cube.Cols)).ToList()) : null, options.Seed);
         if (split.Train.Length == 0 || split.Test.Length == 0)
-            throw new KarmaException("The label maps leave no training or no test pixel: check the unlabelled value and the maps.");
+            throw new InvalidSettingException("The label maps leave no training or no test pixel: check the unlabelled value and the maps.");
         var everyPixel = Enumerable.Range(0, labels.Length).ToArray();
         var predictions = new Dictionary<string, int[]>();
         var notes = new List<string>(split.Notes);

@@ -46,8 +46,8 @@ public static class RepeatedComparison
     /// </summary>
     public static IReadOnlyList<string[]> Folds(IReadOnlyList<string> scenes, int folds)
     {
-        if (folds < 2) throw new KarmaException($"Folds need K ≥ 2 (got {folds}).");
-        if (scenes.Count < folds) throw new KarmaException($"{folds} folds need at least {folds} scenes (got {scenes.Count}); cut a large scene into tiles, or use fewer folds.");
+        if (folds < 2) throw new InvalidSettingException($"Folds need K ≥ 2 (got {folds}).");
+        if (scenes.Count < folds) throw new InvalidSettingException($"{folds} folds need at least {folds} scenes (got {scenes.Count}); cut a large scene into tiles, or use fewer folds.");
         var ordered = scenes.OrderBy(s => s, StringComparer.Ordinal).ToArray();
         return Enumerable.Range(0, folds).Select(k => ordered[(k * ordered.Length / folds)..((k + 1) * ordered.Length / folds)]).ToList();
     }
@@ -61,10 +61,10 @@ public static class RepeatedComparison
                                              Func<string, int, Func<Action<StepRecord>, RunResult>, RunResult> execute, bool overwrite = false,
                                              bool interpolationFloor = false)
     {
-        if (seeds < 1) throw new KarmaException($"Seeds need N ≥ 1 (got {seeds}).");
+        if (seeds < 1) throw new InvalidSettingException($"Seeds need N ≥ 1 (got {seeds}).");
         var splits = folds > 1
             ? Folds(spec.Data, folds).Select(test => (Train: spec.Data.Except(test).ToArray(), Test: test)).ToList()
-            : [(spec.Data, spec.Holdout.Length > 0 ? spec.Holdout : throw new KarmaException("With one fold, give the test scenes as --holdout (or use --folds K ≥ 2)."))];
+            : [(spec.Data, spec.Holdout.Length > 0 ? spec.Holdout : throw new InvalidSettingException("With one fold, give the test scenes as held-out scenes, or use K ≥ 2 folds.") { Settings = ["Holdout", "Folds"] })];
         var runs = new List<FoldRun>();
         for (int k = 0; k < splits.Count; k++)
             for (int s = 0; s < seeds; s++)

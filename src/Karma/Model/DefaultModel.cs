@@ -39,7 +39,7 @@ public static class DefaultModel
     /// <summary>The cache folder holding the default model's files, written (atomically) when missing.</summary>
     public static string Folder()
     {
-        var meta = Metadata ?? throw new KarmaException("No --checkpoint was given and this build of Karma carries no default model; pretrain one with karma pretrain.");
+        var meta = Metadata ?? throw new RunFolderException("No checkpoint was given and this build of Karma carries no default model; pretrain one.") { Settings = ["Checkpoint"] };
         string root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "karma")
             : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? Path.Combine(home, ".cache", "karma")
             : Path.Combine(Path.GetTempPath(), "karma");
@@ -58,8 +58,8 @@ public static class DefaultModel
             }
             AtomicFiles.ReplaceDirectory(temp, folder);
         }
-        catch (IOException e) { throw new KarmaException(folder, $"the default model could not be written to its cache folder: {e.Message}", e); }
-        catch (UnauthorizedAccessException e) { throw new KarmaException(folder, $"the default model could not be written to its cache folder: {e.Message}", e); }
+        catch (IOException e) { throw new RunFolderException(folder, $"the default model could not be written to its cache folder: {e.Message}", e); }
+        catch (UnauthorizedAccessException e) { throw new RunFolderException(folder, $"the default model could not be written to its cache folder: {e.Message}", e); }
         return folder;
     }
 

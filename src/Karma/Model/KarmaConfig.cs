@@ -188,7 +188,7 @@ public sealed record KarmaConfig
         "tiny" => Tiny,
         "small" => Small,
         "paper" => Paper,
-        _ => throw new KarmaException($"Unknown preset '{name}'. Choose tiny, small or paper."),
+        _ => throw new InvalidSettingException($"Unknown preset '{name}'. Choose tiny, small or paper."),
     };
 
     /// <summary>Parses a spectral embedding as the CLI spells it: fixed or wavelength.</summary>
@@ -197,7 +197,7 @@ public sealed record KarmaConfig
         "fixed" => SpectralEmbedding.Fixed,
         "wavelength" => SpectralEmbedding.Wavelength,
         "adapter" => SpectralEmbedding.Adapter,
-        _ => throw new KarmaException($"Unknown spectral embedding '{name}'. Choose fixed, wavelength or adapter."),
+        _ => throw new InvalidSettingException($"Unknown spectral embedding '{name}'. Choose fixed, wavelength or adapter."),
     };
 
     /// <summary>Parses a variant name as the CLI spells it: mae, huber+sam, huber+lsmm, karma.</summary>
@@ -207,13 +207,13 @@ public sealed record KarmaConfig
         "huber+sam" => ModelVariant.HuberSam,
         "huber+lsmm" => ModelVariant.HuberLsmm,
         "karma" => ModelVariant.Karma,
-        _ => throw new KarmaException($"Unknown model '{name}'. Choose mae, huber+sam, huber+lsmm or karma."),
+        _ => throw new InvalidSettingException($"Unknown model '{name}'. Choose mae, huber+sam, huber+lsmm or karma."),
     };
 
     /// <summary>Throws a <see cref="KarmaException"/> that names the first inconsistent setting.</summary>
     public KarmaConfig Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new KarmaException("Invalid model configuration: " + message); }
+        void Require(bool ok, string message) { if (!ok) throw new InvalidSettingException("Invalid model configuration: " + message); }
         Require(Preset is "tiny" or "small" or "paper" or "custom", $"unknown preset '{KarmaException.Quote(Preset, 40)}' (tiny, small, paper or custom).");
         Require(Bands >= 1, $"bands must be ≥ 1 (got {Bands}).");
         Require(PatchSize >= 1 && TileSize % PatchSize == 0, $"tile size {TileSize} must be a multiple of patch size {PatchSize}.");

@@ -96,7 +96,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     public void SetBandStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
     {
         if (mean.Length != bandMean.shape[0] || std.Length != bandMean.shape[0])
-            throw new KarmaException($"Band statistics need {bandMean.shape[0]} values each (got {mean.Length} and {std.Length}).");
+            throw new BandMismatchException($"Band statistics need {bandMean.shape[0]} values each (got {mean.Length} and {std.Length}).");
         using var _ = no_grad();
         using var m = tensor(mean.ToArray());
         using var s = tensor(std.ToArray()).clamp_min(1e-6);
@@ -113,14 +113,14 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         if (!Config.ByWavelength)
         {
             if (channels != Config.Bands || (bands is not null && bands.Count != channels))
-                throw new KarmaException($"The model expects {Config.Bands} bands; got {channels}. Read the scene for the model (its bands are resampled to the model's), " +
-                                         "or train a wavelength-aware model (--spectral-embedding wavelength) to read any band set.");
+                throw new BandMismatchException($"The model expects {Config.Bands} bands; got {channels}. Read the scene for the model (its bands are resampled to the model's), " +
+                                         "or train a wavelength-aware model (spectral embedding 'wavelength') to read any band set.") { Settings = ["SpectralEmbedding"] };
             return BandContext.Fixed(Config.Bands, bands);
         }
         if (bands is null)
-            throw new KarmaException("A wavelength-aware model needs the bands' centre wavelengths (describe them with --wavelengths or --sensor).");
+            throw new BandMismatchException("A wavelength-aware model needs the bands' centre wavelengths (describe them with a wavelength file, a range or a sensor table).") { Settings = ["Wavelengths", "Sensor"] };
         if (bands.Count != channels)
-            throw new KarmaException($"The tiles have {channels} bands but their description {bands.Count}.");
+            throw new BandMismatchException($"The tiles have {channels} bands but their description {bands.Count}.");
         string key = BandContext.Key(bands, Device);
         if (!contexts.TryGetValue(key, out var context))
         {
@@ -183,7 +183,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     public IReadOnlyList<Tensor> EncodeLayers(Tensor images, SpectralBands? bands, int layers)
     {
         CheckShape(images);
-        if (layers < 1 || layers > Config.EncoderDepth) throw new KarmaException($"Encoder layers must be 1–{Config.EncoderDepth} (got {layers}).");
+        if (layers < 1 || layers > Config.EncoderDepth) throw new InvalidSettingException($"Encoder layers must be 1–{Config.EncoderDepth} (got {layers}).");
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
         var x = patchEmbed.call(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize)) + encoderPos;
@@ -203,7 +203,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     /// </summary>
     public Tensor Abundances(Tensor images, SpectralBands? bands)
     {
-        if (physics is null) throw new KarmaException($"A {Config.Variant} model has no physics branch and so no abundances; unmix with a karma or huber+lsmm model, or with --method vca-fcls.");
+        if (physics is null) throw new InvalidSettingException($"A {Config.Variant} model has no physics branch and so no abundances; unmix with a karma or huber+lsmm model, or with the vca-fcls method.") { Settings = ["Method"] };
         using var scope = NewDisposeScope();
         long b = images.shape[0];
         using var output = forward(images, bands, TokenMasking.None(b, Config.Tokens, images.device));
@@ -216,7 +216,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     /// <summary>The endmember spectra A [bands, M] as the physics branch mixes them for <paramref name="bands"/>.</summary>
     public Tensor Endmembers(SpectralBands? bands)
     {
-        if (physics is null) throw new KarmaException($"A {Config.Variant} model has no physics branch and so no endmembers.");
+        if (physics is null) throw new InvalidSettingException($"A {Config.Variant} model has no physics branch and so no endmembers.");
         return physics.Endmembers(Context(bands, bands?.Count ?? Config.Bands).Response);
     }
 
@@ -307,7 +307,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     void CheckShape(Tensor images)
     {
         if (images.dim() != 4 || images.shape[2] != Config.TileSize || images.shape[3] != Config.TileSize || (!Config.ByWavelength && images.shape[1] != Config.Bands))
-            throw new KarmaException(
+            throw new BandMismatchException(
                 $"The model expects tiles shaped [batch, {(Config.ByWavelength ? "any number of" : Config.Bands.ToString())} bands, {Config.TileSize}, {Config.TileSize}]; " +
                 $"got [{string.Join(", ", images.shape)}]. Tile the scene with the model's tile size" + (Config.ByWavelength ? "." : " and make its bands match the model's."));
     }

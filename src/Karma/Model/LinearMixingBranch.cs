@@ -76,7 +76,7 @@ public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances,
     public void SetEndmembers(Tensor spectra, bool learnable)
     {
         if (spectra.shape[0] != endmemberLogits.shape[0] || spectra.shape[1] != endmembers)
-            throw new KarmaException($"Endmember spectra must be [{endmemberLogits.shape[0]} bands, {endmembers} endmembers]; got [{string.Join(", ", spectra.shape)}].");
+            throw new BandMismatchException($"Endmember spectra must be [{endmemberLogits.shape[0]} bands, {endmembers} endmembers]; got [{string.Join(", ", spectra.shape)}].");
         using (no_grad())
         {
             using var logits = InverseSoftplus(spectra.to(endmemberLogits.dtype));

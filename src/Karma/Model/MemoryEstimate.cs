@@ -64,12 +64,13 @@ public sealed record MemoryEstimate(long ParameterBytes, long PerSampleBytes, in
         long fixedBytes = BaseBytes + ModelBytes;
         long fits = Math.Max(0, (free - fixedBytes) / PerSampleBytes);
         string advice = fits >= 1
-            ? $"A batch of {fits} would fit (--batch {fits})"
-            : "Even a batch of 1 does not fit; use a smaller preset or --tile-size";
-        throw new KarmaException(
+            ? $"A batch of {fits} would fit"
+            : "Even a batch of 1 does not fit; use a smaller preset or tile size";
+        throw new InvalidSettingException(
             $"{what} needs about {Gib(TotalBytes)} of memory (batch {BatchSize}: {Gib(ModelBytes)} for " +
             $"{(Training ? "weights, gradients and AdamW state" : "weights")}, {Gib(PerSampleBytes)} per tile, {Gib(BaseBytes)} runtime) " +
-            $"but only {Gib(free)} is available. {advice}, or free memory. Pass --skip-memory-check to try anyway.");
+            $"but only {Gib(free)} is available. {advice}, or free memory; or skip the memory check to try anyway.")
+        { Settings = ["BatchSize", "Preset", "TileSize", "SkipMemoryCheck"] };
     }
 
     /// <summary>The largest batch up to <paramref name="most"/> whose forward pass fits in half the available memory (at least 1).</summary>

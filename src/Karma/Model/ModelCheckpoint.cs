@@ -38,7 +38,7 @@ public static class ModelCheckpoint
         {
             if (Config.ByWavelength)
             {
-                if (scene.Spectral is null) throw new KarmaException(scene.Path, Data.BandDescription.MissingMessage);
+                if (scene.Spectral is null) throw Data.BandDescription.Missing(scene.Path);
                 return Reading;
             }
             var kept = Reading.Bands.Choose(scene);
@@ -113,13 +113,13 @@ public static class ModelCheckpoint
         directory = Resolve(directory);
         string path = Path.Combine(directory, MetadataFile);
         if (!File.Exists(path))
-            throw new KarmaException(directory, $"is not a Karma checkpoint: {MetadataFile} is missing. Point at the folder `karma pretrain --out` wrote.");
+            throw new RunFolderException(directory, $"is not a Karma checkpoint: {MetadataFile} is missing. Point at a folder that pretraining wrote.");
         try
         {
             return JsonSerializer.Deserialize<Metadata>(File.ReadAllText(path), KarmaJson.Indented)
-                   ?? throw new KarmaException(path, "is empty.");
+                   ?? throw new RunFolderException(path, "is empty.");
         }
-        catch (JsonException e) { throw new KarmaException(path, $"is not valid checkpoint metadata: {e.Message}", e); }
+        catch (JsonException e) { throw new RunFolderException(path, $"is not valid checkpoint metadata: {e.Message}", e); }
     }
 
     /// <summary>
@@ -131,12 +131,17 @@ public static class ModelCheckpoint
     {
         directory = Resolve(directory);
         var meta = ReadMetadata(directory);
-        var model = new KarmaModel(meta.Config);
+        KarmaModel model;
+        try { model = new KarmaModel(meta.Config); }
+        catch (InvalidSettingException e)
+        {
+            throw new RunFolderException(Path.Combine(directory, MetadataFile), $"describes a model Karma cannot build ({e.Message}); the checkpoint is damaged or from another version.", e);
+        }
         try
         {
             string weights = Path.Combine(directory, WeightsFile);
             if (meta.WeightsSha256 is { } expected && File.Exists(weights) && !string.Equals(Sha256(weights), expected, StringComparison.OrdinalIgnoreCase))
-                throw new KarmaException(weights, $"is damaged: its SHA-256 is not the {expected[..12]}… recorded in {MetadataFile}. Restore the file or retrain.");
+                throw new RunFolderException(weights, $"is damaged: its SHA-256 is not the {expected[..12]}… recorded in {MetadataFile}. Restore the file or retrain.");
             if (meta.WeightsType == "float16")
             {
                 model.to(ScalarType.Float16);
@@ -146,7 +151,7 @@ public static class ModelCheckpoint
             else LoadWeights(model, directory);
             foreach (var (name, parameter) in model.named_parameters())
                 if (!parameter.isfinite().all().item<bool>())
-                    throw new KarmaException(weights, $"holds non-finite values in {name}; the checkpoint is damaged.");
+                    throw new RunFolderException(weights, $"holds non-finite values in {name}; the checkpoint is damaged.");
         }
         catch
         {
@@ -162,11 +167,11 @@ public static class ModelCheckpoint
     public static void LoadWeights(KarmaModel model, string directory)
     {
         string weights = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weights)) throw new KarmaException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
+        if (!File.Exists(weights)) throw new RunFolderException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
         try { model.load(weights); }
         catch (Exception e) when (e is not KarmaException)
         {
-            throw new KarmaException(weights, $"could not be loaded into a {model.Config.Preset} {model.Config.Variant} model: {e.Message}", e);
+            throw new RunFolderException(weights, $"could not be loaded into a {model.Config.Preset} {model.Config.Variant} model: {e.Message}", e);
         }
     }
 
@@ -192,13 +197,13 @@ public static class ModelCheckpoint
     public static void CheckBands(Metadata model, int sceneBands, IReadOnlyList<double>? sceneWavelengths, string scenePath, double toleranceNm = 1.0)
     {
         if (sceneBands != model.Config.Bands)
-            throw new KarmaException(scenePath,
+            throw new BandMismatchException(scenePath,
                 $"has {sceneBands} bands after band removal but the model was trained on {model.Config.Bands}. " +
                 "Use the same bad-band settings as in training, or resample the scene to the model's wavelengths.");
         if (sceneWavelengths is null || model.Wavelengths is null) return;
         for (int i = 0; i < sceneBands; i++)
             if (Math.Abs(sceneWavelengths[i] - model.Wavelengths[i]) > toleranceNm)
-                throw new KarmaException(scenePath,
+                throw new BandMismatchException(scenePath,
                     $"band {i} is at {sceneWavelengths[i]:F1} nm but the model's band {i} is at {model.Wavelengths[i]:F1} nm " +
                     $"(tolerance {toleranceNm} nm). Resample the scene to the model's wavelengths first.");
     }

@@ -12,7 +12,7 @@ public static class PositionEmbedding
     /// <summary>Returns a [grid², dim] tensor; <paramref name="dim"/> must be a multiple of 4.</summary>
     public static Tensor SineCosine2D(int dim, int grid)
     {
-        if (dim % 4 != 0) throw new KarmaException($"Position embeddings need a width divisible by 4 (got {dim}).");
+        if (dim % 4 != 0) throw new InvalidSettingException($"Position embeddings need a width divisible by 4 (got {dim}).");
         int quarter = dim / 4;
         var table = new float[grid * grid * dim];
         for (int r = 0; r < grid; r++)

@@ -40,7 +40,7 @@ public static class TiledInference
     static float[] Covering(KarmaModel model, ReflectanceCube cube, int channels, Func<Tensor, Tensor> head, int mostPerBatch, bool central)
     {
         var cfg = model.Config;
-        if (!cfg.ByWavelength && cube.Bands != cfg.Bands) throw new KarmaException($"The scene has {cube.Bands} bands after band selection but the model {cfg.Bands}.");
+        if (!cfg.ByWavelength && cube.Bands != cfg.Bands) throw new BandMismatchException($"The scene has {cube.Bands} bands after band selection but the model {cfg.Bands}.");
         int t = cfg.TileSize, plane = t * t, pixels = cube.Rows * cube.Cols;
         // As many tiles as the forward pass fits in, but their output (copied once to the host) stays under 256 MiB:
         // 512 features per pixel of a 224² tile are 100 MiB each.

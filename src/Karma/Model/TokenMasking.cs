@@ -50,7 +50,7 @@ public sealed class TokenMasking
     /// </summary>
     public static TokenMasking[] Lattice(long batch, int grid, Device? device = null)
     {
-        if (grid < 2) throw new KarmaException($"Complementary masks need at least 2×2 patches per tile (the model has {grid}×{grid}).");
+        if (grid < 2) throw new InvalidSettingException($"Complementary masks need at least 2×2 patches per tile (the model has {grid}×{grid}).");
         var result = new TokenMasking[4];
         for (int k = 0; k < 4; k++)
         {

@@ -31,13 +31,13 @@ public static class ComputeDevice
         if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!cudaAvailable)
-                throw new KarmaException($"--device {name}: libtorch reports no CUDA device. This build of Karma uses TorchSharp's CPU libtorch; " +
-                                         "run on a machine with an NVIDIA GPU and a CUDA build of libtorch (see docs/performance.md), or use --device cpu or auto.");
+                throw new InvalidSettingException($"Device '{name}': libtorch reports no CUDA device. This build of Karma uses TorchSharp's CPU libtorch; " +
+                                         "run on a machine with an NVIDIA GPU and a CUDA build of libtorch (see docs/performance.md), or use device cpu or auto.") { Settings = ["Device"] };
             int index = n == "cuda" ? 0 : int.TryParse(n[5..], out int k) && k >= 0 ? k
-                : throw new KarmaException($"--device {name}: expected cuda:N with N a GPU number.");
-            if (index >= cuda.device_count()) throw new KarmaException($"--device {name}: only {cuda.device_count()} CUDA device(s) are visible.");
+                : throw new InvalidSettingException($"Device '{name}': expected cuda:N with N a GPU number.") { Settings = ["Device"] };
+            if (index >= cuda.device_count()) throw new InvalidSettingException($"Device '{name}': only {cuda.device_count()} CUDA device(s) are visible.") { Settings = ["Device"] };
             return new Device(DeviceType.CUDA, index);
         }
-        throw new KarmaException($"--device takes cpu, cuda, cuda:N or auto (got '{name}').");
+        throw new InvalidSettingException($"A device is cpu, cuda, cuda:N or auto (got '{name}').") { Settings = ["Device"] };
     }
 }

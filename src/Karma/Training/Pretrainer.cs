@@ -107,11 +107,11 @@ public sealed class Pretrainer : IDisposable
                 if (cfg.ByWavelength) endmembers = OnGrid(endmembers, widest.Spectral!);
                 break;
             case EndmemberInitialisation.Library:
-                var library = Unmixing.SpectralLibrary.Read(cfg.EndmemberLibrary ?? throw new KarmaException("Library endmember initialisation needs a library path."));
+                var library = Unmixing.SpectralLibrary.Read(cfg.EndmemberLibrary ?? throw new InvalidSettingException("Library endmember initialisation needs a library path."));
                 var resampled = library.ResampleTo(cfg.ByWavelength ? SpectralGrid.Centres
-                    : widest.Wavelengths ?? throw new KarmaException("The training scenes have no wavelengths, so a spectral library cannot be resampled to them."));
+                    : widest.Wavelengths ?? throw new BandMismatchException("The training scenes have no wavelengths, so a spectral library cannot be resampled to them."));
                 if (resampled.GetLength(1) != cfg.Endmembers)
-                    throw new KarmaException(library.Path, $"holds {resampled.GetLength(1)} spectra but the model has M = {cfg.Endmembers}; set --endmembers {resampled.GetLength(1)}.");
+                    throw new InvalidSettingException(library.Path, $"holds {resampled.GetLength(1)} spectra but the model has M = {cfg.Endmembers}; set the endmember count to {resampled.GetLength(1)}.") { Settings = ["Endmembers"] };
                 endmembers = new float[resampled.GetLength(0), resampled.GetLength(1)];
                 for (int b = 0; b < resampled.GetLength(0); b++)
                     for (int j = 0; j < resampled.GetLength(1); j++) endmembers[b, j] = (float)resampled[b, j];
@@ -135,7 +135,7 @@ public sealed class Pretrainer : IDisposable
         var weight = new double[g];
         foreach (var group in groups)
         {
-            var bands = group.Spectral ?? throw new KarmaException("A wavelength-aware model needs every training scene's band wavelengths.");
+            var bands = group.Spectral ?? throw new BandMismatchException("A wavelength-aware model needs every training scene's band wavelengths.");
             var (mean, std) = group.BandStatistics();
             var gm = SpectralGrid.FromBands(mean.Select(v => (double)v).ToArray(), bands, coveredOnly: true);
             var gs = SpectralGrid.FromBands(std.Select(v => (double)v).ToArray(), bands, coveredOnly: true);
@@ -176,12 +176,12 @@ public sealed class Pretrainer : IDisposable
         foreach (var tiles in groups)
         {
             if (tiles.TileSize != model.Config.TileSize)
-                throw new KarmaException($"Tiles are {tiles.TileSize}² but the model expects {model.Config.TileSize}².");
+                throw new InvalidSettingException($"Tiles are {tiles.TileSize}² but the model expects {model.Config.TileSize}².");
             if (!model.Config.ByWavelength && tiles.Bands != model.Config.Bands)
-                throw new KarmaException($"Tiles have {tiles.Bands} bands but the model expects {model.Config.Bands}; a fixed-band model trains on one band set " +
-                                         "(train a wavelength-aware model, --spectral-embedding wavelength, to mix sensors).");
+                throw new BandMismatchException($"Tiles have {tiles.Bands} bands but the model expects {model.Config.Bands}; a fixed-band model trains on one band set " +
+                                         "(train a wavelength-aware model, spectral embedding 'wavelength', to mix sensors).") { Settings = ["SpectralEmbedding"] };
             if (model.Config.ByWavelength && tiles.Spectral is null)
-                throw new KarmaException($"Tiles of {tiles.Tiles.FirstOrDefault()?.Scene ?? "a scene"}: {BandDescription.MissingMessage}");
+                throw BandDescription.Missing(tiles.Tiles.FirstOrDefault()?.Scene ?? "a training scene");
         }
     }
 
@@ -246,7 +246,7 @@ public sealed class Pretrainer : IDisposable
         var record = new StepRecord(Step, epoch, terms[0], terms[1], model.Config.UsesSam ? terms[2] : null, model.Config.HasPhysicsBranch ? terms[3] : null,
             lr, gradNorm, global.Length / seconds, spread, entropy, allReduce);
         if (!double.IsFinite(record.Loss))
-            throw new KarmaException($"The loss became {record.Loss} at step {Step}. Lower the learning rate (--lr) or check the data for extreme values.");
+            throw new KarmaException($"The loss became {record.Loss} at step {Step}. Lower the learning rate or check the data for extreme values.") { Settings = ["LearningRate"] };
         Step++;
         return record;
     }
@@ -412,19 +412,19 @@ public sealed class Pretrainer : IDisposable
     {
         string state = Path.Combine(directory, StateFile), moments = Path.Combine(directory, OptimizerFile);
         if (!File.Exists(state) || !File.Exists(moments))
-            throw new KarmaException(directory, $"holds no training state ({StateFile}, {OptimizerFile}); it cannot be resumed.");
+            throw new RunFolderException(directory, $"holds no training state ({StateFile}, {OptimizerFile}); it cannot be resumed.");
         TrainerState saved;
-        try { saved = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state)) ?? throw new KarmaException(state, "is empty."); }
-        catch (JsonException e) { throw new KarmaException(state, $"is damaged ({KarmaException.Quote(e.Message)}); resume from an intact checkpoint or start again.", e); }
+        try { saved = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state)) ?? throw new RunFolderException(state, "is empty."); }
+        catch (JsonException e) { throw new RunFolderException(state, $"is damaged ({KarmaException.Quote(e.Message)}); resume from an intact checkpoint or start again.", e); }
         if (saved.Step < 0 || saved.Step > options.Steps)
-            throw new KarmaException(state, $"records step {saved.Step}, outside this run's 0–{options.Steps}; the file is damaged.");
+            throw new RunFolderException(state, $"records step {saved.Step}, outside this run's 0–{options.Steps}; the file is damaged.");
         try { optimizer.load_state_dict(moments); }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or IOException or IndexOutOfRangeException or OverflowException)
         {
-            throw new KarmaException(moments, $"does not match this model's parameters ({KarmaException.Quote(e.Message)}); the checkpoint is from another model or damaged.", e);
+            throw new RunFolderException(moments, $"does not match this model's parameters ({KarmaException.Quote(e.Message)}); the checkpoint is from another model or damaged.", e);
         }
         if (saved.OptimizerSha256 is { } expected && !string.Equals(ModelCheckpoint.Sha256(moments), expected, StringComparison.OrdinalIgnoreCase))
-            throw new KarmaException(moments, $"is damaged: its SHA-256 is not the one recorded in {StateFile}.");
+            throw new RunFolderException(moments, $"is damaged: its SHA-256 is not the one recorded in {StateFile}.");
         Step = saved.Step;
     }
 

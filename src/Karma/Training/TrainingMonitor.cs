@@ -24,7 +24,7 @@ public static class TrainingMonitor
         double spread = Mean(last, r => r.AbundanceSpread), entropy = Mean(last, r => r.AbundanceEntropy);
         if (spread < CollapseSpread)
             warnings.Add($"Abundance collapse: abundances vary by only {spread:F3} (std across pixels) with normalised entropy {entropy:F2}, " +
-                         "so every pixel gets nearly the same mixture. Try fewer endmembers (--endmembers), a larger physics weight, " +
+                         "so every pixel gets nearly the same mixture. Try fewer endmembers, a larger physics weight, " +
                          "or initialising the endmembers from the data (VCA).");
 
         double huberDrop = 1 - Mean(last, r => r.Huber) / Mean(first, r => r.Huber);

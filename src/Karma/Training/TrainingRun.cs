@@ -52,17 +52,17 @@ public static class TrainingRun
         if (Runtime.Communicator.Current.Rank != 0)
         {
             // Another rank of a data-parallel job: rank 0 owns the folder; this one only trains.
-            if (spec.Data.Length == 0) throw new KarmaException("A data-parallel run needs --data (the simulated scene is made by one process only).");
+            if (spec.Data.Length == 0) throw new InvalidSettingException("A data-parallel run needs training scenes (the simulated scene is made by one process only).") { Settings = ["Data"] };
             return Execute(spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() },
                            directory, resume: false, onStep, cancel);
         }
-        if (File.Exists(directory)) throw new KarmaException(directory, "is a file; a run needs a folder (choose another --out).");
+        if (File.Exists(directory)) throw new RunFolderException(directory, "is a file; a run needs a folder (choose another output folder).") { Settings = ["Out"] };
         if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
-            throw new KarmaException(directory, "already holds a run. Continue it with --resume, choose another --out, or pass --overwrite to replace it.");
+            throw new RunFolderException(directory, "already holds a run. Resume it, choose another output folder, or overwrite it.") { Settings = ["Resume", "Out", "Overwrite"] };
         try { Directory.CreateDirectory(directory); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new KarmaException(directory, $"cannot be created as a run folder ({KarmaException.Quote(e.Message)}).", e);
+            throw new RunFolderException(directory, $"cannot be created as a run folder ({KarmaException.Quote(e.Message)}).", e);
         }
         using var held = Lock(directory);
         if (spec.Data.Length == 0)
@@ -103,7 +103,7 @@ public static class TrainingRun
         }
         catch (IOException e)
         {
-            throw new KarmaException(directory, $"is in use by another karma process (it holds {path}); wait for it to finish, or stop it first ({KarmaException.Quote(e.Message)}).", e);
+            throw new RunFolderException(directory, $"is in use by another karma process (it holds {path}); wait for it to finish, or stop it first ({KarmaException.Quote(e.Message)}).", e);
         }
     }
 
@@ -111,9 +111,9 @@ public static class TrainingRun
     public static RunSpec ReadSpec(string directory)
     {
         string path = Path.Combine(directory, "run.json");
-        if (!File.Exists(path)) throw new KarmaException(directory, "is not a Karma run folder (run.json is missing); give the folder `karma pretrain --out` wrote.");
-        try { return JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path), KarmaJson.Indented) ?? throw new KarmaException(path, "is empty."); }
-        catch (JsonException e) { throw new KarmaException(path, $"is not a valid run description: {e.Message}", e); }
+        if (!File.Exists(path)) throw new RunFolderException(directory, "is not a Karma run folder (run.json is missing); give a folder that pretraining wrote.");
+        try { return JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path), KarmaJson.Indented) ?? throw new RunFolderException(path, "is empty."); }
+        catch (JsonException e) { throw new RunFolderException(path, $"is not a valid run description: {e.Message}", e); }
     }
 
     /// <summary>
@@ -152,12 +152,12 @@ public static class TrainingRun
             for (int i = 0; i < n; i++)
                 ((i + 1) * heldOut / n > i * heldOut / n ? validation : train).Add(ordered[i].Tiles);   // evenly spread
         }
-        if (spec.Data.Length == 0) throw new KarmaException("No training scenes were given.");
+        if (spec.Data.Length == 0) throw new InvalidSettingException("No training scenes were given.");
         var trainSets = TileSet.Merge(train);
         if (!spec.Config.ByWavelength && trainSets.Count > 1)
-            throw new KarmaException(trainSets[1].Tiles[0].Scene,
+            throw new BandMismatchException(trainSets[1].Tiles[0].Scene,
                 $"has {trainSets[1].Bands} usable bands ({trainSets[1].Spectral?.ToString() ?? "no wavelengths"}) but {trainSets[0].Tiles[0].Scene} has {trainSets[0].Bands}; " +
-                "a fixed-band model trains on one band set. Use scenes with the same bands, resample them, or train a wavelength-aware model (--spectral-embedding wavelength).");
+                "a fixed-band model trains on one band set. Use scenes with the same bands, resample them, or train a wavelength-aware model (spectral embedding 'wavelength').") { Settings = ["SpectralEmbedding"] };
         return (trainSets, TileSet.Merge(validation));
     }
 
@@ -168,7 +168,7 @@ public static class TrainingRun
         var (train, validation) = LoadTiles(spec);
         int trainTiles = train.Sum(t => t.Tiles.Count), validationTiles = validation.Sum(t => t.Tiles.Count);
         if (trainTiles == 0)
-            throw new KarmaException($"No training tiles of {spec.Tiling.TileSize}² in {string.Join(", ", spec.Data)}: the scenes are too small or mostly no-data. Use a smaller --tile-size.");
+            throw new InvalidSettingException($"No training tiles of {spec.Tiling.TileSize}² in {string.Join(", ", spec.Data)}: the scenes are too small or mostly no-data. Use a smaller tile size.") { Settings = ["TileSize"] };
         bool validatedOnTraining = validationTiles == 0;
         var evaluation = validatedOnTraining ? train : validation;
         var config = spec.Config with { Bands = train.Max(t => t.Bands) };
@@ -191,7 +191,7 @@ public static class TrainingRun
                 foreach (var stale in Directory.GetDirectories(directory, "checkpoint.tmp-*").Concat(Directory.GetDirectories(directory, "checkpoint.old-*")))
                     Directory.Delete(stale, recursive: true);
             if (!File.Exists(Path.Combine(checkpoint, ModelCheckpoint.MetadataFile)))
-                throw new KarmaException(directory, "has no checkpoint yet, so there is nothing to resume; start it again without --resume.");
+                throw new RunFolderException(directory, "has no checkpoint yet, so there is nothing to resume; start it again instead of resuming.") { Settings = ["Resume"] };
             ModelCheckpoint.LoadWeights(model, checkpoint);
             trainer.LoadState(checkpoint);
         }
@@ -232,7 +232,7 @@ public static class TrainingRun
                 {
                     // Stop cleanly: the step just taken is saved, so --resume continues exactly from here.
                     Save();
-                    throw new OperationCanceledException($"Training stopped at step {done}; continue with karma pretrain --resume {directory}.", cancel);
+                    throw new OperationCanceledException($"Training stopped at step {done}; resume the run in {directory} to continue.", cancel);
                 }
             });
         }
@@ -242,7 +242,7 @@ public static class TrainingRun
         var warnings = TrainingMonitor.Check(ReadLog(Path.Combine(directory, "train.jsonl"))).ToList();
         if (validatedOnTraining)
             warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
-                               "and overstate quality. Give held-out scenes (--holdout) or use a smaller --tile-size.");
+                               "and overstate quality. Give held-out scenes or use a smaller tile size.");
         if (train.Any(t => t.Subsampled) || validation.Any(t => t.Subsampled))
             warnings.Add($"The scenes hold more tiles than fit in {spec.Tiling.MemoryBudgetMiB} MiB; an evenly spread subset was used. " +
                          "Raise the budget (TilingOptions.MemoryBudgetMiB) or the stride to use more of them.");

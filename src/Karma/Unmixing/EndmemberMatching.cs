@@ -25,8 +25,8 @@ public static class EndmemberMatching
     public static (int[] Estimate, double[] SadDegrees) Match(double[,] reference, double[,] estimate)
     {
         int bands = reference.GetLength(0), r = reference.GetLength(1), e = estimate.GetLength(1);
-        if (estimate.GetLength(0) != bands) throw new KarmaException($"Endmembers have {estimate.GetLength(0)} bands but the reference has {bands}.");
-        if (e < r) throw new KarmaException($"{e} estimated endmembers cannot be matched one-to-one with {r} reference endmembers; estimate at least {r}.");
+        if (estimate.GetLength(0) != bands) throw new BandMismatchException($"Endmembers have {estimate.GetLength(0)} bands but the reference has {bands}.");
+        if (e < r) throw new InvalidSettingException($"{e} estimated endmembers cannot be matched one-to-one with {r} reference endmembers; estimate at least {r}.");
         var cost = new double[r, e];
         for (int i = 0; i < r; i++)
             for (int j = 0; j < e; j++) cost[i, j] = SpectralAngleDegrees(Column(reference, i), Column(estimate, j));

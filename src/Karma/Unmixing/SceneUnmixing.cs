@@ -34,7 +34,7 @@ public static class SceneUnmixing
     {
         int m = endmembers.GetLength(1), pixels = cube.Rows * cube.Cols;
         if (endmembers.GetLength(0) != cube.Bands)
-            throw new KarmaException($"The endmembers have {endmembers.GetLength(0)} bands but the scene has {cube.Bands} after band selection.");
+            throw new BandMismatchException($"The endmembers have {endmembers.GetLength(0)} bands but the scene has {cube.Bands} after band selection.");
         var fcls = new FullyConstrainedLeastSquares(ToFloat(endmembers));
         var abundances = new float[m * pixels];
         Parallel.For(0, pixels, () => new double[m], (p, _, local) =>
@@ -53,7 +53,7 @@ public static class SceneUnmixing
     /// </summary>
     public static UnmixingResult Karma(KarmaModel model, ReflectanceCube cube)
     {
-        if (model.Physics is null) throw new KarmaException($"A {model.Config.Variant} model has no physics branch; unmix with --method vca-fcls.");
+        if (model.Physics is null) throw new InvalidSettingException($"A {model.Config.Variant} model has no physics branch; unmix with the vca-fcls method.") { Settings = ["Method"] };
         int m = model.Config.Endmembers;
         var abundances = cube.MaskInvalid(TiledInference.Run(model, cube, m, images => model.Abundances(images, cube.Spectral)));
         var endmembers = KarmaEndmembers(model, cube);

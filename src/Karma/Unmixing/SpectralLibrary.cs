@@ -14,7 +14,7 @@ public sealed record SpectralLibrary(string Path, double[] Wavelengths, string[]
     /// <summary>Reads a library from <paramref name="path"/>.</summary>
     public static SpectralLibrary Read(string path)
     {
-        if (!File.Exists(path)) throw new KarmaException(path, "does not exist.");
+        if (!File.Exists(path)) throw new SceneFileException(path, "does not exist.");
         var library = path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(path) : ReadEnvi(path);
         if (library.Wavelengths.Max() < 100) library = library with { Wavelengths = library.Wavelengths.Select(w => w * 1000).ToArray() };
         return library;
@@ -26,9 +26,9 @@ public sealed record SpectralLibrary(string Path, double[] Wavelengths, string[]
         var h = EnviHeader.Read(header);
         using var scene = EnviScene.Open(header);
         var wavelengths = h.Doubles("wavelength", scene.Samples)
-                          ?? throw new KarmaException(header, "lists no wavelengths; a spectral library needs them to be matched or resampled.");
+                          ?? throw new SceneFileException(header, "lists no wavelengths; a spectral library needs them to be matched or resampled.");
         var names = h.List("spectra names") ?? Enumerable.Range(1, scene.Lines).Select(i => $"spectrum {i}").ToArray();
-        if (names.Length != scene.Lines) throw new KarmaException(header, $"names {names.Length} spectra but holds {scene.Lines}.");
+        if (names.Length != scene.Lines) throw new SceneFileException(header, $"names {names.Length} spectra but holds {scene.Lines}.");
         var values = new float[scene.Lines * scene.Samples];
         scene.ReadWindow(0, 0, scene.Lines, scene.Samples, [0], values);
         var spectra = Enumerable.Range(0, scene.Lines).Select(i => values.AsSpan(i * scene.Samples, scene.Samples).ToArray().Select(v => (double)v).ToArray()).ToArray();
@@ -38,14 +38,14 @@ public sealed record SpectralLibrary(string Path, double[] Wavelengths, string[]
     static SpectralLibrary ReadCsv(string path)
     {
         var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
-        if (lines.Length < 3) throw new KarmaException(path, "needs a header row and at least two wavelengths.");
+        if (lines.Length < 3) throw new SceneFileException(path, "needs a header row and at least two wavelengths.");
         var names = lines[0].Split(',').Skip(1).Select(n => n.Trim()).ToArray();
         var wavelengths = new double[lines.Length - 1];
         var spectra = names.Select(_ => new double[lines.Length - 1]).ToArray();
         for (int i = 1; i < lines.Length; i++)
         {
             var cells = lines[i].Split(',');
-            if (cells.Length != names.Length + 1) throw new KarmaException(path, $"line {i + 1} has {cells.Length} values; the header has {names.Length + 1} columns.");
+            if (cells.Length != names.Length + 1) throw new SceneFileException(path, $"line {i + 1} has {cells.Length} values; the header has {names.Length + 1} columns.");
             wavelengths[i - 1] = Parse(cells[0], path, i);
             for (int j = 0; j < names.Length; j++) spectra[j][i - 1] = Parse(cells[j + 1], path, i);
         }
@@ -54,7 +54,7 @@ public sealed record SpectralLibrary(string Path, double[] Wavelengths, string[]
 
     static double Parse(string cell, string path, int line) =>
         double.TryParse(cell.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-            ? v : throw new KarmaException(path, $"line {line + 1} holds '{cell.Trim()}', which is not a number.");
+            ? v : throw new SceneFileException(path, $"line {line + 1} holds '{cell.Trim()}', which is not a number.");
 
     static double[][] Scale(double[][] spectra, double? factor)
     {

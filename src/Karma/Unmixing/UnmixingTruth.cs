@@ -26,14 +26,14 @@ public sealed record UnmixingTruth(double[,]? Endmembers, float[]? Abundances, i
                      : file.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(file, bands)
                      : ReadRaster(path, rows, cols);
             if (merged is not null && part.Count != merged.Count)
-                throw new KarmaException(path, $"has {part.Count} reference endmembers but the truth read before it has {merged.Count}.");
+                throw new SceneFileException(path, $"has {part.Count} reference endmembers but the truth read before it has {merged.Count}.");
             merged = merged is null ? part : merged with
             {
                 Endmembers = merged.Endmembers ?? part.Endmembers, Abundances = merged.Abundances ?? part.Abundances,
                 Names = merged.Endmembers is null && part.Endmembers is not null ? part.Names : merged.Names,
             };
         }
-        return merged ?? throw new KarmaException("No truth files were given.");
+        return merged ?? throw new InvalidSettingException("No truth files were given.");
     }
 
     /// <summary>Reads truth from one file; see <see cref="Read(IEnumerable{string}, int, int, int)"/>.</summary>
@@ -43,7 +43,7 @@ public sealed record UnmixingTruth(double[,]? Endmembers, float[]? Abundances, i
     {
         var library = SpectralLibrary.Read(path);
         if (library.Wavelengths.Length != bands)
-            throw new KarmaException(path, $"lists spectra with {library.Wavelengths.Length} bands but the scene has {bands}.");
+            throw new BandMismatchException(path, $"lists spectra with {library.Wavelengths.Length} bands but the scene has {bands}.");
         var e = new double[bands, library.Names.Length];
         for (int b = 0; b < bands; b++)
             for (int j = 0; j < library.Names.Length; j++) e[b, j] = library.Spectra[j][b];
@@ -77,7 +77,7 @@ public sealed record UnmixingTruth(double[,]? Endmembers, float[]? Abundances, i
                     for (int c = 0; c < cols; c++) abundances[(j * rows + r) * cols + c] = Clean(array[r, c, j]);
         }
         if (endmembers is null && abundances is null)
-            throw new KarmaException(path, $"holds neither an endmember matrix with {bands} bands nor a {rows}×{cols}×R abundance cube. It holds: {string.Join(", ", variables)}.");
+            throw new SceneFileException(path, $"holds neither an endmember matrix with {bands} bands nor a {rows}×{cols}×R abundance cube. It holds: {string.Join(", ", variables)}.");
         return new UnmixingTruth(endmembers, abundances, count, Enumerable.Range(1, count).Select(i => $"reference {i}").ToArray());
     }
 
@@ -85,7 +85,7 @@ public sealed record UnmixingTruth(double[,]? Endmembers, float[]? Abundances, i
     {
         using var scene = HyperspectralScene.Open(path);
         if (scene.Lines != rows || scene.Samples != cols)
-            throw new KarmaException(path, $"is {scene.Lines}×{scene.Samples} pixels but the scene unmixed is {rows}×{cols}; the truth must be on the same grid.");
+            throw new SceneFileException(path, $"is {scene.Lines}×{scene.Samples} pixels but the scene unmixed is {rows}×{cols}; the truth must be on the same grid.");
         var values = new float[scene.Bands * rows * cols];
         scene.ReadWindow(0, 0, rows, cols, [], values);
         double max = values.Where(v => float.IsFinite(v) && v <= 100).DefaultIfEmpty(0).Max();
@@ -116,7 +116,7 @@ public sealed record UnmixingScore(string[] Names, int[] MatchedEstimate, double
     {
         int pixels = result.Rows * result.Cols, r = truth.Count;
         if (result.Count < r)
-            throw new KarmaException($"The unmixing found {result.Count} endmembers but the truth has {r}; unmix with --endmembers {r} or more.");
+            throw new InvalidSettingException($"The unmixing found {result.Count} endmembers but the truth has {r}; unmix with {r} or more endmembers.") { Settings = ["Endmembers"] };
         double[,]? rmseCost = null;
         if (truth.Abundances is { } ta)
         {
@@ -141,7 +141,7 @@ public sealed record UnmixingScore(string[] Names, int[] MatchedEstimate, double
         if (truth.Endmembers is { } te)
         {
             if (te.GetLength(0) != result.Endmembers.GetLength(0))
-                throw new KarmaException($"The truth endmembers have {te.GetLength(0)} bands but the unmixed scene {result.Endmembers.GetLength(0)}; keep every band (no band removal) to compare.");
+                throw new BandMismatchException($"The truth endmembers have {te.GetLength(0)} bands but the unmixed scene {result.Endmembers.GetLength(0)}; keep every band (no band removal) to compare.");
             (match, sad) = EndmemberMatching.Match(te, result.Endmembers);
         }
         else match = EndmemberMatching.Hungarian(rmseCost!);

@@ -19,7 +19,7 @@ public static class VertexComponentAnalysis
     {
         int bands = pixels.GetLength(0), n = pixels.GetLength(1);
         if (endmembers < 2 || endmembers > bands || endmembers > n)
-            throw new KarmaException($"VCA needs 2 ≤ M ≤ min(bands, pixels); got M = {endmembers} with {bands} bands and {n} pixels.");
+            throw new InvalidSettingException($"VCA needs 2 ≤ M ≤ min(bands, pixels); got M = {endmembers} with {bands} bands and {n} pixels.");
         using var scope = NewDisposeScope();
         var y = from_array(pixels).to_type(ScalarType.Float64);                       // [L, N]
         var mean = y.mean([1L], keepdim: true);

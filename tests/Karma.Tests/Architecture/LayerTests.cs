@@ -62,4 +62,36 @@ public class LayerTests
         }
         Assert.True(violations.Count == 0, "upward or sideways dependencies:\n" + string.Join("\n", violations.Distinct()));
     }
+
+    /// <summary>String literals of the library's code (not its comments).</summary>
+    static IEnumerable<(string File, string Literal)> Literals()
+    {
+        foreach (var file in Directory.EnumerateFiles(SourceRoot(), "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains("/obj/") && !f.Contains("/bin/")))
+        {
+            string code = Regex.Replace(File.ReadAllText(file), @"//[^\n]*|/\*.*?\*/", " ", RegexOptions.Singleline);
+            foreach (Match m in Regex.Matches(code, @"\$?""(?:\\.|[^""\\\n])*"""))
+                yield return (Path.GetRelativePath(SourceRoot(), file), m.Value);
+        }
+    }
+
+    [Fact]
+    public void Library_messages_name_settings_and_the_CLI_maps_each_to_its_flag()
+    {
+        // The run report writes the command that reproduces a run: the one place the library spells command lines.
+        var literals = Literals().ToList();
+        Assert.Contains(literals, l => l.File.EndsWith("RunReport.cs", StringComparison.Ordinal) && l.Literal.Contains("--tile-size"));   // the scan sees flags
+        var flags = literals.Where(l => !l.File.EndsWith("RunReport.cs", StringComparison.Ordinal) && Regex.IsMatch(l.Literal, @"(?<![\w-])--[a-z]"))
+                            .Select(l => $"{l.File}: {l.Literal}").ToList();
+        Assert.True(flags.Count == 0, "library messages that name command-line flags:\n" + string.Join("\n", flags));
+
+        var named = Directory.EnumerateFiles(SourceRoot(), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"Settings = \[([^\]]*)\]").SelectMany(m => Regex.Matches(m.Groups[1].Value, @"""(\w+)""").Select(x => x.Groups[1].Value)))
+            .Concat(Regex.Matches(File.ReadAllText(Path.Combine(SourceRoot(), "Data", "SpectralResampler.cs")), @"""(Wavelengths|Overlap)""").Select(m => m.Groups[1].Value))
+            .ToHashSet();
+        Assert.True(named.Count >= 10, $"found only {named.Count} named settings; the scan is broken");
+        var unmapped = named.Where(s => !Karma.Cli.KarmaCli.FlagOfSetting.ContainsKey(s)).ToList();
+        Assert.True(unmapped.Count == 0, "settings the CLI cannot name a flag for: " + string.Join(", ", unmapped));
+        var error = new InvalidSettingException("x.hdr", "is smaller than one tile. Use a smaller tile size.") { Settings = ["TileSize"] };
+        Assert.Equal("x.hdr: is smaller than one tile. Use a smaller tile size. (options: --tile-size)", Karma.Cli.KarmaCli.Describe(error));
+    }
 }

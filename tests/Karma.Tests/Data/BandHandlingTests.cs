@@ -52,7 +52,7 @@ public class BandHandlingTests
         resampler.Apply(ramp, output, 1);
         Assert.Equal(0.5f, output[0], 4);
         Assert.Equal(0.6f, output[1], 4);
-        Assert.Throws<KarmaException>(() => new SpectralResampler(source, [2500]));
+        Assert.ThrowsAny<KarmaException>(() => new SpectralResampler(source, [2500]));
     }
 
     [Fact]

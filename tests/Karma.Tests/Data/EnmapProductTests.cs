@@ -69,7 +69,7 @@ public class EnmapProductTests
         string xml = Path.Combine(folder, $"{Name}-METADATA.XML");
         File.WriteAllText(xml, File.ReadAllText(xml).Replace("<bandID number=\"6\"><wavelengthCenterOfBand>", "<other><wavelengthCenterOfBand>")
                                                    .Replace("</OffsetOfBand></bandID></bandCharacterisation>", "</OffsetOfBand></other></bandCharacterisation>"));
-        var e = Assert.Throws<KarmaException>(() => HyperspectralScene.Open(folder));
+        var e = Assert.ThrowsAny<KarmaException>(() => HyperspectralScene.Open(folder));
         Assert.Contains("describes 5 bands but the spectral image has 6", e.Message);
         Assert.Contains("METADATA.XML", e.Message);
     }

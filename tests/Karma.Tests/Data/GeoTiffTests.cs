@@ -77,7 +77,7 @@ public class GeoTiffTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.tif"), "not a tiff at all");
-        var e = Assert.Throws<KarmaException>(() => HyperspectralScene.Open(dir.File("bad.tif")));
+        var e = Assert.ThrowsAny<KarmaException>(() => HyperspectralScene.Open(dir.File("bad.tif")));
         Assert.Contains("bad.tif", e.Message);
         Assert.Contains("not a TIFF", e.Message);
     }

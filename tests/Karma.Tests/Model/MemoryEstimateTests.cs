@@ -24,14 +24,15 @@ public class MemoryEstimateTests
     public void A_step_that_cannot_fit_is_refused_with_the_estimate_and_a_batch_that_fits()
     {
         var estimate = MemoryEstimate.For(KarmaConfig.Paper, 120_650_000, 16, training: true);
-        var e = Assert.Throws<KarmaException>(() => estimate.EnsureFits("Training the paper preset", available: 6 * GiB));
+        var e = Assert.ThrowsAny<KarmaException>(() => estimate.EnsureFits("Training the paper preset", available: 6 * GiB));
         Assert.Contains("Training the paper preset needs about", e.Message);
         Assert.Contains("6.0 GiB is available", e.Message);
         long fits = (6 * GiB - (estimate.TotalBytes - 16 * estimate.PerSampleBytes)) / estimate.PerSampleBytes;
-        Assert.Contains($"--batch {fits}", e.Message);
+        Assert.Contains($"A batch of {fits} would fit", e.Message);
+        Assert.Contains("BatchSize", e.Settings);
         Assert.True(fits is >= 1 and < 16);
         estimate.EnsureFits("fits", available: estimate.TotalBytes);   // exactly enough: no error
-        var hopeless = Assert.Throws<KarmaException>(() => estimate.EnsureFits("x", available: GiB));
+        var hopeless = Assert.ThrowsAny<KarmaException>(() => estimate.EnsureFits("x", available: GiB));
         Assert.Contains("smaller preset", hopeless.Message);
     }
 

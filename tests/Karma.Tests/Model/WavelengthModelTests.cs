@@ -84,9 +84,10 @@ public class WavelengthModelTests
     public void A_wavelength_model_needs_the_bands_described()
     {
         using var model = new KarmaModel(Config());
-        var e = Assert.Throws<KarmaException>(() => model.call(rand(1, 20, 16, 16), null, model.SampleMasking(1)));
-        Assert.Contains("--wavelengths", e.Message);
-        Assert.Throws<KarmaException>(() => model.call(rand(1, 20, 16, 16), Even(19), model.SampleMasking(1)));
+        var e = Assert.Throws<BandMismatchException>(() => model.call(rand(1, 20, 16, 16), null, model.SampleMasking(1)));
+        Assert.Contains("wavelength file", e.Message);
+        Assert.Equal(["Wavelengths", "Sensor"], e.Settings);
+        Assert.ThrowsAny<KarmaException>(() => model.call(rand(1, 20, 16, 16), Even(19), model.SampleMasking(1)));
     }
 
     [Fact]
@@ -175,9 +176,10 @@ public class WavelengthModelTests
         SceneWriter.Write(path, 16, 16, 5, Enumerable.Repeat(0.2f, 16 * 16 * 5).ToArray());
         using var scene = HyperspectralScene.Open(path);
         var meta = new ModelCheckpoint.Metadata(Config(), null, new float[SpectralGrid.Points], new float[SpectralGrid.Points], Tiling: new TilingOptions { TileSize = 16 });
-        var e = Assert.Throws<KarmaException>(() => meta.ReadingFor(scene));
+        var e = Assert.Throws<BandMismatchException>(() => meta.ReadingFor(scene));
         Assert.StartsWith(scene.Path, e.Message);
-        foreach (var option in new[] { "--wavelengths FILE", "START:END", "--sensor", "enmap", "aviris-classic" }) Assert.Contains(option, e.Message);
+        foreach (var option in new[] { "wavelength file", "START:END", "sensor table", "enmap", "aviris-classic", "@SPEC" }) Assert.Contains(option, e.Message);
+        Assert.Contains("--wavelengths", Karma.Cli.KarmaCli.Describe(e));
         // Described, the same scene is read.
         using var described = HyperspectralScene.Open(path + "@500:900");
         Assert.Equal(5, meta.Read(described).Bands);

@@ -86,8 +86,9 @@ public class MultiSensorTrainingTests
         using var dir = new TempDir();
         string a = new SceneSimulator { Size = 40, Bands = 24, Seed = 1 }.Generate().WriteTo(dir.File("a"));
         string b = new SceneSimulator { Size = 40, Bands = 37, Seed = 2 }.Generate().WriteTo(dir.File("b"));
-        var e = Assert.Throws<KarmaException>(() => TrainingRun.LoadTiles(Spec([a, b], SpectralEmbedding.Fixed)));
-        Assert.Contains("--spectral-embedding wavelength", e.Message);
+        var e = Assert.Throws<BandMismatchException>(() => TrainingRun.LoadTiles(Spec([a, b], SpectralEmbedding.Fixed)));
+        Assert.Contains("spectral embedding 'wavelength'", e.Message);
+        Assert.Equal(["SpectralEmbedding"], e.Settings);
         Assert.Contains("37", e.Message);
     }
 

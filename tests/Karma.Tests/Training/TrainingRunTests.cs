@@ -66,7 +66,7 @@ public class TrainingRunTests
         var spec = Spec(scene) with { Training = new TrainingOptions { Steps = 2, BatchSize = 2, CheckpointEvery = 0 } };
         TrainingRun.Start(spec, dir.File("run"));
         var weights = File.ReadAllBytes(dir.File("run/checkpoint/weights.bin"));
-        var e = Assert.Throws<KarmaException>(() => TrainingRun.Start(spec with { Training = spec.Training with { Seed = 9 } }, dir.File("run")));
+        var e = Assert.ThrowsAny<KarmaException>(() => TrainingRun.Start(spec with { Training = spec.Training with { Seed = 9 } }, dir.File("run")));
         Assert.Contains("already holds a run", e.Message);
         Assert.Equal(weights, File.ReadAllBytes(dir.File("run/checkpoint/weights.bin")));
         TrainingRun.Start(spec with { Training = spec.Training with { Seed = 9 } }, dir.File("run"), overwrite: true);
@@ -77,7 +77,7 @@ public class TrainingRunTests
     public void Resume_without_a_checkpoint_says_what_to_do()
     {
         using var dir = new TempDir();
-        Assert.Contains("not a Karma run folder", Assert.Throws<KarmaException>(() => TrainingRun.Resume(dir.Path)).Message);
+        Assert.Contains("not a Karma run folder", Assert.ThrowsAny<KarmaException>(() => TrainingRun.Resume(dir.Path)).Message);
     }
 
     [Fact]
