@@ -16,6 +16,14 @@ static class Shared
         return null;
     }
 
+    /// <summary>The repository root: the first folder above the test binaries holding Karma.sln.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Karma.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("the repository root (Karma.sln) was not found above the test binaries");
+    }
+
     /// <summary>The path of <paramref name="relative"/> under shared/, skipping the test when it does not exist.</summary>
     public static string Require(string relative)
     {

@@ -16,6 +16,8 @@ public static class ModelCheckpoint
     public const string MetadataFile = "model.json";
     /// <summary>File name of the weights inside a checkpoint folder.</summary>
     public const string WeightsFile = "weights.bin";
+    /// <summary>File name of the weights of an exported (or PyTorch-written) checkpoint folder: <see cref="SafeTensors"/>, the state dictionary's names.</summary>
+    public const string SafeTensorsFile = "model.safetensors";
 
     /// <summary>
     /// Everything besides weights that inference needs to use a model on new scenes. <paramref name="Wavelengths"/> are a
@@ -87,9 +89,11 @@ public static class ModelCheckpoint
     /// <summary>
     /// Writes the checkpoint in <paramref name="source"/> to <paramref name="directory"/> with weights and statistics
     /// stored as float16 when <paramref name="half"/> (half the size: how the default model ships; loading converts back
-    /// to float32), its metadata and a fresh SHA-256. Only the model is written: no optimiser state.
+    /// to float32), its metadata and a fresh SHA-256. Only the model is written: no optimiser state. With
+    /// <paramref name="safeTensors"/> the weights go to <see cref="SafeTensorsFile"/> under the state dictionary's names,
+    /// which PyTorch reads (bench/reference/karma_model.py holds a module that runs them); Karma loads either form.
     /// </summary>
-    public static Metadata Export(string source, string directory, bool half)
+    public static Metadata Export(string source, string directory, bool half, bool safeTensors = false)
     {
         var (model, meta) = Load(source);
         using (model)
@@ -98,9 +102,14 @@ public static class ModelCheckpoint
             string temp = directory + $".tmp-{Environment.ProcessId}";
             if (Directory.Exists(temp)) Directory.Delete(temp, true);
             Directory.CreateDirectory(temp);
+            model.to(CPU);
             if (half) model.to(ScalarType.Float16);
-            model.save(Path.Combine(temp, WeightsFile));
-            var exported = meta with { WeightsSha256 = Sha256(Path.Combine(temp, WeightsFile)), WeightsType = half ? "float16" : null };
+            string weights = Path.Combine(temp, safeTensors ? SafeTensorsFile : WeightsFile);
+            if (safeTensors)
+                SafeTensors.Write(weights, model.state_dict().Select(p => (p.Key, p.Value)),
+                                  new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "Karma", ["config"] = JsonSerializer.Serialize(meta.Config, KarmaJson.Line) });
+            else model.save(weights);
+            var exported = meta with { WeightsSha256 = Sha256(weights), WeightsType = half ? "float16" : null };
             File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(exported, KarmaJson.Indented));
             AtomicFiles.ReplaceDirectory(temp, directory);
             return exported;
@@ -139,7 +148,7 @@ public static class ModelCheckpoint
         }
         try
         {
-            string weights = Path.Combine(directory, WeightsFile);
+            string weights = WeightsPath(directory);
             if (meta.WeightsSha256 is { } expected && File.Exists(weights) && !string.Equals(Sha256(weights), expected, StringComparison.OrdinalIgnoreCase))
                 throw new RunFolderException(weights, $"is damaged: its SHA-256 is not the {expected[..12]}… recorded in {MetadataFile}. Restore the file or retrain.");
             if (meta.WeightsType == "float16")
@@ -163,15 +172,55 @@ public static class ModelCheckpoint
         return (model, meta);
     }
 
-    /// <summary>Loads the weights saved in <paramref name="directory"/> into an existing model of the same configuration.</summary>
+    /// <summary>The weights file of a checkpoint folder: <see cref="WeightsFile"/>, or <see cref="SafeTensorsFile"/> when only that is there.</summary>
+    static string WeightsPath(string directory)
+    {
+        string native = Path.Combine(directory, WeightsFile), exported = Path.Combine(directory, SafeTensorsFile);
+        return !File.Exists(native) && File.Exists(exported) ? exported : native;
+    }
+
+    /// <summary>Loads the weights saved in <paramref name="directory"/> (either form) into an existing model of the same configuration.</summary>
     public static void LoadWeights(KarmaModel model, string directory)
     {
-        string weights = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weights)) throw new RunFolderException(directory, $"is an incomplete checkpoint: {WeightsFile} is missing.");
+        string weights = WeightsPath(directory);
+        if (!File.Exists(weights)) throw new RunFolderException(directory, $"is an incomplete checkpoint: neither {WeightsFile} nor {SafeTensorsFile} is there.");
+        if (weights.EndsWith(SafeTensorsFile, StringComparison.Ordinal))
+        {
+            LoadSafeTensors(model, weights);
+            return;
+        }
         try { model.load(weights); }
         catch (Exception e) when (e is not KarmaException)
         {
             throw new RunFolderException(weights, $"could not be loaded into a {model.Config.Preset} {model.Config.Variant} model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Copies every entry of the model's state dictionary from a safetensors file, which must hold each under the same name and shape.</summary>
+    static void LoadSafeTensors(KarmaModel model, string path)
+    {
+        var (tensors, _) = SafeTensors.Read(path);
+        try
+        {
+            var state = model.state_dict();
+            var missing = state.Keys.Where(k => !tensors.ContainsKey(k)).ToList();
+            var extra = tensors.Keys.Where(k => !state.ContainsKey(k)).ToList();
+            if (missing.Count > 0 || extra.Count > 0)
+                throw new RunFolderException(path, $"does not hold this {model.Config.Preset} {model.Config.Variant} model's weights" +
+                    (missing.Count > 0 ? $"; missing {string.Join(", ", missing.Take(4))}{(missing.Count > 4 ? ", …" : "")}" : "") +
+                    (extra.Count > 0 ? $"; unexpected {string.Join(", ", extra.Take(4))}{(extra.Count > 4 ? ", …" : "")}" : "") + ".");
+            using var _ = no_grad();
+            foreach (var (name, target) in state)
+            {
+                var source = tensors[name];
+                if (!source.shape.SequenceEqual(target.shape))
+                    throw new RunFolderException(path, $"holds {name} as [{string.Join(", ", source.shape)}] but the model needs [{string.Join(", ", target.shape)}].");
+                target.copy_(source.to(target.dtype, target.device));
+            }
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
         }
     }
 
