@@ -198,6 +198,7 @@ public static class MatFile
         public MatVariable ReadMatrixHeader()
         {
             var (_, flags) = Element();
+            if (flags.Length < 4) throw new SceneFileException(path, $"has array flags of {flags.Length} bytes where MATLAB writes 8: the file is damaged.");
             int cls = flags[bigEndian ? 3 : 0], bits = flags[bigEndian ? 2 : 1];
             string name = cls < Classes.Length ? Classes[cls] : $"class {cls}";
             if ((bits & 0x02) != 0 && name != "sparse") name = "logical";
@@ -286,11 +287,17 @@ public static class MatFile
     static List<MatVariable> Hdf5Variables(string path)
     {
         var list = new List<MatVariable>();
+        // The root's hard links by name (Hdf5Structure): PureHDF's Children() follows soft and external links and
+        // recurses without end on a link cycle. Only an unusual layout (dense link storage) takes Children() directly.
+        List<string>? names;
+        try { names = Hdf5Structure.HardLinks(path); }
+        catch (InvalidDataException e) { throw new SceneFileException(path, $"says MATLAB 7.3 but its HDF5 structure is damaged ({KarmaException.Quote(e.Message)})."); }
         using var h5 = OpenHdf5(path);
-        foreach (var child in h5.Children())
+        var children = names is null ? h5.Children() : names.Where(n => !n.StartsWith('#')).Select(n => h5.Get(n));
+        foreach (var child in children)
         {
             if (child is not IH5Dataset dataset || child.Name.StartsWith('#')) continue;
-            string cls = child.AttributeExists("MATLAB_class") ? child.Attribute("MATLAB_class").Read<string>() : "unknown";
+            string cls = child.AttributeExists("MATLAB_class") ? child.Attribute("MATLAB_class").Read<string>() : StoredClass(dataset.Type) ?? "unknown";
             // HDF5 lists MATLAB's dimensions in reverse.
             var dims = dataset.Space.Dimensions.Reverse().Select(d => checked((int)d)).ToArray();
             list.Add(new MatVariable(child.Name, cls, dims));
@@ -300,24 +307,49 @@ public static class MatFile
 
     static MatArray ReadHdf5(string path, MatVariable variable)
     {
+        long indexed = Hdf5Structure.CheckChunkIndex(path, variable.Name), fileLength = new FileInfo(path).Length;
         using var h5 = OpenHdf5(path);
         var dataset = h5.Dataset(variable.Name);
-        double[] values = variable.Class switch
+        // Read by what the file stores (MATLAB keeps logical as uint8); a type no MATLAB numeric class has is named, not called damage.
+        string stored = StoredClass(dataset.Type)
+            ?? throw new SceneFileException(path, $"variable {variable.Name} is stored as HDF5 {Describe(dataset.Type)}, which Karma does not read; save the cube as single or double.");
+        if (stored != variable.Class && !(variable.Class == "logical" && stored == "uint8") && variable.Class != "unknown")
+            throw new SceneFileException(path, $"variable {variable.Name} says MATLAB class {KarmaException.Quote(variable.Class, 20)} but is stored as HDF5 {Describe(dataset.Type)}; the file is inconsistent.");
+        double[] values = stored switch
         {
-            "double" => ReadChunks<double>(dataset),
-            "single" => Widen(ReadChunks<float>(dataset)),
-            "uint8" or "logical" => Widen(ReadChunks<byte>(dataset)),
-            "int8" => Widen(ReadChunks<sbyte>(dataset)),
-            "int16" => Widen(ReadChunks<short>(dataset)),
-            "uint16" => Widen(ReadChunks<ushort>(dataset)),
-            "int32" => Widen(ReadChunks<int>(dataset)),
-            "uint32" => Widen(ReadChunks<uint>(dataset)),
-            "int64" => Widen(ReadChunks<long>(dataset)),
-            "uint64" => Widen(ReadChunks<ulong>(dataset)),
+            "double" => ReadChunks<double>(dataset, indexed, fileLength),
+            "single" => Widen(ReadChunks<float>(dataset, indexed, fileLength)),
+            "uint8" => Widen(ReadChunks<byte>(dataset, indexed, fileLength)),
+            "int8" => Widen(ReadChunks<sbyte>(dataset, indexed, fileLength)),
+            "int16" => Widen(ReadChunks<short>(dataset, indexed, fileLength)),
+            "uint16" => Widen(ReadChunks<ushort>(dataset, indexed, fileLength)),
+            "int32" => Widen(ReadChunks<int>(dataset, indexed, fileLength)),
+            "uint32" => Widen(ReadChunks<uint>(dataset, indexed, fileLength)),
+            "int64" => Widen(ReadChunks<long>(dataset, indexed, fileLength)),
+            "uint64" => Widen(ReadChunks<ulong>(dataset, indexed, fileLength)),
             _ => throw new SceneFileException(path, $"variable {variable} has a MATLAB class Karma does not read."),
         };
         return new MatArray(variable, values);
     }
+
+    /// <summary>The MATLAB numeric class whose values an HDF5 type stores, or null for any other type (float16, compound, enum, string, …).</summary>
+    static string? StoredClass(IH5DataType type) => (type.Class, type.Size) switch
+    {
+        (H5DataTypeClass.FloatingPoint, 8) => "double",
+        (H5DataTypeClass.FloatingPoint, 4) => "single",
+        (H5DataTypeClass.FixedPoint, 1) => type.FixedPoint.IsSigned ? "int8" : "uint8",
+        (H5DataTypeClass.FixedPoint, 2) => type.FixedPoint.IsSigned ? "int16" : "uint16",
+        (H5DataTypeClass.FixedPoint, 4) => type.FixedPoint.IsSigned ? "int32" : "uint32",
+        (H5DataTypeClass.FixedPoint, 8) => type.FixedPoint.IsSigned ? "int64" : "uint64",
+        _ => null,
+    };
+
+    static string Describe(IH5DataType type) => type.Class switch
+    {
+        H5DataTypeClass.FloatingPoint => $"{8 * type.Size}-bit floats",
+        H5DataTypeClass.FixedPoint => $"{8 * type.Size}-bit {(type.FixedPoint.IsSigned ? "signed" : "unsigned")} integers",
+        var other => $"{other.ToString().ToLowerInvariant()} values ({type.Size} bytes each)",
+    };
 
     static double[] Widen<T>(T[] values) where T : unmanaged, INumberBase<T>
     {
@@ -331,12 +363,28 @@ public static class MatFile
     /// scattered into place: asking PureHDF for the whole array at once walks it in runs along the last dimension and,
     /// when chunks are narrow there (MATLAB writes e.g. 64×100×2), inflates each chunk again for every run (90 s for 2.5 MB).
     /// </summary>
-    static T[] ReadChunks<T>(IH5Dataset dataset) where T : unmanaged
+    static T[] ReadChunks<T>(IH5Dataset dataset, long indexed, long fileLength) where T : unmanaged
     {
         var dims = dataset.Space.Dimensions;
-        if (dataset.Layout.Class != H5DataLayoutClass.Chunked || dims.Length == 0) return dataset.Read<T[]>();
+        if (dataset.Layout.Class != H5DataLayoutClass.Chunked || dims.Length == 0)
+        {
+            // Unchunked values are stored as they are: more than the file holds means damaged dimensions.
+            if (dims.Aggregate(1.0, (a, d) => a * d) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() > fileLength)
+                throw new InvalidDataException($"dimensions [{string.Join(", ", dims)}] need more bytes than the file has");
+            return dataset.Read<T[]>();
+        }
         int rank = dims.Length;
         var chunk = dataset.Layout.Chunks.Take(rank).Select(c => (ulong)c).ToArray();
+        // A damaged layout could name chunks of size 0 (no progress) or more chunks than elements: refuse before looping.
+        if (chunk.Length != rank || chunk.Any(c => c == 0) || dims.Any(d => d == 0))
+            throw new InvalidDataException($"chunks [{string.Join(", ", chunk)}] do not fit dimensions [{string.Join(", ", dims)}]");
+        // MATLAB writes every chunk: dimensions that need more chunks than the index holds were damaged (and would be read
+        // as billions of fill values).
+        double grid = dims.Zip(chunk, (d, c) => Math.Ceiling((double)d / c)).Aggregate(1.0, (a, n) => a * n);
+        if (indexed >= 0 && grid > indexed)
+            throw new InvalidDataException($"dimensions [{string.Join(", ", dims)}] need {grid:0} chunks but the file indexes {indexed}");
+        if (dims.Aggregate(1.0, (a, d) => a * d) > Array.MaxLength)
+            throw new InvalidDataException($"dimensions [{string.Join(", ", dims)}] exceed what one array holds");
         var result = new T[checked((long)dims.Aggregate(1UL, (a, d) => a * d))];
         var start = new ulong[rank];
         var block = new ulong[rank];

@@ -60,6 +60,55 @@ public class MatFileTests
     }
 
     [Fact]
+    public void Link_cycles_in_a_v73_file_are_never_followed()
+    {
+        // Written by h5py (Fixtures/make_linked_v73.py): soft links to itself and to each other, a hard link from a group
+        // back to the root, an external link to the same file, beside one cube. PureHDF alone overflows the stack here.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "linked_v73.mat");
+        Assert.Equal(["cube", "group"], Hdf5Structure.HardLinks(path)!.Order());
+        Assert.Equal(["cube"], MatFile.List(path).Select(v => v.Name));
+        var cube = MatFile.Read(path, "cube");
+        Assert.Equal([4, 3, 2], cube.Variable.Dimensions);
+        Assert.Equal(Enumerable.Range(0, 24).Select(i => (double)i).Sum(), cube.Values.Sum());
+        var e = Assert.ThrowsAny<KarmaException>(() => HyperspectralScene.Open(path + ":self"));
+        Assert.Contains("no variable 'self'", e.Message);
+        // The layouts of the other v7.3 files go through the same reader, not PureHDF's enumeration.
+        Assert.Equal(["cube", "labels"], Hdf5Structure.HardLinks(Path.Combine(AppContext.BaseDirectory, "Fixtures", "chunked_v73.mat"))!.Order());
+        Assert.Equal(["cube", "labels"], Hdf5Structure.HardLinks(Shared.Require("reference/mat_v73.mat"))!.Order());
+    }
+
+    [Fact]
+    public void V73_types_without_a_MATLAB_class_are_read_or_named()
+    {
+        // Fixtures/make_typed_v73.py: a float32 cube with no MATLAB_class (as h5py writes), float16, a compound and an enum.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "typed_v73.mat");
+        var variables = MatFile.List(path).ToDictionary(v => v.Name);
+        Assert.Equal("single", variables["plain"].Class);
+        Assert.Equal(276, MatFile.Read(path, "plain").Values.Sum());
+        Assert.Contains("stored as HDF5 16-bit floats", Assert.Throws<SceneFileException>(() => MatFile.Read(path, "half")).Message);
+        Assert.Contains("compound values", Assert.Throws<SceneFileException>(() => MatFile.Read(path, "pairs")).Message);
+        Assert.Contains("enumerated values", Assert.Throws<SceneFileException>(() => MatFile.Read(path, "colours")).Message);
+    }
+
+    [Fact]
+    public void A_level5_matrix_with_short_array_flags_is_refused_naming_the_file()
+    {
+        // Found by the long fuzz run (mat_v5.mat case 7586): a miMATRIX whose array-flags sub-element holds 2 bytes, not 8.
+        using var dir = new TempDir();
+        var file = new List<byte>(System.Text.Encoding.ASCII.GetBytes("MATLAB 5.0 MAT-file, written by a test".PadRight(116)));
+        file.AddRange(new byte[8]);
+        file.AddRange([0x00, 0x01, (byte)'I', (byte)'M']);
+        byte[] flags = [6, 0, 0, 0, 2, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];            // miUINT32, 2 bytes, padded to 8
+        file.AddRange(BitConverter.GetBytes(14));                                    // miMATRIX
+        file.AddRange(BitConverter.GetBytes(flags.Length));
+        file.AddRange(flags);
+        File.WriteAllBytes(dir.File("short.mat"), file.ToArray());
+        var e = Assert.Throws<SceneFileException>(() => MatFile.List(dir.File("short.mat")));
+        Assert.Contains("short.mat", e.Message);
+        Assert.Contains("array flags of 2 bytes", e.Message);
+    }
+
+    [Fact]
     public void A_wrong_variable_name_lists_the_ones_there_are()
     {
         string path = Shared.Require("reference/mat_v5_compressed.mat");
