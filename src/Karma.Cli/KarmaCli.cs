@@ -141,6 +141,12 @@ public static class KarmaCli
                 Console.Error.WriteLine($"karma: error: {Describe(e)}");
                 return 1;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file system refusal the library did not name a file for (it names one wherever it writes): still one line.
+                Console.Error.WriteLine($"karma: error: {KarmaException.Quote(e.Message, 400)}");
+                return 1;
+            }
             catch (OperationCanceledException e) when (interrupt.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"karma: {e.Message}");

@@ -2,7 +2,8 @@ namespace Karma;
 
 /// <summary>
 /// Writes that never leave a half-written result under the real name: content goes to a temporary path
-/// beside the target and is renamed into place, which POSIX file systems do atomically.
+/// beside the target and is renamed into place, which POSIX file systems do atomically. A write the file system
+/// refuses (disk full, read-only, permissions) removes the temporary file and says so in one line naming the target.
 /// </summary>
 public static class AtomicFiles
 {
@@ -19,12 +20,21 @@ public static class AtomicFiles
             }
             File.Move(temp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temp);
+            throw NotWritten(path, e);
+        }
         catch
         {
             File.Delete(temp);
             throw;
         }
     }
+
+    /// <summary>The error for a write the file system refused: the target, the reason, and that what was there is unchanged.</summary>
+    public static KarmaException NotWritten(string path, Exception e) =>
+        new(path, $"could not be written ({KarmaException.Quote(e.Message)}); any earlier file of that name is unchanged. Free space or choose another place.", e);
 
     /// <summary>Writes text atomically.</summary>
     public static void WriteText(string path, string text) =>

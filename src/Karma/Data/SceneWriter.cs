@@ -35,10 +35,23 @@ public abstract class SceneWriter : IDisposable
         PixelsPath = OutputPath + $".tmp-{Environment.ProcessId}";
         (Lines, Samples, Bands) = (lines, samples, bands);
         Metadata = metadata ?? new SceneMetadata();
-        Directory.CreateDirectory(Path.GetDirectoryName(OutputPath)!);
-        Pixels = new FileStream(PixelsPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
-        Pixels.SetLength((long)lines * samples * bands * sizeof(float));
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(OutputPath)!);
+            Pixels = new FileStream(PixelsPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+            Pixels.SetLength((long)lines * samples * bands * sizeof(float));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Pixels?.Dispose();
+            if (File.Exists(PixelsPath)) File.Delete(PixelsPath);
+            throw Refused(e);
+        }
     }
+
+    /// <summary>A write the file system refused (disk full, permissions), as one line naming the output; the caller's dispose removes the temporary file.</summary>
+    SceneFileException Refused(Exception e) =>
+        new(OutputPath, $"could not be written ({KarmaException.Quote(e.Message)}); any earlier output of that name is unchanged. Free space or choose another place.", e);
 
     /// <summary>A writer for <paramref name="path"/>: GeoTIFF for <c>.tif</c>/<c>.tiff</c>, ENVI otherwise.</summary>
     public static SceneWriter Create(string path, int lines, int samples, int bands, SceneMetadata? metadata = null) =>
@@ -59,19 +72,28 @@ public abstract class SceneWriter : IDisposable
     {
         if (row < 0 || col < 0 || row + rows > Lines || col + cols > Samples || bsq.Length < (long)Bands * rows * cols)
             throw new ArgumentException($"window ({row}, {col}) {rows}×{cols} does not fit the {Lines}×{Samples}×{Bands} output");
-        for (int b = 0; b < Bands; b++)
-            for (int r = 0; r < rows; r++)
-            {
-                Pixels.Position = (((long)b * Lines + row + r) * Samples + col) * sizeof(float);
-                Pixels.Write(MemoryMarshal.AsBytes(bsq.Slice((b * rows + r) * cols, cols)));
-            }
+        try
+        {
+            for (int b = 0; b < Bands; b++)
+                for (int r = 0; r < rows; r++)
+                {
+                    Pixels.Position = (((long)b * Lines + row + r) * Samples + col) * sizeof(float);
+                    Pixels.Write(MemoryMarshal.AsBytes(bsq.Slice((b * rows + r) * cols, cols)));
+                }
+        }
+        catch (IOException e) { throw Refused(e); }
     }
 
     /// <summary>Finishes the output and moves it into place.</summary>
     public void Commit()
     {
-        Pixels.Flush(flushToDisk: true);
-        CommitCore();
+        try
+        {
+            Pixels.Flush(flushToDisk: true);
+            CommitCore();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Refused(e); }
+        catch (KarmaException e) when (e.InnerException is IOException io) { throw Refused(io); }
         committed = true;
     }
 
@@ -81,7 +103,9 @@ public abstract class SceneWriter : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        Pixels.Dispose();
+        // Closing flushes buffered pixels: on a full disk that fails again, and the output is abandoned anyway.
+        try { Pixels.Dispose(); }
+        catch (IOException) when (!committed) { }
         if (!committed && File.Exists(PixelsPath)) File.Delete(PixelsPath);
         GC.SuppressFinalize(this);
     }

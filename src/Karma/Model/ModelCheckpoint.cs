@@ -72,18 +72,38 @@ public static class ModelCheckpoint
     /// optimiser state) to the folder before it is moved into place.
     /// </summary>
     public static void Save(KarmaModel model, string directory, double[]? wavelengths = null, Data.TilingOptions? tiling = null, Action<string>? extra = null,
-                            string[]? trainingBands = null)
+                            string[]? trainingBands = null) =>
+        WriteFolder(directory, temp =>
+        {
+            model.save(Path.Combine(temp, WeightsFile));
+            var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling, TrainingBands: trainingBands,
+                                    WeightsSha256: Sha256(Path.Combine(temp, WeightsFile)));
+            File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
+            extra?.Invoke(temp);
+        });
+
+    /// <summary>
+    /// Fills a temporary folder beside <paramref name="directory"/> and moves it into place (<see cref="AtomicFiles.ReplaceDirectory"/>).
+    /// A write the file system refuses (disk full, permissions) removes the temporary folder and leaves the previous
+    /// checkpoint as it was, with one line saying so.
+    /// </summary>
+    static void WriteFolder(string directory, Action<string> fill)
     {
         directory = Path.GetFullPath(directory);
         string temp = directory + $".tmp-{Environment.ProcessId}";
-        if (Directory.Exists(temp)) Directory.Delete(temp, true);
-        Directory.CreateDirectory(temp);
-        model.save(Path.Combine(temp, WeightsFile));
-        var meta = new Metadata(model.Config, wavelengths, model.BandMean, model.BandStd, Tiling: tiling, TrainingBands: trainingBands,
-                                WeightsSha256: Sha256(Path.Combine(temp, WeightsFile)));
-        File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(meta, KarmaJson.Indented));
-        extra?.Invoke(temp);
-        AtomicFiles.ReplaceDirectory(temp, directory);
+        try
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, true);
+            Directory.CreateDirectory(temp);
+            fill(temp);
+            AtomicFiles.ReplaceDirectory(temp, directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException || e is KarmaException { InnerException: IOException })
+        {
+            try { if (Directory.Exists(temp)) Directory.Delete(temp, true); } catch (IOException) { }
+            var cause = e is KarmaException { InnerException: { } inner } ? inner : e;
+            throw new RunFolderException(directory, $"could not be written ({KarmaException.Quote(cause.Message)}); the previous checkpoint there, if any, is unchanged. Free space or choose another place.", e);
+        }
     }
 
     /// <summary>
@@ -98,20 +118,19 @@ public static class ModelCheckpoint
         var (model, meta) = Load(source);
         using (model)
         {
-            directory = Path.GetFullPath(directory);
-            string temp = directory + $".tmp-{Environment.ProcessId}";
-            if (Directory.Exists(temp)) Directory.Delete(temp, true);
-            Directory.CreateDirectory(temp);
-            model.to(CPU);
-            if (half) model.to(ScalarType.Float16);
-            string weights = Path.Combine(temp, safeTensors ? SafeTensorsFile : WeightsFile);
-            if (safeTensors)
-                SafeTensors.Write(weights, model.state_dict().Select(p => (p.Key, p.Value)),
-                                  new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "Karma", ["config"] = JsonSerializer.Serialize(meta.Config, KarmaJson.Line) });
-            else model.save(weights);
-            var exported = meta with { WeightsSha256 = Sha256(weights), WeightsType = half ? "float16" : null };
-            File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(exported, KarmaJson.Indented));
-            AtomicFiles.ReplaceDirectory(temp, directory);
+            Metadata exported = meta;
+            WriteFolder(directory, temp =>
+            {
+                model.to(CPU);
+                if (half) model.to(ScalarType.Float16);
+                string weights = Path.Combine(temp, safeTensors ? SafeTensorsFile : WeightsFile);
+                if (safeTensors)
+                    SafeTensors.Write(weights, model.state_dict().Select(p => (p.Key, p.Value)),
+                                      new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "Karma", ["config"] = JsonSerializer.Serialize(meta.Config, KarmaJson.Line) });
+                else model.save(weights);
+                exported = meta with { WeightsSha256 = Sha256(weights), WeightsType = half ? "float16" : null };
+                File.WriteAllText(Path.Combine(temp, MetadataFile), JsonSerializer.Serialize(exported, KarmaJson.Indented));
+            });
             return exported;
         }
     }

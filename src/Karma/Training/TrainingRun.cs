@@ -53,8 +53,8 @@ public static class TrainingRun
         {
             // Another rank of a data-parallel job: rank 0 owns the folder; this one only trains.
             if (spec.Data.Length == 0) throw new InvalidSettingException("A data-parallel run needs training scenes (the simulated scene is made by one process only).") { Settings = ["Data"] };
-            return Execute(spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() },
-                           directory, resume: false, onStep, cancel);
+            return Guarded(directory, () => Execute(spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() },
+                                                    directory, resume: false, onStep, cancel));
         }
         if (File.Exists(directory)) throw new RunFolderException(directory, "is a file; a run needs a folder (choose another output folder).") { Settings = ["Out"] };
         if (!overwrite && File.Exists(Path.Combine(directory, "run.json")))
@@ -73,7 +73,7 @@ public static class TrainingRun
         spec = spec with { Data = spec.Data.Select(BandDescription.Absolute).ToArray(), Holdout = spec.Holdout.Select(BandDescription.Absolute).ToArray() };
         AtomicFiles.WriteText(Path.Combine(directory, "run.json"), JsonSerializer.Serialize(spec, KarmaJson.Indented));
         foreach (var log in new[] { "train.jsonl", "validation.jsonl" }) File.Delete(Path.Combine(directory, log));
-        return Execute(spec, directory, resume: false, onStep, cancel);
+        return Guarded(directory, () => Execute(spec, directory, resume: false, onStep, cancel));
     }
 
     /// <summary>Continues the run in <paramref name="directory"/> from its last checkpoint.</summary>
@@ -81,7 +81,17 @@ public static class TrainingRun
     {
         var spec = ReadSpec(directory);
         using var held = Runtime.Communicator.Current.Rank == 0 ? Lock(directory) : null;
-        return Execute(spec, directory, resume: true, onStep, cancel);
+        return Guarded(directory, () => Execute(spec, directory, resume: true, onStep, cancel));
+    }
+
+    /// <summary>Training whose logs or outputs the file system refuses (disk full) stops with one line; checkpoints are replaced atomically, so the last one stays whole.</summary>
+    static RunResult Guarded(string directory, Func<RunResult> run)
+    {
+        try { return run(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RunFolderException(directory, $"could not be written ({KarmaException.Quote(e.Message)}); its last complete checkpoint is unchanged, and the run can be resumed from it once there is space.", e) { Settings = ["Resume"] };
+        }
     }
 
     /// <summary>
