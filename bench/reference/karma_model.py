@@ -265,6 +265,8 @@ class KarmaModel(nn.Module):
     def __init__(self, config):
         super().__init__()
         c = self.config = config
+        if c["spectralEmbedding"] not in ("Fixed", "Wavelength", "Adapter"):
+            raise ValueError(f"this module does not implement the {c['spectralEmbedding']} spectral embedding (a compare baseline)")
         self.by_wavelength = c["spectralEmbedding"] == "Wavelength"
         self.adapter = c["spectralEmbedding"] == "Adapter"
         pixel_channels = c["bands"] if c["spectralEmbedding"] == "Fixed" else c["spectralDim"]

@@ -13,7 +13,8 @@ sealed class RunOptions
 {
     public readonly Option<string[]> Data = new("--data") { Description = "Scenes (ENVI, GeoTIFF, .mat[:variable], EnMAP L2A; SCENE@SPEC describes its bands) or folders of them. Default: a simulated scene.", AllowMultipleArgumentsPerToken = true };
     public readonly Option<string[]> Holdout = new("--holdout") { Description = "Held-out scenes or folders for validation. Default: the bottom quarter of each scene's rows (whole scenes when they are one tile tall).", AllowMultipleArgumentsPerToken = true };
-    public readonly Option<string> Embedding = new("--spectral-embedding") { Description = "fixed (one band set, the paper) or wavelength (weights generated from band centres and widths: one model for any sensor).", DefaultValueFactory = _ => "fixed" };
+    public readonly Option<string> Embedding = new("--spectral-embedding") { Description = "fixed (one band set, the paper), wavelength (weights generated from band centres and widths: one model for any sensor), adapter (SpectralEarth-style 1-D convolutions) or spectral-spatial (SpectralGPT-style tokens per band group).", DefaultValueFactory = _ => "fixed" };
+    public readonly Option<int?> SpectralGroups = new("--spectral-groups") { Description = "Band groups per patch of a spectral-spatial model (default 8)." };
     public readonly Option<int?> SpectralDim = new("--spectral-dim") { Description = "Per-pixel spectral features of a wavelength-aware model (default: the preset's)." };
     public readonly Option<string> Preset = new("--preset") { Description = "tiny, small or paper.", DefaultValueFactory = _ => "tiny" };
     public readonly Option<int?> Endmembers = new("--endmembers") { Description = "Endmembers M (default: the preset's)." };
@@ -47,7 +48,7 @@ sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
+        foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, SpectralGroups, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
                                               DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck,
                                               LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps })
             command.Options.Add(option);
@@ -60,6 +61,7 @@ sealed class RunOptions
         Validate(parse);
         var config = KarmaConfig.FromPreset(parse.GetValue(Preset)!) with { Variant = variant, SpectralEmbedding = KarmaConfig.ParseEmbedding(parse.GetValue(Embedding)!) };
         if (parse.GetValue(SpectralDim) is int f) config = config with { SpectralDim = f };
+        if (parse.GetValue(SpectralGroups) is int g) config = config with { SpectralGroups = g };
         if (parse.GetValue(Endmembers) is int m) config = config with { Endmembers = m };
         if (parse.GetValue(TileSize) is int t) config = config with { TileSize = t };
         if (parse.GetValue(PatchSize) is int p) config = config with { PatchSize = p };
@@ -101,6 +103,7 @@ sealed class RunOptions
         }
         Require(parse.GetValue(Steps) is not int s || s >= 1, "--steps", "at least 1", parse.GetValue(Steps));
         Require(parse.GetValue(Epochs) is not int e || e >= 1, "--epochs", "at least 1", parse.GetValue(Epochs));
+        Require(parse.GetValue(SpectralGroups) is not int sg || sg >= 1, "--spectral-groups", "at least 1", parse.GetValue(SpectralGroups));
         Require(parse.GetValue(Batch) >= 1, "--batch", "at least 1", parse.GetValue(Batch));
         Require(double.IsFinite(parse.GetValue(LearningRate)) && parse.GetValue(LearningRate) > 0, "--lr", "a positive number", parse.GetValue(LearningRate));
         Require(double.IsFinite(parse.GetValue(WeightDecay)) && parse.GetValue(WeightDecay) >= 0, "--weight-decay", "a number ≥ 0", parse.GetValue(WeightDecay));

@@ -27,7 +27,7 @@ static class CompareCommand
         var truth = new Option<string[]>("--truth") { Description = "Unmixing truth for the first --data scene: also score each model's abundances and endmembers (SAD, abundance RMSE) next to VCA + FCLS.", AllowMultipleArgumentsPerToken = true };
         var sweepWeights = new Option<string?>("--sweep-loss-weights") { Description = "Also train KARMA with each λ1,λ2,λ3 triple, separated by semicolons, e.g. \"1,0.1,1;1,0,1;1,0.3,1\"." };
         var sweepMask = new Option<string?>("--sweep-mask-ratio") { Description = "Also train KARMA with each mask ratio, e.g. 0.5,0.75,0.9." };
-        var baselines = new Option<bool>("--baselines") { Description = "Also score a non-learned interpolation floor and train a spectral-adapter MAE (SpectralEarth-style) on the same tiles and masks." };
+        var baselines = new Option<bool>("--baselines") { Description = "Also score a non-learned interpolation floor and train a spectral-adapter MAE (SpectralEarth-style) and a spectral-spatial token MAE (SpectralGPT-style) on the same tiles and masks." };
         var folds = new Option<int>("--folds") { Description = "Split the --data scenes into K spatially disjoint folds; each is the test set once (never used for validation).", DefaultValueFactory = _ => 1 };
         var seeds = new Option<int>("--seeds") { Description = "Train each model with N seeds per fold; tables give mean ± std and the paired difference to the first model.", DefaultValueFactory = _ => 1 };
         var command = new Command("compare", "Train MAE and KARMA (and ablations, an M sweep) on the same tiles and budget; tabulate held-out metrics, over folds and seeds when asked.")
@@ -61,7 +61,10 @@ static class CompareCommand
                 variants.Add(($"karma-mask{item}", (config with { MaskRatio = r }).Validate()));
             }
             if (parse.GetValue(baselines))
+            {
                 variants.Add(("mae-adapter", config with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.Adapter, SpectralDim = Math.Max(config.SpectralDim, 32) }));
+                variants.Add(("mae-spectral-spatial", config with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.SpectralSpatial }));
+            }
             if (parse.GetValue(study))
             {
                 variants.Add(("karma-random-learned", config with { EndmemberInit = EndmemberInitialisation.Random, LearnEndmembers = true }));

@@ -49,6 +49,14 @@ public enum SpectralEmbedding
     /// pixel head reconstructs the training band set (a baseline for <c>compare --baselines</c>).
     /// </summary>
     Adapter,
+    /// <summary>
+    /// Spectral-spatial tokens in the manner of SpectralGPT: each patch is cut along the bands into
+    /// <see cref="KarmaConfig.SpectralGroups"/> groups and every (patch, group) cube becomes its own token with a spatial and
+    /// a spectral position; the encoder attends across space and band groups. Masking hides a patch's every group
+    /// (so the masked pixels are the same as for the other models), and the pixel head rebuilds each cube's bands
+    /// (a baseline for <c>compare --baselines</c>).
+    /// </summary>
+    SpectralSpatial,
 }
 
 /// <summary>
@@ -75,6 +83,8 @@ public sealed record KarmaConfig
     /// values per pixel that per-band weights turn into the bands asked for.
     /// </summary>
     public int SpectralDim { get; init; } = 64;
+    /// <summary>Band groups per patch of a <see cref="SpectralEmbedding.SpectralSpatial"/> model: tokens per tile are patches × groups.</summary>
+    public int SpectralGroups { get; init; } = 8;
     /// <summary>Tile side in pixels (tiles are square).</summary>
     public int TileSize { get; init; } = 224;
     /// <summary>Patch side in pixels; <see cref="TileSize"/> must be a multiple of it.</summary>
@@ -151,7 +161,11 @@ public sealed record KarmaConfig
     /// <summary>Whether band weights are generated from wavelengths (<see cref="SpectralEmbedding.Wavelength"/>).</summary>
     [JsonIgnore] public bool ByWavelength => SpectralEmbedding == SpectralEmbedding.Wavelength;
     /// <summary>Values per pixel the patch embedding reads: the bands, or <see cref="SpectralDim"/> spectral features (wavelength, adapter).</summary>
-    [JsonIgnore] public int PixelChannels => SpectralEmbedding == SpectralEmbedding.Fixed ? Bands : SpectralDim;
+    [JsonIgnore] public int PixelChannels => SpectralEmbedding is SpectralEmbedding.Fixed or SpectralEmbedding.SpectralSpatial ? Bands : SpectralDim;
+    /// <summary>Whether tokens are (patch, band group) cubes (<see cref="SpectralEmbedding.SpectralSpatial"/>).</summary>
+    [JsonIgnore] public bool ByBandGroup => SpectralEmbedding == SpectralEmbedding.SpectralSpatial;
+    /// <summary>Bands per group of a spectral-spatial model, the last group padded with zeros: ⌈bands / groups⌉.</summary>
+    [JsonIgnore] public int BandsPerGroup => (Bands + SpectralGroups - 1) / SpectralGroups;
     /// <summary>Values per pixel the pixel head writes: <see cref="SpectralDim"/> features a wavelength-aware head turns into bands, else the bands.</summary>
     [JsonIgnore] public int HeadChannels => ByWavelength ? SpectralDim : Bands;
     /// <summary>Whether the linear-spectral-mixing branch exists.</summary>
@@ -191,13 +205,14 @@ public sealed record KarmaConfig
         _ => throw new InvalidSettingException($"Unknown preset '{name}'. Choose tiny, small or paper."),
     };
 
-    /// <summary>Parses a spectral embedding as the CLI spells it: fixed or wavelength.</summary>
+    /// <summary>Parses a spectral embedding as the CLI spells it: fixed, wavelength, adapter or spectral-spatial.</summary>
     public static SpectralEmbedding ParseEmbedding(string name) => name.ToLowerInvariant() switch
     {
         "fixed" => SpectralEmbedding.Fixed,
         "wavelength" => SpectralEmbedding.Wavelength,
         "adapter" => SpectralEmbedding.Adapter,
-        _ => throw new InvalidSettingException($"Unknown spectral embedding '{name}'. Choose fixed, wavelength or adapter."),
+        "spectral-spatial" => SpectralEmbedding.SpectralSpatial,
+        _ => throw new InvalidSettingException($"Unknown spectral embedding '{KarmaException.Quote(name, 40)}'. Choose fixed, wavelength, adapter or spectral-spatial.") { Settings = ["SpectralEmbedding"] },
     };
 
     /// <summary>Parses a variant name as the CLI spells it: mae, huber+sam, huber+lsmm, karma.</summary>
@@ -225,6 +240,8 @@ public sealed record KarmaConfig
         Require(Endmembers >= 1, $"endmembers must be ≥ 1 (got {Endmembers}).");
         Require(HuberDelta > 0, "the Huber δ must be positive.");
         Require(!ByWavelength || SpectralDim >= 1, $"spectral features must be ≥ 1 (got {SpectralDim}).");
+        Require(!ByBandGroup || (SpectralGroups >= 1 && SpectralGroups <= Bands), $"band groups must be 1–{Bands} (got {SpectralGroups}).");
+        Require(!ByBandGroup || (EncoderDim % 16 == 0 && DecoderDim % 16 == 0), "spectral-spatial tokens need encoder and decoder widths divisible by 16 (their positions split 3:1 between space and band group).");
         Require(AbundanceRefinementSteps >= 0, $"abundance refinement steps must be ≥ 0 (got {AbundanceRefinementSteps}).");
         return this;
     }

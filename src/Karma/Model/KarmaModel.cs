@@ -19,6 +19,9 @@ namespace Karma.Model;
 /// <see cref="KarmaConfig.SpectralDim"/> features with weights generated from every band's centre and width, and the
 /// pixel head's per-pixel features are turned back into exactly the input's bands the same way, so one set of weights
 /// reads and reconstructs any sensor; its standardisation and endmembers live on the fine grid (<see cref="SpectralGrid"/>).
+/// The two baselines of <c>compare --baselines</c> are options of the same class: <see cref="SpectralEmbedding.Adapter"/>
+/// (1-D convolutions along each pixel's bands) and <see cref="SpectralEmbedding.SpectralSpatial"/> (one token per patch and
+/// band group; the decoder's tokens are averaged over groups wherever a per-patch vector is needed).
 /// </summary>
 public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, KarmaOutput>
 {
@@ -31,6 +34,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     readonly LinearMixingBranch? physics;
     readonly Tensor encoderPos, decoderPos, bandMean, bandStd;
     readonly Dictionary<string, BandContext> contexts = [];
+    readonly int groups;   // tokens per patch: band groups of a spectral-spatial model, else 1
 
     /// <summary>The configuration the model was built from.</summary>
     public KarmaConfig Config { get; }
@@ -49,7 +53,8 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     {
         Config = config.Validate();
         int d = config.EncoderDim, dd = config.DecoderDim, pixels = config.PatchSize * config.PatchSize;
-        patchEmbed = Linear(pixels * config.PixelChannels, d);
+        groups = config.ByBandGroup ? config.SpectralGroups : 1;
+        patchEmbed = Linear(pixels * (config.ByBandGroup ? config.BandsPerGroup : config.PixelChannels), d);
         encoderBlocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.EncoderDepth)
             .Select(i => new TransformerBlock($"encoder{i}", d, config.EncoderHeads, config.MlpRatio)).ToArray());
         encoderNorm = LayerNorm(d);
@@ -58,7 +63,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         decoderBlocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.DecoderDepth)
             .Select(i => new TransformerBlock($"decoder{i}", dd, config.DecoderHeads, config.MlpRatio)).ToArray());
         decoderNorm = LayerNorm(dd);
-        pixelHead = Linear(dd, pixels * config.HeadChannels);
+        pixelHead = Linear(dd, pixels * (config.ByBandGroup ? config.BandsPerGroup : config.HeadChannels));
         if (config.SpectralEmbedding == SpectralEmbedding.Adapter)
             spectralAdapter = Sequential(
                 ("conv1", Conv1d(1, 16, 7, padding: 3)), ("gelu1", GELU()),
@@ -74,8 +79,8 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
             physics = new LinearMixingBranch("physics", dd, config.ByWavelength ? SpectralGrid.Points : config.Bands, config.Endmembers, config.PatchSize,
                                              config.PerPixelAbundances, config.LearnEndmembers,
                                              config.AbundanceFromSpectrum ? config.PixelChannels : 0, config.AbundanceRefinementSteps);
-        encoderPos = PositionEmbedding.SineCosine2D(d, config.GridSize).unsqueeze(0);
-        decoderPos = PositionEmbedding.SineCosine2D(dd, config.GridSize).unsqueeze(0);
+        encoderPos = (config.ByBandGroup ? PositionEmbedding.SpectralSpatial(d, config.GridSize, groups) : PositionEmbedding.SineCosine2D(d, config.GridSize)).unsqueeze(0);
+        decoderPos = (config.ByBandGroup ? PositionEmbedding.SpectralSpatial(dd, config.GridSize, groups) : PositionEmbedding.SineCosine2D(dd, config.GridSize)).unsqueeze(0);
         // Fixed: one statistic per training band. Wavelength: one per grid point, read at any band through its response.
         int statistics = config.ByWavelength ? SpectralGrid.Points : config.Bands;
         bandMean = zeros(statistics);
@@ -147,18 +152,18 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         var features = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);      // [B, N, P²·F]
         var latent = Encode(features, masking.Shuffle[.., ..visible]);
 
-        var y = decoderEmbed.call(latent);
-        var filler = maskToken.expand(b, n - visible, Config.DecoderDim);
-        y = cat([y, filler], 1).gather(1, masking.Restore.unsqueeze(-1).expand(b, n, Config.DecoderDim)) + decoderPos;
+        var y = decoderEmbed.call(latent);                                                         // [B, kept·G, Dd]
+        var filler = maskToken.expand(b, (n - visible) * groups, Config.DecoderDim);
+        y = cat([y, filler], 1).gather(1, GroupTokens(masking.Restore).unsqueeze(-1).expand(b, n * groups, Config.DecoderDim)) + decoderPos;
         foreach (var block in decoderBlocks) y = block.call(y);
-        y = decoderNorm.call(y);
+        y = decoderNorm.call(y);                                                                   // [B, N·G, Dd]
 
         var reconstruction = Reconstruct(y, context);
         Tensor? abundances = null, endmembers = null;
         if (physics is not null)
         {
             var seen = 1 - masking.Mask;                                                             // [B, N]
-            (abundances, endmembers) = physics.call(new MixingInput(y, context.Response,
+            (abundances, endmembers) = physics.call(new MixingInput(PerPatch(y), context.Response,
                 Features: Config.AbundanceFromSpectrum ? features.view(b, n, pixels, -1) * seen.view(b, n, 1, 1) : null,
                 Pixels: Config.AbundanceRefinementSteps > 0 ? Targets(images).view(b, n, pixels, -1) : null,
                 Visible: seen));
@@ -186,12 +191,12 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         if (layers < 1 || layers > Config.EncoderDepth) throw new InvalidSettingException($"Encoder layers must be 1–{Config.EncoderDepth} (got {layers}).");
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
-        var x = patchEmbed.call(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize)) + encoderPos;
+        var x = patchEmbed.call(BandGroupTokens(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize))) + encoderPos;
         var outputs = new List<Tensor>();
         for (int i = 0; i < encoderBlocks.Count; i++)
         {
             x = encoderBlocks[i].call(x);
-            if (i >= encoderBlocks.Count - layers) outputs.Add(encoderNorm.call(x));
+            if (i >= encoderBlocks.Count - layers) outputs.Add(PerPatch(encoderNorm.call(x)));
         }
         foreach (var o in outputs) o.MoveToOuterDisposeScope();
         return outputs;
@@ -280,9 +285,17 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         return standardised.permute(0, 2, 3, 1).matmul(weights).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Decoder tokens [B, N, Dd] → reconstruction [B, N, P²·bands] in reflectance.</summary>
+    /// <summary>Decoder tokens [B, N·G, Dd] → reconstruction [B, N, P²·bands] in reflectance.</summary>
     Tensor Reconstruct(Tensor y, BandContext context)
     {
+        if (groups > 1)
+        {
+            // Each (patch, group) token predicts its cube [P², bands per group]; the groups are laid back side by side.
+            long bb = y.shape[0], nn = y.shape[1] / groups;
+            int p2 = Config.PatchSize * Config.PatchSize, per = Config.BandsPerGroup;
+            return pixelHead.call(y).view(bb, nn, groups, p2, per).permute(0, 1, 3, 2, 4).reshape(bb, nn, p2, groups * per)
+                                    [.., .., .., ..Config.Bands].reshape(bb, nn, p2 * Config.Bands);
+        }
         if (spectralHead is null) return pixelHead.call(y);
         using var scope = NewDisposeScope();
         long b = y.shape[0], n = y.shape[1];
@@ -298,11 +311,39 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     Tensor Encode(Tensor features, Tensor keep)
     {
         long b = features.shape[0];
-        var x = patchEmbed.call(features) + encoderPos;
-        x = x.gather(1, keep.unsqueeze(-1).expand(b, keep.shape[1], Config.EncoderDim));
+        var x = patchEmbed.call(BandGroupTokens(features)) + encoderPos;                          // [B, N·G, D]
+        var kept = GroupTokens(keep);
+        x = x.gather(1, kept.unsqueeze(-1).expand(b, kept.shape[1], Config.EncoderDim));
         foreach (var block in encoderBlocks) x = block.call(x);
         return encoderNorm.call(x);
     }
+
+    /// <summary>
+    /// Patch tokens [B, N, P²·C] → (patch, band group) tokens [B, N·G, P²·C/G], the bands zero-padded to G groups of
+    /// equal size; the identity for one group.
+    /// </summary>
+    Tensor BandGroupTokens(Tensor features)
+    {
+        if (groups == 1) return features;
+        using var scope = NewDisposeScope();
+        long b = features.shape[0], n = features.shape[1];
+        int p2 = Config.PatchSize * Config.PatchSize, per = Config.BandsPerGroup;
+        var spectra = features.view(b, n, p2, -1);
+        long pad = (long)groups * per - spectra.shape[3];
+        if (pad > 0) spectra = nn.functional.pad(spectra, [0, pad]);
+        return spectra.view(b, n, p2, groups, per).permute(0, 1, 3, 2, 4).reshape(b, n * groups, p2 * per).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Patch indices [B, K] → the indices of their band-group tokens [B, K·G] (patch·G + group); the identity for one group.</summary>
+    Tensor GroupTokens(Tensor patches)
+    {
+        if (groups == 1) return patches;
+        using var offsets = arange(groups, dtype: patches.dtype, device: patches.device);
+        return (patches.unsqueeze(-1) * groups + offsets).view(patches.shape[0], -1);
+    }
+
+    /// <summary>Per-token vectors [B, N·G, D] → per-patch vectors [B, N, D] (the mean over a patch's band groups); the identity for one group.</summary>
+    Tensor PerPatch(Tensor tokens) => groups == 1 ? tokens : tokens.view(tokens.shape[0], -1, groups, tokens.shape[2]).mean([2]);
 
     void CheckShape(Tensor images)
     {

@@ -65,6 +65,7 @@ public class BaselineAndSweepTests
         Assert.Contains("| karma-mask0.9 |", table);
         Assert.Contains("| interpolation |", table);
         Assert.Contains("| mae-adapter |", table);
+        Assert.Contains("| mae-spectral-spatial |", table);
     }
 
     [Fact]
@@ -95,5 +96,67 @@ public class BaselineAndSweepTests
         var adapter = model.named_parameters().Where(p => p.name.StartsWith("spectralAdapter")).ToList();
         Assert.NotEmpty(adapter);
         Assert.All(adapter, p => Assert.True(p.parameter.grad is { } g && g.abs().sum().item<float>() > 0, p.name));
+    }
+    static KarmaConfig SpectralSpatial(int bands, int groups) =>
+        TestConfigs.Micro with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.SpectralSpatial, SpectralGroups = groups, Bands = bands };
+
+    [Fact]
+    public void The_spectral_spatial_baseline_runs_forward_and_backward_with_padded_band_groups()
+    {
+        var config = SpectralSpatial(bands: 23, groups: 4);            // 6 bands per group, the last padded by one
+        Assert.Equal(6, config.BandsPerGroup);
+        using var model = new KarmaModel(config);
+        var x = rand(2, 23, 16, 16);
+        using var output = model.call(x, null, model.SampleMasking(2));
+        Assert.Equal(new long[] { 2, 16, 16 * 23 }, output.Reconstruction.shape);
+        using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
+        loss.Total.backward();
+        foreach (var (name, parameter) in model.named_parameters())
+            Assert.True(parameter.grad is { } g && g.abs().sum().item<float>() > 0, name);
+        // Per-patch features keep the shape every readout expects, the mean over a patch's band groups.
+        using var features = model.EncodeAll(x, null);
+        Assert.Equal(new long[] { 2, 16, config.EncoderDim }, features.shape);
+    }
+
+    [Fact]
+    public void A_masked_patch_hides_every_band_group_and_a_visible_one_is_seen()
+    {
+        using var model = new KarmaModel(SpectralSpatial(bands: 12, groups: 3));
+        model.eval();
+        var x = rand(1, 12, 16, 16);
+        using var generator = new Generator().manual_seed(3);
+        var masking = model.SampleMasking(1, generator);
+        var mask = masking.Mask[0].data<float>().ToArray();
+        int hidden = Array.IndexOf(mask, 1f), seen = Array.IndexOf(mask, 0f);
+        Tensor Changed(int token)
+        {
+            var y = x.clone();
+            int row = token / 4 * 4, col = token % 4 * 4;                   // 4×4 patches on a 4×4 grid
+            y[.., .., row..(row + 4), col..(col + 4)] += 5f;                 // every band of that patch
+            return y;
+        }
+        using var _ = no_grad();
+        using var reference = model.call(x, null, masking);
+        using var afterHidden = model.call(Changed(hidden), null, masking);
+        using var afterSeen = model.call(Changed(seen), null, masking);
+        Assert.Equal(0f, (afterHidden.Reconstruction - reference.Reconstruction).abs().max().item<float>());
+        Assert.True((afterSeen.Reconstruction - reference.Reconstruction).abs().max().item<float>() > 1e-4f);
+    }
+
+    [Fact]
+    public void Spectral_spatial_positions_concatenate_the_patch_and_the_band_group()
+    {
+        using var positions = PositionEmbedding.SpectralSpatial(32, grid: 2, groups: 3);
+        using var spatial = PositionEmbedding.SineCosine2D(24, 2);
+        Assert.Equal(new long[] { 12, 32 }, positions.shape);
+        for (int n = 0; n < 4; n++)
+            for (int g = 0; g < 3; g++)
+            {
+                Assert.True(positions[n * 3 + g, ..24].allclose(spatial[n]));
+                // Group g's last quarter: sin(g·ω_k), cos(g·ω_k) with ω_0 = 1.
+                Assert.Equal(Math.Sin(g), positions[n * 3 + g, 24].item<float>(), 5);
+                Assert.Equal(Math.Cos(g), positions[n * 3 + g, 28].item<float>(), 5);
+            }
+        Assert.Throws<InvalidSettingException>(() => PositionEmbedding.SpectralSpatial(24, 2, 3));
     }
 }
