@@ -120,17 +120,7 @@ static class Benchmarks
         start.Environment.Remove("OPENBLAS_L2_SIZE");
         if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
         start.Environment["OMP_WAIT_POLICY"] = waitPolicy;
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"PyTorch peer failed ({error.Trim().Split('\n').LastOrDefault()}); run bench/reference/install.sh to install it.");
-            return null;
-        }
-        var json = JsonNode.Parse(output)!;
+        if (RunPeerScript(start, "PyTorch peer") is not { } json) return null;
         var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
         var blas = json["blas"]!;
         return BenchResult.FromSamples("peer_" + StepName(config, c.Batch), samples,
@@ -211,6 +201,19 @@ static class Benchmarks
     /// <summary>The files <see cref="Reading"/> has written so far, with the library that reads each for comparison and its row name.</summary>
     public static List<(string Library, string File, string Name)> ReadPeers { get; } = [];
 
+    /// <summary>Runs a reference script and parses the JSON it prints; null (and one line on stderr) when Python or the library is missing.</summary>
+    static JsonNode? RunPeerScript(ProcessStartInfo start, string what)
+    {
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode == 0) return JsonNode.Parse(output)!;
+        Console.Error.WriteLine($"{what} failed ({error.Trim().Split('\n').LastOrDefault()}); run bench/reference/install.sh to install it.");
+        return null;
+    }
+
     /// <summary>
     /// A whole-file read by GDAL (ReadAsArray, the dataset reopened each time so its block cache starts empty; the faster of
     /// GDAL_NUM_THREADS unset and ALL_CPUS) or h5py, from bench/reference/read_peer.py; null when the library is missing.
@@ -221,17 +224,7 @@ static class Benchmarks
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(JsonSerializer.Serialize(new { library, path = file, variable = "cube", repetitions }));
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-        string output = process.StandardOutput.ReadToEnd(), error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"{library} read peer failed ({error.Trim().Split('\n').LastOrDefault()}); run bench/reference/install.sh to install it.");
-            return null;
-        }
-        var json = JsonNode.Parse(output)!;
+        if (RunPeerScript(start, $"{library} read peer") is not { } json) return null;
         var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
         double megabytes = new FileInfo(file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file).Length / 1e6;
         return BenchResult.FromSamples($"read_{library}_{name}", samples,

@@ -86,17 +86,23 @@ public class BaselineAndSweepTests
     [Fact]
     public void The_spectral_adapter_baseline_runs_forward_and_backward()
     {
-        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.Adapter, SpectralDim = 8, Bands = 24 };
-        using var model = new KarmaModel(config);
-        var x = rand(2, 24, 16, 16);
-        using var output = model.call(x, null, model.SampleMasking(2));
-        Assert.Equal(new long[] { 2, 16, 16 * 24 }, output.Reconstruction.shape);
-        using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
-        loss.Total.backward();
+        using var model = OneBackwardPass(TestConfigs.Micro with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.Adapter, SpectralDim = 8, Bands = 24 }, out _);
         var adapter = model.named_parameters().Where(p => p.name.StartsWith("spectralAdapter")).ToList();
         Assert.NotEmpty(adapter);
         Assert.All(adapter, p => Assert.True(p.parameter.grad is { } g && g.abs().sum().item<float>() > 0, p.name));
     }
+    /// <summary>A model of <paramref name="config"/> after one masked forward pass on random tiles (whose reconstruction must have the tiles' shape) and its backward pass.</summary>
+    static KarmaModel OneBackwardPass(KarmaConfig config, out Tensor tiles)
+    {
+        var model = new KarmaModel(config);
+        tiles = rand(2, config.Bands, 16, 16);
+        using var output = model.call(tiles, null, model.SampleMasking(2));
+        Assert.Equal(new long[] { 2, 16, 16 * config.Bands }, output.Reconstruction.shape);
+        using var loss = KarmaLoss.Compute(output, model.Targets(tiles), config);
+        loss.Total.backward();
+        return model;
+    }
+
     static KarmaConfig SpectralSpatial(int bands, int groups) =>
         TestConfigs.Micro with { Variant = ModelVariant.Mae, SpectralEmbedding = SpectralEmbedding.SpectralSpatial, SpectralGroups = groups, Bands = bands };
 
@@ -105,12 +111,7 @@ public class BaselineAndSweepTests
     {
         var config = SpectralSpatial(bands: 23, groups: 4);            // 6 bands per group, the last padded by one
         Assert.Equal(6, config.BandsPerGroup);
-        using var model = new KarmaModel(config);
-        var x = rand(2, 23, 16, 16);
-        using var output = model.call(x, null, model.SampleMasking(2));
-        Assert.Equal(new long[] { 2, 16, 16 * 23 }, output.Reconstruction.shape);
-        using var loss = KarmaLoss.Compute(output, model.Targets(x), config);
-        loss.Total.backward();
+        using var model = OneBackwardPass(config, out var x);
         foreach (var (name, parameter) in model.named_parameters())
             Assert.True(parameter.grad is { } g && g.abs().sum().item<float>() > 0, name);
         // Per-patch features keep the shape every readout expects, the mean over a patch's band groups.
