@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Karma.Data;
+using Karma.Downstream;
+using Karma.Experiments;
 using Karma.Model;
 using Karma.Runtime;
 using Karma.Training;
@@ -127,6 +129,23 @@ public class InputValidationTests
         Assert.Contains("has 3 bands", Assert.Throws<SceneFileException>(() => LabelMap.Read(dir.File("three.hdr"), 4, 4)).Message);
         SceneWriter.Write(dir.File("negative.hdr"), 4, 4, 1, Enumerable.Range(0, 16).Select(i => i == 5 ? -2f : 1f).ToArray());
         Assert.Contains("class number -2", Assert.ThrowsAny<KarmaException>(() => LabelMap.Read(dir.File("negative.hdr"), 4, 4)).Message);
+    }
+
+    [Theory]
+    [InlineData(0, "no labelled pixel")]
+    [InlineData(3, "a single class")]
+    public void A_probe_on_labels_of_fewer_than_two_classes_is_refused(int label, string what)
+    {
+        // An all-zero map (everything unlabelled) once reached libtorch's argmax; a single class once scored OA 100%, κ 1.
+        using var dir = new TempDir();
+        var simulated = new SceneSimulator { Size = 16, Bands = 8, Seed = 2 }.Generate();
+        using var scene = HyperspectralScene.Open(simulated.WriteTo(dir.File("scene")));
+        var cube = ReflectanceCube.Read(scene, new TilingOptions { TileSize = 16 });
+        using var model = new KarmaModel(TestConfigs.Micro with { Bands = 8 });
+        var labelled = new LabelledScene(cube, Enumerable.Repeat(label, 16 * 16).ToArray());
+        var e = Assert.Throws<InvalidSettingException>(() => ProbeExperiment.Run(model, [labelled], new ProbeOptions(new FeatureRecipe())));
+        Assert.Contains(what, e.Message);
+        Assert.Contains("at least two classes", e.Message);
     }
 
     [Fact]
