@@ -22,6 +22,19 @@ public readonly record struct RunSpread(double Mean, double Std, int Count)
 
     /// <summary>"mean ± std" with <paramref name="format"/>.</summary>
     public string Format(string format) => Count == 0 ? "–" : $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// A paired difference: the mean with its sign ("+0.13", "−0.13", and "0.00" when it rounds to zero, never "-+0.00")
+    /// ± the unsigned spread, both with <paramref name="decimals"/> decimals.
+    /// </summary>
+    public string FormatDifference(int decimals)
+    {
+        if (Count == 0) return "–";
+        string plain = "0." + new string('0', decimals);
+        double mean = Math.Round(Mean, decimals);
+        string signed = mean == 0 ? plain : mean.ToString($"+{plain};-{plain}", CultureInfo.InvariantCulture);
+        return $"{signed} ± {Std.ToString(plain, CultureInfo.InvariantCulture)}";
+    }
 }
 
 /// <summary>One trained and tested model of a repeated comparison.</summary>
@@ -126,7 +139,7 @@ public static class RepeatedComparison
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var s in summary)
             md.AppendLine($"| {s.Variant} | {s.Psnr.Format("F2")} | {s.Ssim.Format("F4")} | {s.SamDegrees.Format("F2")} | {s.Rmse.Format("F4")} | {s.PsnrPhys.Format("F2")} | " +
-                          $"{s.SamPhysDegrees.Format("F2")} | {s.PsnrDifference.Format("+0.00;-0.00")} | {s.SsimDifference.Format("+0.0000;-0.0000")} | {s.SamDifference.Format("+0.00;-0.00")} | {s.Seconds:F0} |");
+                          $"{s.SamPhysDegrees.Format("F2")} | {s.PsnrDifference.FormatDifference(2)} | {s.SsimDifference.FormatDifference(4)} | {s.SamDifference.FormatDifference(2)} | {s.Seconds:F0} |");
         md.AppendLine();
         md.AppendLine($"Mean ± sample standard deviation over {folds} test fold(s) × {seeds} seed(s); Δ is the paired difference to {reference} on the same fold and seed. " +
                       "Masked-patch metrics, mask seed 0; test folds were never used for validation.");

@@ -62,4 +62,14 @@ public class RepeatedComparisonTests
         Assert.Equal(0.0, RunSpread.Of([5.0]).Std);
         Assert.Equal("2.00 ± 1.00", s.Format("F2"));
     }
+
+    [Fact]
+    public void Paired_differences_carry_their_sign_and_an_unsigned_spread()
+    {
+        Assert.Equal("-0.13 ± 0.18", RunSpread.Of([-0.26, 0.0]).FormatDifference(2));
+        Assert.Equal("+1.50 ± 0.71", RunSpread.Of([1.0, 2.0]).FormatDifference(2));
+        // A negative mean that rounds to zero once printed as "-+0.00".
+        Assert.Equal("0.00 ± 0.01", RunSpread.Of([-0.012, 0.004]).FormatDifference(2));
+        Assert.Equal("–", RunSpread.Of([]).FormatDifference(2));
+    }
 }
