@@ -17,10 +17,11 @@ static class EvaluateCommand
         var data = new Option<string[]>("--data") { Description = "Held-out scenes.", Required = true, AllowMultipleArgumentsPerToken = true };
         var maskSeed = new Option<int>("--mask-seed") { Description = "Seed of the masks (same seed, same masks).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var maskRatio = new Option<double?>("--mask-ratio") { Description = "Fraction of patches hidden (default: the model's own), to score models trained at different ratios on the same masks." };
         var bands = new BandOptions();
         var output = new Option<string?>("--out") { Description = "Folder for one NAME.json of metrics per scene (instead of pooled metrics); with --shard, this task's scenes only." };
         var command = new Command("evaluate", "Reconstruct held-out tiles with fixed masks and report PSNR, SSIM, SAM and RMSE (and the physics branch's own).")
-            { checkpoint, data, maskSeed, json, output };
+            { checkpoint, data, maskSeed, maskRatio, json, output };
         bands.AddTo(command);
         var batch = new SceneBatch();
         batch.AddTo(command);
@@ -36,14 +37,14 @@ static class EvaluateCommand
                     batch.Run(parse, scenes, dir, ".json", folder: false, (path, target) =>
                     {
                         var (one, _) = HeldOutTiles.For(meta, [path]);
-                        AtomicFiles.WriteText(target, JsonSerializer.Serialize(new { scene = path, metrics = ReconstructionMetrics.Evaluate(model, one, parse.GetValue(maskSeed)) }, KarmaCli.Json));
+                        AtomicFiles.WriteText(target, JsonSerializer.Serialize(new { scene = path, metrics = ReconstructionMetrics.Evaluate(model, one, parse.GetValue(maskSeed), maskRatio: parse.GetValue(maskRatio)) }, KarmaCli.Json));
                     });
                     return 0;
                 }
                 var (tiles, resampled) = HeldOutTiles.For(meta, scenes);
                 if (resampled) Console.Error.WriteLine($"karma: note: the scenes' bands differ from the model's; resampled them to the model's {meta.Config.Bands} bands.");
                 if (tiles.Sum(t => t.Tiles.Count) == 0) throw new KarmaException($"No {meta.Config.TileSize}² tiles with little enough no-data in the given scenes.");
-                var metrics = ReconstructionMetrics.Evaluate(model, tiles, parse.GetValue(maskSeed));
+                var metrics = ReconstructionMetrics.Evaluate(model, tiles, parse.GetValue(maskSeed), maskRatio: parse.GetValue(maskRatio));
                 if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(metrics, KarmaCli.Json)); return 0; }
                 static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
                 var table = new Table().AddColumns("", "PSNR (dB)", "SSIM", "SAM (°)", "RMSE");

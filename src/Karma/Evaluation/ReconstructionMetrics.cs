@@ -25,18 +25,20 @@ public sealed record ReconstructionMetrics(double Psnr, double Ssim, double SamD
                                            TileMetrics Full, int Tiles, int MaskSeed, long ExcludedPixels = 0)
 {
     /// <summary>Evaluates <paramref name="model"/> on every tile in batches, masks drawn from <paramref name="maskSeed"/>.</summary>
-    public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16) =>
-        Evaluate(model, [tiles], maskSeed, batchSize);
+    public static ReconstructionMetrics Evaluate(KarmaModel model, TileSet tiles, int maskSeed = 0, int batchSize = 16, double? maskRatio = null) =>
+        Evaluate(model, [tiles], maskSeed, batchSize, maskRatio);
 
     /// <summary>
     /// Evaluates <paramref name="model"/> on tiles of several band sets (one <see cref="TileSet"/> each, as a wavelength-aware
     /// model reads several sensors), group after group with one mask generator, every number pooled over all of them: errors
-    /// per value, angles per pixel, SSIM per band image.
+    /// per value, angles per pixel, SSIM per band image. Masks hide the model's own ratio of patches unless
+    /// <paramref name="maskRatio"/> says otherwise: models trained at different ratios are compared on the same masks.
     /// </summary>
-    public static ReconstructionMetrics Evaluate(KarmaModel model, IReadOnlyList<TileSet> groups, int maskSeed = 0, int batchSize = 16)
+    public static ReconstructionMetrics Evaluate(KarmaModel model, IReadOnlyList<TileSet> groups, int maskSeed = 0, int batchSize = 16, double? maskRatio = null)
     {
         model.eval();
-        return Evaluate(model.Config, (images, bands, masking) =>
+        var scoring = maskRatio is { } r ? (model.Config with { MaskRatio = r }).Validate() : model.Config;
+        return Evaluate(scoring, (images, bands, masking) =>
         {
             // Tensors made here belong to the caller's per-batch dispose scope (KarmaOutput's lazy A·â would not).
             var output = model.call(images, bands, masking);

@@ -32,7 +32,18 @@ public static class Comparison
         {
             var started = System.Diagnostics.Stopwatch.StartNew();
             var result = execute(name, spec.Training.Steps, onStep => TrainingRun.Start(spec with { Config = config }, Path.Combine(directory, name), onStep, overwrite));
-            entries.Add(new ComparisonEntry(name, config, result, started.Elapsed.TotalSeconds));
+            double seconds = started.Elapsed.TotalSeconds;
+            if (config.MaskRatio != spec.Config.MaskRatio)
+            {
+                // Trained at its own ratio, scored on the masks every other row gets: otherwise its task would be easier or harder.
+                var (model, _) = ModelCheckpoint.Load(Path.Combine(directory, name));
+                using (model)
+                {
+                    var (train, validation) = TrainingRun.LoadTiles(spec with { Config = config });
+                    result = result with { Metrics = ReconstructionMetrics.Evaluate(model, result.ValidatedOnTraining ? train : validation, maskRatio: spec.Config.MaskRatio) };
+                }
+            }
+            entries.Add(new ComparisonEntry(name, config, result, seconds));
         }
         if (interpolationFloor)
         {
@@ -74,7 +85,8 @@ public static class Comparison
         }
         var first = entries[0].Result;
         md.AppendLine();
-        md.AppendLine($"Masked-patch metrics on {first.Metrics.Tiles} held-out tiles ({first.TrainTiles} training tiles), same seed, masks and step budget for every model." +
+        md.AppendLine($"Masked-patch metrics on {first.Metrics.Tiles} held-out tiles ({first.TrainTiles} training tiles), same seed, masks and step budget for every model" +
+                      $" (models trained at another mask ratio are scored at {entries[0].Config.MaskRatio.ToString(CultureInfo.InvariantCulture)} like the rest)." +
                       (first.ValidatedOnTraining ? " **No held-out tiles: metrics are on training tiles.**" : ""));
         return md.ToString();
     }

@@ -94,7 +94,7 @@ public static class RepeatedComparison
                     using (model)
                     {
                         var (tiles, _) = HeldOutTiles.For(meta, splits[k].Test);
-                        runs.Add(new FoldRun(name, k, seed, ReconstructionMetrics.Evaluate(model, tiles), result.TrainTiles, seconds));
+                        runs.Add(new FoldRun(name, k, seed, ReconstructionMetrics.Evaluate(model, tiles, maskRatio: spec.Config.MaskRatio), result.TrainTiles, seconds));
                     }
                 }
                 if (interpolationFloor)

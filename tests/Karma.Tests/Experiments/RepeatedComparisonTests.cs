@@ -1,4 +1,5 @@
 using Karma.Data;
+using Karma.Evaluation;
 using Karma.Experiments;
 using Karma.Model;
 using Karma.Runtime;
@@ -50,6 +51,31 @@ public class RepeatedComparisonTests
         Assert.NotEqual(mae.Single(r => r.Fold == 0 && r.Seed == 3).Test.Psnr, mae.Single(r => r.Fold == 0 && r.Seed == 4).Test.Psnr);
         Assert.True(File.Exists(dir.File("cmp/comparison.md")) && File.Exists(dir.File("cmp/comparison_psnr.png")));
         Assert.Contains("± 0.00", File.ReadAllText(dir.File("cmp/comparison.md")));
+    }
+
+    [Fact]
+    public void A_model_trained_at_another_mask_ratio_is_scored_on_the_same_masks_as_the_rest()
+    {
+        using var dir = new TempDir();
+        string scene = new SceneSimulator { Size = 64, Bands = 10, Endmembers = 3, Seed = 5 }.Generate().WriteTo(dir.File("scene"));
+        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
+        var spec = new RunSpec
+        {
+            Config = config, Data = [scene], Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
+            Training = new TrainingOptions { Steps = 3, BatchSize = 4, CheckpointEvery = 0 },
+        };
+        var entries = Comparison.Run(spec, [("mae", config), ("mae-mask0.5", config with { MaskRatio = 0.5 })], dir.File("cmp"), (_, _, train) => train(_ => { }));
+        var (model, _) = ModelCheckpoint.Load(dir.File("cmp/mae-mask0.5"));
+        using (model)
+        {
+            var (_, validation) = TrainingRun.LoadTiles(spec);
+            Assert.True(validation.Sum(v => v.Tiles.Count) > 0);                       // the bottom quarter of the scene
+            var atReference = ReconstructionMetrics.Evaluate(model, validation, maskRatio: 0.75);
+            var atOwn = ReconstructionMetrics.Evaluate(model, validation);
+            Assert.Equal(atReference.Psnr, entries[1].Result.Metrics.Psnr);
+            Assert.NotEqual(atOwn.Psnr, entries[1].Result.Metrics.Psnr);
+        }
+        Assert.Contains("scored at 0.75", File.ReadAllText(dir.File("cmp/comparison.md")));
     }
 
     [Fact]
