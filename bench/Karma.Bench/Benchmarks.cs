@@ -223,7 +223,9 @@ static class Benchmarks
         string script = Path.Combine(RepositoryRoot(), "bench", "reference", "read_peer.py");
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
-        start.ArgumentList.Add(JsonSerializer.Serialize(new { library, path = file, variable = "cube", repetitions }));
+        // GDAL opens an ENVI scene by its binary, not its header.
+        string path = library == "gdal" && file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file;
+        start.ArgumentList.Add(JsonSerializer.Serialize(new { library, path, variable = "cube", repetitions }));
         if (RunPeerScript(start, $"{library} read peer") is not { } json) return null;
         var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
         double megabytes = new FileInfo(file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file).Length / 1e6;

@@ -92,10 +92,12 @@ try
 finally { if (Directory.Exists(scratch)) Directory.Delete(scratch, true); }
 
 var summary = Summary.Markdown(results, threads);
-var report = new { environment = KarmaEnvironment.Capture(), threads, startedUtc = Process.GetCurrentProcess().StartTime.ToUniversalTime(), results };
-AtomicFiles.WriteText(outPath, JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
-AtomicFiles.WriteText(Path.ChangeExtension(outPath, ".md"), summary);
 Console.WriteLine();
 Console.WriteLine(summary);
+AtomicFiles.WriteText(Path.ChangeExtension(outPath, ".md"), summary);
+var report = new { environment = KarmaEnvironment.Capture(), threads, startedUtc = Process.GetCurrentProcess().StartTime.ToUniversalTime(), results };
+// A value not measured on this machine (bf16 without native support) is NaN and is written as "NaN", not refused.
+var jsonOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+AtomicFiles.WriteText(outPath, JsonSerializer.Serialize(report, jsonOptions));
 Console.WriteLine($"wrote {outPath} and {Path.ChangeExtension(outPath, ".md")}");
 return 0;
