@@ -27,6 +27,8 @@ public static class Comparison
             string simulated = new Data.SceneSimulator { Size = 128, Bands = 218, Endmembers = 5, Seed = 1 }.Generate().WriteTo(Path.Combine(directory, "simulated"));
             spec = spec with { Data = [Path.GetFullPath(simulated)] };
         }
+        // The held-out tiles, read once for whatever needs them after training (they do not depend on the mask ratio).
+        (IReadOnlyList<Data.TileSet> Train, IReadOnlyList<Data.TileSet> Validation)? tiles = null;
         var entries = new List<ComparisonEntry>();
         foreach (var (name, config) in variants)
         {
@@ -39,7 +41,7 @@ public static class Comparison
                 var (model, _) = ModelCheckpoint.Load(Path.Combine(directory, name));
                 using (model)
                 {
-                    var (train, validation) = TrainingRun.LoadTiles(spec with { Config = config });
+                    var (train, validation) = tiles ??= TrainingRun.LoadTiles(spec);
                     result = result with { Metrics = ReconstructionMetrics.Evaluate(model, result.ValidatedOnTraining ? train : validation, maskRatio: spec.Config.MaskRatio) };
                 }
             }
@@ -48,7 +50,7 @@ public static class Comparison
         if (interpolationFloor)
         {
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var (train, validation) = TrainingRun.LoadTiles(spec);
+            var (train, validation) = tiles ??= TrainingRun.LoadTiles(spec);
             bool onTraining = validation.Sum(v => v.Tiles.Count) == 0;
             var metrics = Floor(spec.Config, onTraining ? train : validation);
             entries.Add(new ComparisonEntry("interpolation", spec.Config with { Variant = ModelVariant.Mae },
