@@ -20,14 +20,10 @@ public static class AtomicFiles
             }
             File.Move(temp, path, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             File.Delete(temp);
-            throw NotWritten(path, e);
-        }
-        catch
-        {
-            File.Delete(temp);
+            if (e is IOException or UnauthorizedAccessException) throw NotWritten(path, e);
             throw;
         }
     }

@@ -293,7 +293,7 @@ public static class MatFile
         try { names = Hdf5Structure.HardLinks(path); }
         catch (InvalidDataException e) { throw new SceneFileException(path, $"says MATLAB 7.3 but its HDF5 structure is damaged ({KarmaException.Quote(e.Message)})."); }
         using var h5 = OpenHdf5(path);
-        var children = names is null ? h5.Children() : names.Where(n => !n.StartsWith('#')).Select(n => h5.Get(n));
+        var children = names is null ? h5.Children() : names.Select(n => h5.Get(n));
         foreach (var child in children)
         {
             if (child is not IH5Dataset dataset || child.Name.StartsWith('#')) continue;
@@ -406,7 +406,8 @@ public static class MatFile
     {
         int rank = shape.Length, run = (int)shape[rank - 1];
         var index = new ulong[rank];                                // position inside the block, last axis always 0
-        for (long from = 0; from < (long)shape.Aggregate(1UL, (a, d) => a * d); from += run)
+        long total = (long)shape.Aggregate(1UL, (a, d) => a * d);
+        for (long from = 0; from < total; from += run)
         {
             long to = 0;
             for (int d = 0; d < rank; d++) to = to * (long)dims[d] + (long)(start[d] + index[d]);

@@ -31,8 +31,8 @@ public sealed record ReflectanceCube(float[] Values, bool[] Invalid, int Bands, 
     public IEnumerable<(int Row, int Col, float[] Values)> CoveringTiles(int tile, int? stride = null)
     {
         if (Rows < tile || Cols < tile) throw new InvalidSettingException($"The scene is {Rows}×{Cols} pixels, smaller than one {tile}×{tile} tile.");
-        foreach (int r in TileSet.CoveringOrigins(Rows, tile, stride ?? tile))
-            foreach (int c in TileSet.CoveringOrigins(Cols, tile, stride ?? tile))
+        foreach (int r in TileSet.CoveringOrigins(Rows, tile, stride))
+            foreach (int c in TileSet.CoveringOrigins(Cols, tile, stride))
             {
                 var values = new float[Bands * tile * tile];
                 for (int b = 0; b < Bands; b++)
