@@ -33,7 +33,7 @@ public static class PixelFeatures
     /// <summary>The decoder's per-pixel features of every pixel (<see cref="KarmaModel.DecoderFeatures"/>), [rows·cols, F].</summary>
     public static float[,] Decoder(KarmaModel model, ReflectanceCube cube)
     {
-        int f = model.Config.ByWavelength ? model.Config.SpectralDim : cube.Bands;
+        int f = model.Config.HeadChannels;
         return Transpose(TiledInference.Run(model, cube, f, images => model.DecoderFeatures(images, cube.Spectral)), cube.Rows * cube.Cols, f);
     }
 
@@ -97,12 +97,5 @@ public static class PixelFeatures
     }
 
     /// <summary>The raw spectra of every pixel, [rows·cols, bands]: the baseline every probe is compared with.</summary>
-    public static float[,] Spectra(ReflectanceCube cube)
-    {
-        int pixels = cube.Rows * cube.Cols;
-        var result = new float[pixels, cube.Bands];
-        for (int b = 0; b < cube.Bands; b++)
-            for (int p = 0; p < pixels; p++) result[p, b] = cube.Values[b * pixels + p];
-        return result;
-    }
+    public static float[,] Spectra(ReflectanceCube cube) => Transpose(cube.Values, cube.Rows * cube.Cols, cube.Bands);
 }

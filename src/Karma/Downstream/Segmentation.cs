@@ -141,7 +141,6 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
         }
 
         model.eval();
-        foreach (var (_, group) in groups) group.LearningRate = options.LearningRate;
         var predicted = new List<int>();
         foreach (var scene in scenes)
         {

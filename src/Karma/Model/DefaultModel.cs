@@ -15,7 +15,8 @@ public static class DefaultModel
     const string Prefix = "Karma.DefaultModel.";
 
     /// <summary>Whether this build carries a default model.</summary>
-    public static bool Available => Resource(ModelCheckpoint.MetadataFile) is not null && Resource(ModelCheckpoint.WeightsFile) is not null;
+    public static bool Available => Assembly.GetExecutingAssembly() is var a
+        && a.GetManifestResourceInfo(Prefix + ModelCheckpoint.MetadataFile) is not null && a.GetManifestResourceInfo(Prefix + ModelCheckpoint.WeightsFile) is not null;
 
     /// <summary>The default model's metadata as shipped (null when the build carries none).</summary>
     public static ModelCheckpoint.Metadata? Metadata
@@ -26,9 +27,6 @@ public static class DefaultModel
             return stream is null ? null : JsonSerializer.Deserialize<ModelCheckpoint.Metadata>(stream, KarmaJson.Indented);
         }
     }
-
-    /// <summary>The SHA-256 of the default model's weights as its metadata records it, or null.</summary>
-    public static string? Sha256 => Metadata?.WeightsSha256;
 
     /// <summary>
     /// <paramref name="checkpoint"/> when given; otherwise the folder of the default model, written out on first use.
