@@ -159,9 +159,9 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
 
     /// <summary>
     /// The encoder's trainable parameters by depth below the head: final norm 1, last block 2, …, first block d + 1, the
-    /// spectral and patch embeddings d + 2.
+    /// spectral embedding (or adapter) and the patch embedding d + 2.
     /// </summary>
-    static IEnumerable<(int Depth, Parameter[] Parameters)> EncoderLayers(KarmaModel model)
+    internal static IEnumerable<(int Depth, Parameter[] Parameters)> EncoderLayers(KarmaModel model)
     {
         int depth = model.Config.EncoderDepth;
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
@@ -172,6 +172,6 @@ public sealed class Segmentation : Module<Tensor, SpectralBands?, Tensor>
             int block = i;
             yield return (depth - block + 1, Where(n => n.StartsWith($"encoderBlocks.{block}.")));
         }
-        yield return (depth + 2, Where(n => n.StartsWith("patchEmbed.") || n.StartsWith("spectralEmbed.")));
+        yield return (depth + 2, Where(n => n.StartsWith("patchEmbed.") || n.StartsWith("spectralEmbed.") || n.StartsWith("spectralAdapter.")));
     }
 }

@@ -53,6 +53,23 @@ public class SegmentationTests
         Assert.True(metrics.Oa > majority / 1024.0 + 0.1, $"OA {metrics.Oa:P1} vs majority share {majority / 1024.0:P1}");
     }
 
+    [Theory]
+    [InlineData(SpectralEmbedding.Fixed)]
+    [InlineData(SpectralEmbedding.Adapter)]
+    [InlineData(SpectralEmbedding.SpectralSpatial)]
+    public void Fine_tuning_gives_every_parameter_the_features_depend_on_a_learning_rate(SpectralEmbedding embedding)
+    {
+        // The layer-decay groups are made from parameter names: a module they miss would stay frozen in fine-tuning.
+        manual_seed(0);
+        using var model = new KarmaModel(Micro with { Variant = ModelVariant.Mae, SpectralEmbedding = embedding, SpectralDim = 8 });
+        var x = rand(1, Micro.Bands, 16, 16);
+        (model.EncodeAll(x, null).sum() + model.SpectralFeatures(x, null).sum()).backward();
+        var grouped = Segmentation.EncoderLayers(model).SelectMany(g => g.Parameters).Select(p => p.Handle).ToHashSet();
+        foreach (var (name, parameter) in model.named_parameters())
+            if (parameter.grad is { } g && g.abs().sum().item<float>() > 0)
+                Assert.True(grouped.Contains(parameter.Handle), $"{name} shapes the features but has no learning-rate group");
+    }
+
     [Fact]
     public void Test_labels_never_influence_fine_tuning()
     {
