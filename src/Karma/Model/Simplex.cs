@@ -31,16 +31,23 @@ public static class Simplex
     /// <paramref name="steps"/> FISTA steps of min ‖A·a − y‖² over the simplex from <paramref name="start"/> ([..., M]), given
     /// the endmembers' Gram matrix G = AᵀA ([M, M]) and each spectrum's projection Aᵀy ([..., M]); step 1/λmax(G), and each
     /// vector's momentum restarts whenever it would point uphill (O'Donoghue &amp; Candès 2015), which keeps ill-conditioned
-    /// endmember sets (similar spectra) converging.
+    /// endmember sets (similar spectra) converging. With <paramref name="active"/> (a leading part of start's shape, e.g.
+    /// [B, N] for [B, N, P², M]; non-zero = solve) only those vectors are solved and the rest returned as they are, so the
+    /// masked patches of a training batch cost nothing.
     /// </summary>
-    public static Tensor LeastSquares(Tensor start, Tensor gram, Tensor projection, int steps)
+    public static Tensor LeastSquares(Tensor start, Tensor gram, Tensor projection, int steps, Tensor? active = null)
     {
         bool graph = is_grad_enabled() && (start.requires_grad || gram.requires_grad || projection.requires_grad);
-        if (!graph && start.device_type == TorchSharp.DeviceType.CPU) return LeastSquaresOnCpu(start, gram, projection, steps);
+        if (!graph && start.device_type == TorchSharp.DeviceType.CPU) return LeastSquaresOnCpu(start, gram, projection, steps, active);
+        if (UnrolledLeastSquares.Handles(start, gram, projection)) return UnrolledLeastSquares.Of(start, gram, projection, steps, StepSize(gram), active);
+        return LeastSquaresComposed(start, gram, projection, steps, active);
+    }
+
+    /// <summary>The same unrolled steps from tensor operations, for every device and type (what <see cref="UnrolledLeastSquares"/> fuses).</summary>
+    public static Tensor LeastSquaresComposed(Tensor start, Tensor gram, Tensor projection, int steps, Tensor? active = null)
+    {
         using var scope = NewDisposeScope();
-        double lipschitz;
-        using (no_grad()) lipschitz = linalg.eigvalsh(gram.detach().to_type(ScalarType.Float64)).max().item<double>();
-        double eta = 1 / Math.Max(lipschitz, 1e-12);
+        double eta = StepSize(gram);
         Tensor x = start, z = start;
         var t = ones_like(start.narrow(-1, 0, 1));
         for (int k = 0; k < steps; k++)
@@ -53,7 +60,16 @@ public static class Simplex
             z = next + where(restart, zeros_like(t), (t - 1) / tNext) * (next - x);
             (x, t) = (next, tNext);
         }
+        if (active is not null) x = where(active.view([.. active.shape, .. Enumerable.Repeat(1L, (int)(start.dim() - active.dim()))]) != 0, x, start);
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>FISTA's step 1/λmax(G), a constant of the graph (computed without gradient).</summary>
+    static double StepSize(Tensor gram)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        return 1 / Math.Max(linalg.eigvalsh(gram.detach().to_type(ScalarType.Float64)).max().item<double>(), 1e-12);
     }
 
     /// <summary>
@@ -61,22 +77,24 @@ public static class Simplex
     /// moves it by less than 1e-9: libtorch's element-wise operations on [..., M] tensors with M ≈ 5 cost more in dispatch than
     /// in arithmetic, and inference runs hundreds of steps.
     /// </summary>
-    static unsafe Tensor LeastSquaresOnCpu(Tensor start, Tensor gram, Tensor projection, int steps)
+    static unsafe Tensor LeastSquaresOnCpu(Tensor start, Tensor gram, Tensor projection, int steps, Tensor? active)
     {
+        float[]? flags = null;
+        if (active is not null) using (var f = active.to_type(ScalarType.Float32).contiguous()) flags = f.data<float>().ToArray();
         using var a0 = start.to_type(ScalarType.Float32).contiguous();
         using var p = projection.to_type(ScalarType.Float32).contiguous();
         using var g64 = gram.to_type(ScalarType.Float64).contiguous();
         int m = (int)start.shape[^1];
         var g = g64.data<double>().ToArray();
-        double lipschitz;
-        using (var values = linalg.eigvalsh(g64)) lipschitz = values.max().item<double>();
-        double eta = 1 / Math.Max(lipschitz, 1e-12);
+        double eta = StepSize(g64);
         var result = empty_like(a0);
         var (pa, pp, pr) = (CpuKernels.Address(a0), CpuKernels.Address(p), CpuKernels.Address(result));
-        CpuKernels.ForEachPixel(a0.numel() / m, i =>
+        long vectors = a0.numel() / m, perFlag = flags is null ? 1 : vectors / flags.Length;
+        CpuKernels.ForEachPixel(vectors, i =>
         {
             var x = new Span<float>((float*)pr + i * m, m);
             new ReadOnlySpan<float>((float*)pa + i * m, m).CopyTo(x);
+            if (flags is not null && flags[i / perFlag] == 0) return;
             var b = new ReadOnlySpan<float>((float*)pp + i * m, m);
             Span<double> z = stackalloc double[m], next = stackalloc double[m], step = stackalloc double[m], xd = stackalloc double[m];
             for (int j = 0; j < m; j++) z[j] = xd[j] = x[j];

@@ -45,11 +45,14 @@ public sealed class SimplexProjection : SingleTensorFunction<SimplexProjection>
         return [((g - mean) * support).MoveToOuterDisposeScope()];
     }
 
-    static unsafe void Project(nint source, nint target, nint support, long vector, int m)
+    static unsafe void Project(nint source, nint target, nint support, long vector, int m) =>
+        Project(new ReadOnlySpan<float>((float*)source + vector * m, m), new Span<float>((float*)target + vector * m, m),
+                new Span<float>((float*)support + vector * m, m));
+
+    /// <summary>Projects <paramref name="v"/> into <paramref name="w"/>, writing 1 to <paramref name="s"/> where the result is positive and 0 elsewhere.</summary>
+    internal static void Project(ReadOnlySpan<float> v, Span<float> w, Span<float> s)
     {
-        var v = new ReadOnlySpan<float>((float*)source + vector * m, m);
-        var w = new Span<float>((float*)target + vector * m, m);
-        var s = new Span<float>((float*)support + vector * m, m);
+        int m = v.Length;
         Span<float> sorted = stackalloc float[m];
         v.CopyTo(sorted);
         for (int i = 1; i < m; i++)                       // insertion sort, descending

@@ -51,6 +51,51 @@ public class SimplexTests
         Assert.True((unrolled - plain).abs().max().item<float>() < 1e-5);
     }
 
+    [Theory]
+    [InlineData(5, 5, 1, false)]
+    [InlineData(5, 5, 5, false)]
+    [InlineData(6, 31, 12, false)]
+    [InlineData(4, 20, 8, true)]      // near-collinear endmembers: momentum restarts happen
+    [InlineData(5, 31, 5, false, true)]
+    public void The_fused_unrolled_steps_equal_the_composed_graph_in_value_and_gradient(int m, int bands, int steps, bool similar, bool someInactive = false)
+    {
+        manual_seed(11 + m + steps);
+        var baseSpectrum = rand(bands, 1) * 0.5 + 0.1;
+        var spectra = similar ? baseSpectrum + rand(bands, m) * 0.02 : rand(bands, m) * 0.5 + 0.05;
+        var pixels = Simplex.Project(randn(2, 7, 9, m)).matmul(spectra.t()) + randn(2, 7, 9, bands) * 0.02;
+        var logits = randn(2, 7, 9, m);
+        var weights = randn(2, 7, 9, m);
+        // Flags per token ([2, 7] over [2, 7, 9, m]): inactive tokens are returned as they are, gradient passed through.
+        Tensor? active = someInactive ? (rand(2, 7) > 0.5).to_type(ScalarType.Float32) : null;
+        (Tensor Value, Tensor[] Grads) Run(bool fused)
+        {
+            var l = logits.clone().requires_grad_();
+            var e = spectra.clone().requires_grad_();
+            var start = l.softmax(-1);
+            var gram = e.t().matmul(e);
+            var projection = pixels.matmul(e);
+            Assert.True(UnrolledLeastSquares.Handles(start, gram, projection));
+            var solved = fused ? Simplex.LeastSquares(start, gram, projection, steps, active) : Simplex.LeastSquaresComposed(start, gram, projection, steps, active);
+            if (active is not null)
+            {
+                var kept = (active == 0).view(2, 7, 1, 1).expand_as(start);
+                Assert.True(solved.masked_select(kept).equal(start.masked_select(kept)).all().item<bool>(), "an inactive vector changed");
+            }
+            var grads = autograd.grad([(solved * weights).sum()], [l, e]);
+            return (solved.detach(), [.. grads]);
+        }
+        var (fusedValue, fusedGrads) = Run(fused: true);
+        var (composedValue, composedGrads) = Run(fused: false);
+        Assert.True((fusedValue - composedValue).abs().max().item<float>() < 1e-5, "values differ");
+        for (int i = 0; i < 2; i++)
+        {
+            float scale = composedGrads[i].abs().max().item<float>();
+            Assert.True(scale > 0, "the composed gradient is zero: the case tests nothing");
+            float error = (fusedGrads[i] - composedGrads[i]).abs().max().item<float>();
+            Assert.True(error < 1e-4 * Math.Max(1, scale), $"gradient {i} differs by {error} (scale {scale})");
+        }
+    }
+
     [Fact]
     public void Fista_steps_converge_to_the_fully_constrained_least_squares_solution()
     {
