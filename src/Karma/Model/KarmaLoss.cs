@@ -95,7 +95,9 @@ public static class KarmaLoss
         }
         if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)
         {
-            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, Pixels(targetTokens), pixelTerms.TargetEnergy);   // [B, N, P²]
+            // Aᵀy from the forward pass when these targets are the ones it projected (the model's own input).
+            var projection = ReferenceEquals(targetTokens, output.Targets) ? output.TargetProjection : null;
+            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, Pixels(targetTokens), pixelTerms.TargetEnergy, projection);   // [B, N, P²]
             physics = config.PhysicsOnAllPatches ? Average(error, ones_like(weights)) : PerToken(error);
             total = total + config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)

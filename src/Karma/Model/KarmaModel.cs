@@ -159,20 +159,24 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         y = decoderNorm.call(y);                                                                   // [B, N·G, Dd]
 
         var reconstruction = Reconstruct(y, context);
-        Tensor? abundances = null, endmembers = null;
+        MixingOutput? mixing = null;
+        Tensor? targets = null;
         if (physics is not null)
         {
-            var seen = 1 - masking.Mask;                                                             // [B, N]
-            (abundances, endmembers) = physics.call(new MixingInput(PerPatch(y), context.Response,
-                Features: Config.AbundanceFromSpectrum ? features.view(b, n, pixels, -1) * seen.view(b, n, 1, 1) : null,
-                Pixels: Config.AbundanceRefinementSteps > 0 ? Targets(images).view(b, n, pixels, -1) : null,
-                Visible: seen));
+            targets = Config.AbundanceRefinementSteps > 0 ? Targets(images) : null;                   // [B, N, P²·bands]
+            mixing = physics.call(new MixingInput(PerPatch(y), context.Response,
+                Features: Config.AbundanceFromSpectrum ? features.view(b, n, pixels, -1) : null,
+                Pixels: targets?.view(b, n, pixels, -1),
+                Visible: 1 - masking.Mask,
+                VisibleTokens: masking.Shuffle[.., ..visible]));
         }
         return new KarmaOutput
         {
             Reconstruction = reconstruction.MoveToOuterDisposeScope(),
-            Abundances = abundances?.MoveToOuterDisposeScope(),
-            Endmembers = endmembers?.MoveToOuterDisposeScope(),
+            Abundances = mixing?.Abundances.MoveToOuterDisposeScope(),
+            Endmembers = mixing?.Endmembers.MoveToOuterDisposeScope(),
+            Targets = targets?.MoveToOuterDisposeScope(),
+            TargetProjection = mixing?.Projection?.MoveToOuterDisposeScope(),
             Masking = masking,
         };
     }

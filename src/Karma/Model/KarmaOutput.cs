@@ -15,6 +15,14 @@ public sealed class KarmaOutput : IDisposable
     /// <summary>The endmember spectra A [bands, M] the abundances mix, or null without the branch.</summary>
     public Tensor? Endmembers { get; init; }
 
+    /// <summary>
+    /// The input in token layout [B, N, P²·bands] (<see cref="KarmaModel.Targets"/>) when the forward pass formed it (the
+    /// physics branch's FCLS steps read the pixels); pass it as the loss's targets to save forming it again.
+    /// </summary>
+    public Tensor? Targets { get; init; }
+    /// <summary>Aᵀy of every pixel of <see cref="Targets"/>, [B, N, P², M], which the physics term reuses when it is given those targets.</summary>
+    public Tensor? TargetProjection { get; init; }
+
     Tensor? physicsReconstruction;
 
     /// <summary>
@@ -33,6 +41,8 @@ public sealed class KarmaOutput : IDisposable
         physicsReconstruction?.Dispose();
         Abundances?.Dispose();
         Endmembers?.Dispose();
+        Targets?.Dispose();
+        TargetProjection?.Dispose();
         Masking.Shuffle.Dispose();
         Masking.Restore.Dispose();
         Masking.Mask.Dispose();

@@ -23,7 +23,7 @@ namespace Karma.Model;
 ///   model for the branch's endmembers instead of approximating it, and gradients flow through the steps to A and the head.</item>
 /// </list>
 /// </summary>
-public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances, Tensor Endmembers)>
+public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
 {
     readonly Sequential abundanceHead;
     readonly Sequential? pixelHead;
@@ -90,25 +90,43 @@ public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances,
     /// spectra A [bands, M] they mix (through the grid response when the input has one), both in the autograd graph. The mixed spectra themselves are formed only when
     /// asked for (<see cref="Mix"/>): the loss does not need them (<see cref="MeanSquaredError"/>).
     /// </summary>
-    public override (Tensor Abundances, Tensor Endmembers) forward(MixingInput input)
+    public override MixingOutput forward(MixingInput input)
     {
         using var scope = NewDisposeScope();
         var decoderTokens = input.Decoder;
         long b = decoderTokens.shape[0], n = decoderTokens.shape[1];
         var logits = abundanceHead.call(decoderTokens).view(b, n, abundancesPerToken, endmembers);
-        if (pixelHead is not null && input.Features is { } features) logits = logits + pixelHead.call(features);
+        if (pixelHead is not null && input.Features is { } features) logits = logits + PixelLogits(features, input.VisibleTokens, b, n);
         // Softmax over M through a transposed view: libtorch's softmax along a last dimension of only M = 8 is much slower
         // than along a middle one whose inner dimension (the P² pixels) it can vectorise over (docs/performance.md).
         var abundances = logits.transpose(2, 3).softmax(2).transpose(2, 3);
         var spectra = Endmembers(input.Response);
+        Tensor? projection = null;
         if (refinementSteps > 0 && input.Pixels is { } pixels && input.Visible is { } visible)
         {
             // Training unrolls the configured steps; inference has no graph to keep and runs on towards convergence.
+            // Only visible patches are solved: the others keep the head's estimate, so masked pixels cost nothing here.
             int steps = training ? refinementSteps : Math.Max(refinementSteps, InferenceSteps);
-            var solved = Simplex.LeastSquares(abundances, spectra.t().matmul(spectra), EndmemberProjection.Of(pixels, spectra), steps);
-            abundances = where(visible.view(b, n, 1, 1) > 0.5, solved, abundances);
+            projection = EndmemberProjection.Of(pixels, spectra);                                    // Aᵀy, [B, N, P², M]
+            abundances = Simplex.LeastSquares(abundances, spectra.t().matmul(spectra), projection, steps, active: visible);
+            projection.MoveToOuterDisposeScope();
         }
-        return (abundances.MoveToOuterDisposeScope(), spectra.MoveToOuterDisposeScope());
+        return new(abundances.MoveToOuterDisposeScope(), spectra.MoveToOuterDisposeScope(), projection);
+    }
+
+    /// <summary>
+    /// The pixel head's logits [B, N, P², M] from each pixel's spectral features [B, N, P², F]: computed for the visible
+    /// tokens (<paramref name="visibleTokens"/>, [B, V]) only, since a masked token's features are zero and its logits are
+    /// the head's output for zero, the same for all of them.
+    /// </summary>
+    Tensor PixelLogits(Tensor features, Tensor? visibleTokens, long b, long n)
+    {
+        if (visibleTokens is null) return pixelHead!.call(features);
+        long v = visibleTokens.shape[1], pixels = features.shape[2], f = features.shape[3];
+        var index = visibleTokens.view(b, v, 1, 1);
+        var seen = features.gather(1, index.expand(b, v, pixels, f));                                 // [B, V, P², F]
+        var atZero = pixelHead!.call(zeros(1, 1, 1, f, dtype: features.dtype, device: features.device)); // [1, 1, 1, M]
+        return atZero.expand(b, n, pixels, endmembers).scatter(1, index.expand(b, v, pixels, endmembers), pixelHead.call(seen));
     }
 
     /// <summary>The mixed spectra A·a of every pixel in token layout, [B, N, P²·bands], from abundances [B, N, k, M].</summary>
@@ -125,13 +143,14 @@ public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances,
     /// The mean over bands of (A·a − y)² for every pixel, [B, N, P²], without forming A·a:
     /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy (<see cref="EndmemberProjection"/>) reads the full-size targets
     /// <paramref name="targetPixels"/> ([B, N, P², bands]); their energy ‖y‖² ([B, N, P²]) comes from
-    /// <see cref="PixelLoss"/>, which reads them anyway. Forward and backward write nothing of the targets' size; in
+    /// <see cref="PixelLoss"/>, which reads them anyway; Aᵀy itself is taken from <paramref name="projection"/> when the branch
+    /// already formed it for these targets. Forward and backward write nothing of the targets' size; in
     /// float32 the result differs from the direct form by rounding only (tested).
     /// </summary>
-    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetPixels, Tensor targetEnergy)
+    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetPixels, Tensor targetEnergy, Tensor? projection = null)
     {
         using var scope = NewDisposeScope();
-        var projected = EndmemberProjection.Of(targetPixels, endmembers);  // Aᵀy per pixel, [B, N, P², M]
+        var projected = projection ?? EndmemberProjection.Of(targetPixels, endmembers);  // Aᵀy per pixel, [B, N, P², M]
         var gram = endmembers.t().matmul(endmembers);                      // [M, M]
         // aᵀGa − 2aᵀ(Aᵀy) as one product aᵀ(Ga − 2Aᵀy), summed over M ([B, N, P²]; k = 1 broadcasts over the pixels)
         var mixedTerms = ((abundances.matmul(gram) - 2 * projected) * abundances).sum(-1);
@@ -149,6 +168,14 @@ public sealed class LinearMixingBranch : Module<MixingInput, (Tensor Abundances,
 /// <summary>
 /// What the physics branch reads for one batch: the decoder's tokens [B, N, D]; for a wavelength-aware model the band set's
 /// grid response [bands, grid]; and, for the options that use the pixels themselves, each pixel's spectral features
-/// [B, N, P², F] (zero where the patch was masked), its reflectance [B, N, P², bands] and which patches were visible [B, N].
+/// [B, N, P², F] (with the visible tokens' indices, only those are read; without, masked tokens' features must be zero), its reflectance [B, N, P², bands], which patches were visible [B, N]
+/// and their indices [B, V].
 /// </summary>
-public sealed record MixingInput(Tensor Decoder, Tensor? Response = null, Tensor? Features = null, Tensor? Pixels = null, Tensor? Visible = null);
+public sealed record MixingInput(Tensor Decoder, Tensor? Response = null, Tensor? Features = null, Tensor? Pixels = null, Tensor? Visible = null,
+                                 Tensor? VisibleTokens = null);
+
+/// <summary>
+/// What the physics branch gives: abundances [B, N, k, M], the endmember spectra A [bands, M] they mix, and, when the
+/// pixels were read, their projection Aᵀy [B, N, P², M], which the physics term reuses instead of computing it again.
+/// </summary>
+public sealed record MixingOutput(Tensor Abundances, Tensor Endmembers, Tensor? Projection);

@@ -224,7 +224,7 @@ public sealed class Pretrainer : IDisposable
                 valid = valid is null ? null : turned[.., ^1..];
             }
             output = model.call(images, tiles.Spectral, masking);
-            loss = KarmaLoss.Compute(output, model.Targets(images), model.Config,
+            loss = KarmaLoss.Compute(output, output.Targets ?? model.Targets(images), model.Config,
                                      valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
             loss.Total.backward();
         }
