@@ -68,10 +68,11 @@ static class Benchmarks
     /// hit both alike (the per-variant rows are timed one after the other); reported as the ratio of the medians
     /// and as the median of the per-round ratios.
     /// </summary>
-    public static BenchResult Overhead(StepCase c, int rounds)
+    public static BenchResult Overhead(StepCase c, int rounds, string part = "", Func<KarmaConfig, KarmaConfig>? karmaPart = null)
     {
         var mae = TrainStep(c, ModelVariant.Mae, 1);
-        var karma = TrainStep(c, ModelVariant.Karma, 1);
+        var karmaConfig = (karmaPart ?? (k => k))(c.Config with { Variant = ModelVariant.Karma });
+        var karma = TrainStep(c with { Config = karmaConfig }, karmaConfig.Variant, 1);
         for (int i = 0; i < 2; i++) { mae.Run(); karma.Run(); }
         var maeMs = new double[rounds];
         var karmaMs = new double[rounds];
@@ -85,13 +86,25 @@ static class Benchmarks
             karmaMs[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         }
         double maeMedian = BenchResult.Median(maeMs);
-        return BenchResult.FromSamples("overhead_" + StepStem(c.Config, c.Batch), karmaMs, new()
+        return BenchResult.FromSamples("overhead_" + StepStem(c.Config, c.Batch) + part, karmaMs, new()
         {
             ["maeMedianMs"] = maeMedian,
             ["overheadPercent"] = 100 * (BenchResult.Median(karmaMs) / maeMedian - 1),
             ["pairedOverheadPercent"] = 100 * (BenchResult.Median(karmaMs.Zip(maeMs, (k, m) => k / m).ToArray()) - 1),
         });
     }
+
+    /// <summary>
+    /// Where KARMA's overhead goes: the same alternated rows with parts of the physics branch switched off one at a time
+    /// (the unrolled FCLS steps, the spectrum input of the abundance head, the whole physics branch, the SAM term).
+    /// </summary>
+    public static IEnumerable<(string Part, Func<KarmaConfig, KarmaConfig> Change)> OverheadParts =>
+    [
+        ("_without_fcls_steps", k => k with { AbundanceRefinementSteps = 0 }),
+        ("_without_fcls_steps_or_spectrum_input", k => k with { AbundanceRefinementSteps = 0, AbundanceFromSpectrum = false }),
+        ("_without_physics_branch", k => k with { Variant = ModelVariant.HuberSam }),
+        ("_without_sam_term", k => k with { Variant = ModelVariant.HuberLsmm }),
+    ];
 
     /// <summary>"train_step_{preset}_{tile}x{bands}_b{batch}": a step row's name without its variant.</summary>
     static string StepStem(KarmaConfig config, int batch) => $"train_step_{config.Preset}_{config.TileSize}x{config.Bands}_b{batch}".ToLowerInvariant();

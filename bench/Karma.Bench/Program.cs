@@ -10,7 +10,9 @@ using Karma.Runtime;
 using static TorchSharp.torch;
 
 // Usage: dotnet run -c Release --project bench/Karma.Bench -- [--out results.json] [--quick] [--no-peer] [--threads N]
-//        [--only step,inference,reading,memory]   (the matmul peak always runs: MFU needs it)
+//        [--only step,overhead,inference,reading,memory]   (the matmul peak always runs: MFU needs it; step includes overhead;
+//                                                     overhead-parts, only when named, times KARMA with parts switched off)
+//        [--presets tiny,small,paper]   (the step and overhead rows' presets; default all)
 //        [--rounds N]   (alternated mae/karma rounds of the overhead rows; default 40, 16 for the paper preset)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
 // and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
@@ -20,7 +22,10 @@ if (args.Length == 3 && args[0] == "--rss-child") return MemoryProbe.Child(args[
 string outPath = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json";
 bool quick = args.Contains("--quick"), peer = !quick && !args.Contains("--no-peer");
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
-bool Section(string name) => only is null || only.Contains(name);
+bool Section(string name) => only is null || only.Contains(name) || (name == "overhead" && only.Contains("step"));
+var presets = args.SkipWhile(a => a != "--presets").Skip(1).FirstOrDefault()?.Split(',');
+IEnumerable<StepCase> StepCases(string section) =>
+    Section(section) ? Benchmarks.StepCases(quick).Where(c => presets is null || presets.Contains(c.Config.Preset, StringComparer.OrdinalIgnoreCase)) : [];
 int? rounds = args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : null;
 int threads = int.Parse(args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() ?? Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
@@ -46,7 +51,7 @@ double peak = results[0].Metrics["gflops"];
 string? waitPolicy = null;
 if (peer && Section("step"))
 {
-    var trial = Benchmarks.StepCases(quick).First();
+    var trial = StepCases("step").First();
     var timed = new[] { "PASSIVE", "ACTIVE" }.Select(policy => (policy, result: Benchmarks.Peer(trial, ModelVariant.Mae, threads, 1, 3, policy, bf16: false)))
                                             .Where(t => t.result is not null).ToList();
     foreach (var (policy, result) in timed) Report(result! with { Name = $"peer_wait_policy_trial_{policy.ToLowerInvariant()}" });
@@ -54,7 +59,7 @@ if (peer && Section("step"))
     if (waitPolicy is not null) Console.WriteLine($"PyTorch peer: OMP_WAIT_POLICY={waitPolicy} measured faster; used for every peer row");
 }
 
-foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
+foreach (var c in StepCases("step"))
     foreach (var variant in Benchmarks.Variants)
     {
         bool paper = c.Config.Preset == "paper";
@@ -62,8 +67,11 @@ foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
         if (waitPolicy is not null && Benchmarks.Peer(c, variant, threads, warmup: paper ? 1 : 2, repetitions: paper ? 3 : 5, waitPolicy, bf16) is { } p) Report(p);
     }
 
-foreach (var c in Section("step") ? Benchmarks.StepCases(quick) : [])
+foreach (var c in StepCases("overhead"))
     Report(Benchmarks.Overhead(c, quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40)));
+foreach (var c in only?.Contains("overhead-parts") == true ? Benchmarks.StepCases(quick).Where(c => presets is null || presets.Contains(c.Config.Preset)) : [])
+    foreach (var (part, change) in Benchmarks.OverheadParts)
+        Report(Benchmarks.Overhead(c, rounds ?? 20, part, change));
 
 foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]
                              : new[] { KarmaConfig.Tiny with { Bands = 218 }, KarmaConfig.Small with { Bands = 218 }, KarmaConfig.Paper })
