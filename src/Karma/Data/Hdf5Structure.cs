@@ -55,25 +55,84 @@ static class Hdf5Structure
     public static List<string>? HardLinks(string path) => Open(path, (r, root) => root(r)?.Where(l => l.Header >= 0).Select(l => l.Name).ToList());
 
     /// <summary>
-    /// Checks the chunk index (B-tree v1, as MATLAB and h5py write it) of the root dataset <paramref name="name"/> before
-    /// PureHDF walks it: every node inside the file, no node visited twice, every chunk inside the file. PureHDF follows a
-    /// damaged index round a cycle for ever. Returns how many chunks the index holds, or −1 for a layout not checked here;
-    /// throws <see cref="InvalidDataException"/> on damage.
+    /// A chunked dataset as its object header and chunk index (B-tree v1, as MATLAB and h5py write it) describe it. The
+    /// index is checked while it is walked: every node inside the file, no node visited twice, every chunk inside the file
+    /// (PureHDF follows a damaged index round a cycle for ever). Dimensions, element type and filters are null when stored
+    /// in a form this reader does not parse; a reader of the chunks themselves then leaves the dataset to PureHDF.
     /// </summary>
-    public static long CheckChunkIndex(string path, string name) => Open<long?>(path, (r, root) =>
+    public sealed record ChunkedLayout(ulong[]? Dims, ulong[] ChunkDims, int ElementSize, bool? LittleEndian, int[]? Filters, List<StoredChunk> Chunks);
+
+    /// <summary>One stored chunk: its first element's position, where its bytes lie, how many, and which filters were skipped (bit i: filter i).</summary>
+    public readonly record struct StoredChunk(ulong[] Offset, long Address, int Size, uint FilterMask);
+
+    /// <summary>
+    /// The chunk layout of the root dataset <paramref name="name"/>, or null when it is not chunked with a B-tree v1 index
+    /// (or its header is in a form not read here); throws <see cref="InvalidDataException"/> on damage.
+    /// </summary>
+    public static ChunkedLayout? Chunks(string path, string name) => Open(path, (r, root) =>
     {
         var link = root(r)?.FirstOrDefault(l => l.Name == name && l.Header >= 0);
-        if (link is not { Header: >= 0 } found) return -1;
-        foreach (var (type, data) in Messages(r, found.Header))
+        if (link is not { Header: >= 0 } found) return null;
+        var messages = Messages(r, found.Header);
+        foreach (var (type, data) in messages)
         {
-            // Data layout message, version 3, chunked: dimensionality (chunk rank + 1), B-tree address, chunk sizes.
+            // Data layout message, version 3, chunked: dimensionality (rank + 1), B-tree address, chunk sizes (4 bytes each,
+            // the last one the element size).
             if (type != 0x08 || data.Length < 3 || data[0] != 3 || data[1] != 2) continue;
-            int rank = data[2];
+            int dimensionality = data[2];
+            if (dimensionality < 2 || data.Length < 3 + r.OffsetSize + 4 * dimensionality) throw new InvalidDataException("a chunked layout message is truncated");
             long btree = r.Address(data.AsSpan(3));
-            return btree >= 0 ? WalkChunkTree(r, btree, rank) : 0;
+            var sizes = Enumerable.Range(0, dimensionality).Select(d => (ulong)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(3 + r.OffsetSize + 4 * d))).ToArray();
+            var chunks = btree >= 0 ? WalkChunkTree(r, btree, dimensionality - 1) : [];
+            return new ChunkedLayout(Dataspace(messages, r.LengthSize), sizes[..^1], (int)Math.Min(sizes[^1], int.MaxValue),
+                                     LittleEndianNumbers(messages), FilterIds(messages), chunks);
         }
-        return -1;
-    }) ?? -1;
+        return null;
+    });
+
+    /// <summary>How many chunks the index of dataset <paramref name="name"/> holds (checked as in <see cref="Chunks"/>), or −1 for a layout not checked here.</summary>
+    public static long CheckChunkIndex(string path, string name) => Chunks(path, name)?.Chunks.Count ?? -1;
+
+    /// <summary>The dimensions of a dataspace message (versions 1 and 2), or null for another version.</summary>
+    static ulong[]? Dataspace(List<(int Type, byte[] Data)> messages, int lengthSize)
+    {
+        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x01);
+        if (data is null || data.Length < 4 || data[0] is not (1 or 2)) return null;
+        int rank = data[1], at = data[0] == 1 ? 8 : 4;
+        if (data.Length < at + rank * lengthSize) throw new InvalidDataException("a dataspace message is truncated");
+        return Enumerable.Range(0, rank).Select(d => Reader.Unsigned(data.AsSpan(at + d * lengthSize), lengthSize)).ToArray();
+    }
+
+    /// <summary>Whether the datatype is a little-endian integer or IEEE float (true), big-endian (false), or another class (null).</summary>
+    static bool? LittleEndianNumbers(List<(int Type, byte[] Data)> messages)
+    {
+        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x03);
+        if (data is null || data.Length < 8 || (data[0] & 0x0f) is not (0 or 1)) return null;
+        return (data[1] & 0x41) == 0;                         // bit 0 (and for floats bit 6): byte order
+    }
+
+    /// <summary>The filter pipeline's filter ids in the order they were applied (versions 1 and 2); empty when there is none.</summary>
+    static int[]? FilterIds(List<(int Type, byte[] Data)> messages)
+    {
+        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x0B);
+        if (data is null) return [];
+        if (data.Length < 2 || data[0] is not (1 or 2)) return null;
+        int version = data[0], count = data[1], at = version == 1 ? 8 : 2;
+        var ids = new int[count];
+        for (int f = 0; f < count; f++)
+        {
+            if (at + 4 > data.Length) throw new InvalidDataException("a filter pipeline message is truncated");
+            int id = BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(at));
+            bool named = version == 1 || id >= 256;
+            int nameLength = named ? BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(at + 2)) : 0;
+            at += named ? 4 : 2;
+            if (at + 4 > data.Length) throw new InvalidDataException("a filter pipeline message is truncated");
+            int values = BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(at + 2));
+            at += 4 + (version == 1 ? (nameLength + 7) / 8 * 8 : nameLength) + 4 * values + (version == 1 && values % 2 == 1 ? 4 : 0);
+            ids[f] = id;
+        }
+        return ids;
+    }
 
     /// <summary>
     /// Runs <paramref name="use"/> with a reader of the file and a function listing the root's links (header −1 for soft and
@@ -125,11 +184,11 @@ static class Hdf5Structure
         return default;
     }
 
-    /// <summary>Walks a raw-data-chunk B-tree (type 1) of <paramref name="rank"/>-dimensional keys, refusing cycles and anything outside the file.</summary>
-    static long WalkChunkTree(Reader r, long root, int rank)
+    /// <summary>Walks a raw-data-chunk B-tree (type 1) of <paramref name="rank"/>-dimensional datasets, refusing cycles and anything outside the file.</summary>
+    static List<StoredChunk> WalkChunkTree(Reader r, long root, int rank)
     {
-        long chunks = 0;
-        int keySize = 8 + 8 * rank;
+        var chunks = new List<StoredChunk>();
+        int keySize = 8 + 8 * (rank + 1);
         var pending = new Stack<long>([root]);
         var seen = new HashSet<long>();
         while (pending.Count > 0)
@@ -144,9 +203,15 @@ static class Hdf5Structure
             {
                 var key = body.Slice(i * (keySize + r.OffsetSize), keySize);
                 long child = r.Address(body[(i * (keySize + r.OffsetSize) + keySize)..]);
+                uint size = BinaryPrimitives.ReadUInt32LittleEndian(key);
                 if (level > 0) pending.Push(child);
-                else if (child < 0 || child + BinaryPrimitives.ReadUInt32LittleEndian(key) > r.Length) throw new InvalidDataException("a chunk lies outside the file");
-                else chunks++;
+                else if (child < 0 || child + size > r.Length) throw new InvalidDataException("a chunk lies outside the file");
+                else
+                {
+                    var offset = new ulong[rank];
+                    for (int d = 0; d < rank; d++) offset[d] = BinaryPrimitives.ReadUInt64LittleEndian(key[(8 + 8 * d)..]);
+                    chunks.Add(new StoredChunk(offset, child, (int)Math.Min(size, int.MaxValue), BinaryPrimitives.ReadUInt32LittleEndian(key[4..])));
+                }
             }
         }
         return chunks;

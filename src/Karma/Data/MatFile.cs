@@ -307,7 +307,8 @@ public static class MatFile
 
     static MatArray ReadHdf5(string path, MatVariable variable)
     {
-        long indexed = Hdf5Structure.CheckChunkIndex(path, variable.Name), fileLength = new FileInfo(path).Length;
+        var layout = Hdf5Structure.Chunks(path, variable.Name);
+        long indexed = layout?.Chunks.Count ?? -1, fileLength = new FileInfo(path).Length;
         using var h5 = OpenHdf5(path);
         var dataset = h5.Dataset(variable.Name);
         // Read by what the file stores (MATLAB keeps logical as uint8); a type no MATLAB numeric class has is named, not called damage.
@@ -317,16 +318,16 @@ public static class MatFile
             throw new SceneFileException(path, $"variable {variable.Name} says MATLAB class {KarmaException.Quote(variable.Class, 20)} but is stored as HDF5 {Describe(dataset.Type)}; the file is inconsistent.");
         double[] values = stored switch
         {
-            "double" => ReadChunks<double>(dataset, indexed, fileLength),
-            "single" => Widen(ReadChunks<float>(dataset, indexed, fileLength)),
-            "uint8" => Widen(ReadChunks<byte>(dataset, indexed, fileLength)),
-            "int8" => Widen(ReadChunks<sbyte>(dataset, indexed, fileLength)),
-            "int16" => Widen(ReadChunks<short>(dataset, indexed, fileLength)),
-            "uint16" => Widen(ReadChunks<ushort>(dataset, indexed, fileLength)),
-            "int32" => Widen(ReadChunks<int>(dataset, indexed, fileLength)),
-            "uint32" => Widen(ReadChunks<uint>(dataset, indexed, fileLength)),
-            "int64" => Widen(ReadChunks<long>(dataset, indexed, fileLength)),
-            "uint64" => Widen(ReadChunks<ulong>(dataset, indexed, fileLength)),
+            "double" => ReadChunks<double>(path, dataset, layout, fileLength),
+            "single" => Widen(ReadChunks<float>(path, dataset, layout, fileLength)),
+            "uint8" => Widen(ReadChunks<byte>(path, dataset, layout, fileLength)),
+            "int8" => Widen(ReadChunks<sbyte>(path, dataset, layout, fileLength)),
+            "int16" => Widen(ReadChunks<short>(path, dataset, layout, fileLength)),
+            "uint16" => Widen(ReadChunks<ushort>(path, dataset, layout, fileLength)),
+            "int32" => Widen(ReadChunks<int>(path, dataset, layout, fileLength)),
+            "uint32" => Widen(ReadChunks<uint>(path, dataset, layout, fileLength)),
+            "int64" => Widen(ReadChunks<long>(path, dataset, layout, fileLength)),
+            "uint64" => Widen(ReadChunks<ulong>(path, dataset, layout, fileLength)),
             _ => throw new SceneFileException(path, $"variable {variable} has a MATLAB class Karma does not read."),
         };
         return new MatArray(variable, values);
@@ -359,12 +360,15 @@ public static class MatFile
     }
 
     /// <summary>
-    /// The whole dataset in HDF5 (row-major) order. A chunked dataset is read one chunk-sized hyperslab at a time and
-    /// scattered into place: asking PureHDF for the whole array at once walks it in runs along the last dimension and,
-    /// when chunks are narrow there (MATLAB writes e.g. 64×100×2), inflates each chunk again for every run (90 s for 2.5 MB).
+    /// The whole dataset in HDF5 (row-major) order. A chunked dataset whose index and filters Karma reads itself (B-tree v1,
+    /// deflate, shuffle, Fletcher-32: what MATLAB and h5py write) is read by <see cref="ReadStoredChunks{T}"/>; any other is
+    /// read from PureHDF one chunk-sized hyperslab at a time and scattered into place: asking PureHDF for the whole array at
+    /// once walks it in runs along the last dimension and, when chunks are narrow there (MATLAB writes e.g. 64×100×2),
+    /// inflates each chunk again for every run (90 s for 2.5 MB).
     /// </summary>
-    static T[] ReadChunks<T>(IH5Dataset dataset, long indexed, long fileLength) where T : unmanaged
+    static T[] ReadChunks<T>(string path, IH5Dataset dataset, Hdf5Structure.ChunkedLayout? layout, long fileLength) where T : unmanaged
     {
+        long indexed = layout?.Chunks.Count ?? -1;
         var dims = dataset.Space.Dimensions;
         if (dataset.Layout.Class != H5DataLayoutClass.Chunked || dims.Length == 0)
         {
@@ -385,6 +389,7 @@ public static class MatFile
             throw new InvalidDataException($"dimensions [{string.Join(", ", dims)}] need {grid:0} chunks but the file indexes {indexed}");
         if (dims.Aggregate(1.0, (a, d) => a * d) > Array.MaxLength)
             throw new InvalidDataException($"dimensions [{string.Join(", ", dims)}] exceed what one array holds");
+        if (ReadStoredChunks<T>(path, dims, layout) is { } direct) return direct;
         var result = new T[checked((long)dims.Aggregate(1UL, (a, d) => a * d))];
         var start = new ulong[rank];
         var block = new ulong[rank];
@@ -398,6 +403,109 @@ public static class MatFile
             int axis = rank - 1;                                    // next chunk, last dimension fastest
             while (axis >= 0 && (start[axis] += chunk[axis]) >= dims[axis]) start[axis--] = 0;
             if (axis < 0) return result;
+        }
+    }
+
+    const int Deflate = 1, Shuffle = 2, Fletcher32 = 3;
+
+    /// <summary>
+    /// Reads every chunk straight from the file and undoes its filters in parallel (native zlib through
+    /// <see cref="ZLibStream"/>), each chunk written to its own part of the result. Null, and PureHDF reads the dataset, when
+    /// the layout is one this path does not take: unknown filters or byte order, an element size that is not
+    /// <typeparamref name="T"/>'s, or an index that does not hold each chunk of the grid exactly once (missing chunks
+    /// would need the fill value).
+    /// </summary>
+    internal static T[]? ReadStoredChunks<T>(string path, ulong[] dims, Hdf5Structure.ChunkedLayout? layout) where T : unmanaged
+    {
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), rank = dims.Length;
+        if (layout is not { Dims: { } stored, LittleEndian: true, Filters: { } filters } || !stored.SequenceEqual(dims)
+            || layout.ElementSize != size || layout.ChunkDims.Length != rank || filters.Any(f => f is not (Deflate or Shuffle or Fletcher32)))
+            return null;
+        var chunk = layout.ChunkDims;
+        long chunkElements = (long)chunk.Aggregate(1.0, (a, c) => a * c);
+        if (chunkElements * size > 1 << 30) return null;
+        var grid = dims.Zip(chunk, (d, c) => (d + c - 1) / c).ToArray();
+        var covered = new bool[(long)grid.Aggregate(1UL, (a, n) => a * n)];
+        foreach (var c in layout.Chunks)
+        {
+            long cell = 0;
+            for (int d = 0; d < rank; d++)
+            {
+                if (c.Offset[d] % chunk[d] != 0 || c.Offset[d] >= dims[d]) return null;
+                cell = cell * (long)grid[d] + (long)(c.Offset[d] / chunk[d]);
+            }
+            if (covered[cell]) return null;
+            covered[cell] = true;
+        }
+        if (layout.Chunks.Count != covered.Length) return null;
+        var result = new T[checked((long)dims.Aggregate(1UL, (a, d) => a * d))];
+        int chunkBytes = (int)(chunkElements * size);
+        using var file = File.OpenHandle(path);
+        Parallel.ForEach(layout.Chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
+        {
+            var raw = new byte[c.Size];
+            int read = 0, n;
+            while (read < raw.Length && (n = RandomAccess.Read(file, raw.AsSpan(read), c.Address + read)) > 0) read += n;
+            if (read < raw.Length) throw new InvalidDataException($"the chunk at [{string.Join(", ", c.Offset)}] runs past the file's end");
+            var bytes = raw;
+            for (int f = filters.Length - 1; f >= 0; f--)
+            {
+                if ((c.FilterMask & (1u << f)) != 0) continue;                     // this filter was skipped for this chunk
+                bytes = filters[f] switch
+                {
+                    Fletcher32 => bytes.Length >= 4 ? bytes[..^4] : throw new InvalidDataException("a checksummed chunk is shorter than its checksum"),
+                    Deflate => Inflate(bytes, chunkBytes, c.Offset),
+                    _ => Unshuffle(bytes, size),
+                };
+            }
+            if (bytes.Length != chunkBytes)
+                throw new InvalidDataException($"the chunk at [{string.Join(", ", c.Offset)}] holds {bytes.Length} bytes, not {chunkBytes}");
+            ScatterChunk(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes), chunk, c.Offset, dims, result);
+        });
+        return result;
+    }
+
+    static byte[] Inflate(byte[] compressed, int expected, ulong[] offset)
+    {
+        var output = new byte[expected];
+        using var zlib = new ZLibStream(new MemoryStream(compressed), CompressionMode.Decompress);
+        int n = zlib.ReadAtLeast(output, expected, throwOnEndOfStream: false);
+        if (n != expected || zlib.ReadByte() >= 0)
+            throw new InvalidDataException($"the chunk at [{string.Join(", ", offset)}] inflates to {(n != expected ? n : "more than " + expected)} bytes, not {expected}");
+        return output;
+    }
+
+    /// <summary>Undoes HDF5's shuffle filter: byte j of every element was stored together, element after element.</summary>
+    static byte[] Unshuffle(byte[] shuffled, int size)
+    {
+        var output = new byte[shuffled.Length];
+        int elements = shuffled.Length / size;
+        for (int j = 0; j < size; j++)
+            for (int i = 0; i < elements; i++) output[i * size + j] = shuffled[j * elements + i];
+        Array.Copy(shuffled, elements * size, output, elements * size, shuffled.Length - elements * size);
+        return output;
+    }
+
+    /// <summary>Copies the part of a full stored chunk (<paramref name="chunk"/> dimensions, row-major) at <paramref name="start"/> that lies inside <paramref name="dims"/>.</summary>
+    static void ScatterChunk<T>(ReadOnlySpan<T> values, ulong[] chunk, ulong[] start, ulong[] dims, T[] into)
+    {
+        int rank = chunk.Length;
+        var inside = new ulong[rank];
+        for (int d = 0; d < rank; d++) inside[d] = Math.Min(chunk[d], dims[d] - start[d]);
+        int run = (int)inside[rank - 1];
+        var index = new ulong[rank];                                // position inside the chunk, last axis always 0
+        while (true)
+        {
+            long from = 0, to = 0;
+            for (int d = 0; d < rank; d++)
+            {
+                from = from * (long)chunk[d] + (long)index[d];
+                to = to * (long)dims[d] + (long)(start[d] + index[d]);
+            }
+            values.Slice((int)from, run).CopyTo(into.AsSpan((int)to, run));
+            int axis = rank - 2;
+            while (axis >= 0 && ++index[axis] == inside[axis]) index[axis--] = 0;
+            if (axis < 0) return;
         }
     }
 

@@ -60,6 +60,49 @@ public class MatFileTests
     }
 
     [Fact]
+    public void Chunked_v73_files_are_read_by_Karmas_own_chunk_reader_with_every_filter_MATLAB_and_h5py_write()
+    {
+        // filtered_v73.mat (Fixtures/make_filtered_v73.py): 7×5×6 double, shuffle + gzip + Fletcher-32, 3×2×4 chunks (reversed).
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "filtered_v73.mat");
+        var layout = Hdf5Structure.Chunks(path, "cube")!;
+        Assert.Equal([6UL, 5, 7], layout.Dims);
+        Assert.Equal([3UL, 2, 4], layout.ChunkDims);
+        Assert.Equal([2, 1, 3], layout.Filters!);                   // shuffle, deflate, Fletcher-32, in the order applied
+        Assert.Equal(2 * 3 * 2, layout.Chunks.Count);
+        Assert.NotNull(MatFile.ReadStoredChunks<double>(path, [6, 5, 7], layout));    // not PureHDF
+        var cube = MatFile.Read(path, "cube");
+        Assert.Equal([7, 5, 6], cube.Variable.Dimensions);
+        for (int r = 0; r < 7; r++)
+            for (int c = 0; c < 5; c++)
+                for (int b = 0; b < 6; b++)
+                    Assert.Equal(1000.5 * r - 10.25 * c + b, cube[r, c, b]);
+        Assert.Equal(626535.0, cube.Values.Sum());                 // h5py's sum
+        // The MATLAB-like fixture takes the same path: deflate for the cube, shuffle + deflate for the labels.
+        string chunked = Path.Combine(AppContext.BaseDirectory, "Fixtures", "chunked_v73.mat");
+        var labels = Hdf5Structure.Chunks(chunked, "labels")!;
+        Assert.Equal([2, 1], labels.Filters!);
+        Assert.NotNull(MatFile.ReadStoredChunks<byte>(chunked, [11, 13], labels));
+        Assert.NotNull(MatFile.ReadStoredChunks<float>(chunked, [9, 11, 13], Hdf5Structure.Chunks(chunked, "cube")));
+    }
+
+    [Fact]
+    public void A_damaged_chunk_is_named_and_never_read_as_values()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "filtered_v73.mat");
+        string path = Path.Combine(Path.GetTempPath(), $"karma-damaged-chunk-{Environment.ProcessId}.mat");
+        try
+        {
+            var bytes = File.ReadAllBytes(source);
+            var chunk = Hdf5Structure.Chunks(source, "cube")!.Chunks[0];
+            for (int i = 2; i < chunk.Size - 4; i++) bytes[chunk.Address + i] ^= 0x5A;   // the deflate stream after its header
+            File.WriteAllBytes(path, bytes);
+            var e = Assert.Throws<SceneFileException>(() => MatFile.Read(path, "cube"));
+            Assert.Contains(path, e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void Link_cycles_in_a_v73_file_are_never_followed()
     {
         // Written by h5py (Fixtures/make_linked_v73.py): soft links to itself and to each other, a hard link from a group

@@ -77,7 +77,7 @@ public class FuzzTests
     }
 
     /// <summary>The project's own v7.3 files: link cycles, partial edge chunks, unreadable types; every byte may be hit (their HDF5 structures fill them).</summary>
-    public static TheoryData<string> Hdf5Fixtures() => ["linked_v73.mat", "chunked_v73.mat", "typed_v73.mat"];
+    public static TheoryData<string> Hdf5Fixtures() => ["linked_v73.mat", "chunked_v73.mat", "typed_v73.mat", "filtered_v73.mat"];
 
     [Theory]
     [MemberData(nameof(Hdf5Fixtures))]
