@@ -37,8 +37,30 @@ static class BenchFiles
     /// <summary>
     /// <paramref name="cube"/> ([band][row][col]) as MATLAB <c>save -v7.3</c> stores a rows × cols × bands single array:
     /// HDF5 after a 512-byte MATLAB header, dimensions reversed, deflated chunks 64 × 100 × 2 (bands × cols × rows, clipped).
+    /// Written with the HDF5 library through h5py (bench/reference/write_v73.py) when it is installed, since that is the
+    /// library MATLAB writes with (B-tree v1 chunk indexes); otherwise with PureHDF's writer, whose chunk indexes Karma
+    /// leaves to PureHDF to read. Returns which wrote it.
     /// </summary>
-    public static void WriteMatlabV73(string path, int rows, int cols, int bands, float[] cube)
+    public static string WriteMatlabV73(string path, int rows, int cols, int bands, float[] cube)
+    {
+        string raw = path + ".raw";
+        try
+        {
+            File.WriteAllBytes(raw, System.Runtime.InteropServices.MemoryMarshal.AsBytes(cube.AsSpan()).ToArray());
+            var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(Benchmarks.RepositoryRoot(), "bench", "reference", "write_v73.py"), raw, path, $"{rows}", $"{cols}", $"{bands}" }) start.ArgumentList.Add(a);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode == 0) return "h5py (HDF5 library)";
+        }
+        catch (System.ComponentModel.Win32Exception) { }
+        finally { File.Delete(raw); }
+        WriteMatlabV73WithPureHdf(path, rows, cols, bands, cube);
+        return "PureHDF writer";
+    }
+
+    static void WriteMatlabV73WithPureHdf(string path, int rows, int cols, int bands, float[] cube)
     {
         // MATLAB's column-major (row, col, band) is HDF5's row-major [band][col][row].
         var stored = new float[cube.Length];

@@ -197,7 +197,8 @@ static class Benchmarks
         foreach (var b in ReadPair(lzw, lzw, ReadPeers[^1].Name)) yield return b;
         int matSize = Math.Min(size, 300);
         string mat = Path.Combine(directory, "scene-v73.mat");
-        BenchFiles.WriteMatlabV73(mat, matSize, matSize, Math.Min(bands, 128), SmoothCube(Math.Min(bands, 128), matSize, matSize));
+        string writer = BenchFiles.WriteMatlabV73(mat, matSize, matSize, Math.Min(bands, 128), SmoothCube(Math.Min(bands, 128), matSize, matSize));
+        Console.WriteLine($"MATLAB v7.3 bench file written by {writer}");
         ReadPeers.Add(("h5py", mat, $"matlab_v73_f32_chunked_{matSize}x{matSize}x{Math.Min(bands, 128)}"));
         foreach (var b in ReadPair(mat, mat, ReadPeers[^1].Name)) yield return b;
     }
