@@ -27,9 +27,9 @@ static class Summary
             byName.TryGetValue("peer_" + mae.Name, out var peerMae);
             byName.TryGetValue("peer_" + karma.Name, out var peerKarma);
             peerNote ??= peerKarma?.Notes is { } n ? $"PyTorch peer: torch {n["torch"]}, BLAS {n["blas"]}, OpenBLAS kernels {n["openblasKernels"]}, attention {n["attention"]}, " +
-                                                     $"OMP_WAIT_POLICY={n.GetValueOrDefault("ompWaitPolicy", "unset")}{WaitTrial(byName)}; its own matmul peak fp32 {F(peerKarma.Metrics["matmulFloat32Gflops"], "F0")} GFLOP/s" +
+                                                     $"each peer row run with OMP_WAIT_POLICY=PASSIVE and ACTIVE, the faster kept (named in its cell); its own matmul peak fp32 {F(peerKarma.Metrics["matmulFloat32Gflops"], "F0")} GFLOP/s" +
                                                      (double.IsNaN(peerKarma.Metrics["matmulBfloat16Gflops"]) ? "." : $", bf16 {F(peerKarma.Metrics["matmulBfloat16Gflops"], "F0")}.") : null;
-            string Peer(BenchResult? p) => p is null ? "–" : F(p.MedianMs);
+            string Peer(BenchResult? p) => p is null ? "–" : $"{F(p.MedianMs)} ({p.Notes?.GetValueOrDefault("ompWaitPolicy", "?")})";
             string Ratio(BenchResult ours, BenchResult? p) => p is null ? "–" : F(ours.MedianMs / p.MedianMs, "F2") + "×";
             text.AppendLine($"| {stem["train_step_".Length..].Replace('_', ' ')} | {F(mae.MedianMs)} | {F(karma.MedianMs)} | {F(100 * (karma.MedianMs / mae.MedianMs - 1), "+0.0;-0.0")}% | " +
                             $"{F(karma.Metrics["gflops"])} | {F(100 * karma.Metrics["mfu"])}% | {Peer(peerMae)} | {Peer(peerKarma)} | {Ratio(karma, peerKarma)} | {Ratio(mae, peerMae)} |");
@@ -68,13 +68,5 @@ static class Summary
         foreach (var r in results.Where(r => r.Name.StartsWith("memory_", StringComparison.Ordinal)))
             text.AppendLine($"| {r.Name.Split('_')[1]} | {F(r.Metrics["sceneMegabytes"], "F0")} | {F(r.Metrics["peakRssMiB"], "F0")} | {F(r.Metrics["peakAnonymousMiB"], "F0")} | {F(r.Metrics["baselineRssMiB"], "F0")} | {F(r.Metrics["megabytesPerSecond"], "F0")} | {F(r.Metrics["tiles"], "F0")} |");
         return text.ToString();
-    }
-
-    /// <summary>" (PASSIVE 412 ms vs ACTIVE 690 ms on the trial row)" when the wait-policy trial ran.</summary>
-    static string WaitTrial(Dictionary<string, BenchResult> byName)
-    {
-        var trials = byName.Values.Where(r => r.Name.StartsWith("peer_wait_policy_trial_", StringComparison.Ordinal))
-                                  .Select(r => $"{r.Name["peer_wait_policy_trial_".Length..].ToUpperInvariant()} {r.MedianMs.ToString("F0", CultureInfo.InvariantCulture)} ms").ToList();
-        return trials.Count == 0 ? "" : $" (trial, first preset's mae step: {string.Join(" vs ", trials)})";
     }
 }
