@@ -34,38 +34,57 @@ static class UnmixCommand
             var scenes = bands.Apply(parse, SceneCatalog.Expand(parse.GetValue(data)!, new List<string>()));
             string dir = parse.GetValue(output)!;
             KarmaCli.CheckOutput(dir, [.. scenes, parse.GetValue(checkpoint)]);
-            if (batch.Active(parse, scenes))
-            {
-                batch.Run(parse, scenes, dir, "", folder: true, (path, target) => Unmix(parse, path, target, method, checkpoint, endmembers, library, truth, seed));
-                return 0;
-            }
-            var (result, summary, score, matches, how) = Unmix(parse, scenes[0], dir, method, checkpoint, endmembers, library, truth, seed);
-            if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(summary, KarmaCli.Json)); return 0; }
-            static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
-            Console.Out.WriteLine($"{how}: {result.Count} endmembers, mean reconstruction RMSE {F(summary.MeanErrorRmse, "F4")}; outputs in {Path.GetFullPath(dir)}");
-            if (score is not null)
-            {
-                var table = new Table().AddColumns("reference", "matched endmember", "SAD (°)", "abundance RMSE", "dominant agrees");
-                for (int i = 0; i < score.Names.Length; i++)
-                    table.AddRow(Markup.Escape(score.Names[i]), $"{score.MatchedEstimate[i] + 1}", F(score.SadDegrees?[i], "F2"), F(score.AbundanceRmse?[i], "F4"), F(score.DominantAgreement?[i], "P1"));
-                table.AddRow("[bold]mean[/]", "", F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"), F(score.MeanDominantAgreement, "P1"));
-                AnsiConsole.Write(table);
-            }
-            if (matches is not null)
-                foreach (var match in matches) Console.Out.WriteLine($"endmember {match.Endmember} ≈ {match.Name} ({match.SadDegrees:F1}°)");
-            return 0;
+            // One model and one library for every scene, loaded when first needed.
+            (KarmaModel Model, ModelCheckpoint.Metadata Meta)? loaded = null;
+            SpectralLibrary? lib = null;
+            var inputs = new UnmixInputs(
+                () => loaded ??= ModelCheckpoint.Load(DefaultModel.Resolve(parse.GetValue(checkpoint))),
+                () => parse.GetValue(library) is { } l ? lib ??= SpectralLibrary.Read(l) : null);
+            try { return Report(parse, scenes, dir, inputs, batch, method, checkpoint, endmembers, truth, seed, json); }
+            finally { loaded?.Model.Dispose(); }
         });
         return command;
     }
 
+    /// <summary>Unmixes every scene (a batch) or the one scene, printing its summary.</summary>
+    static int Report(ParseResult parse, IReadOnlyList<string> scenes, string dir, UnmixInputs inputs, SceneBatch batch, Option<string?> method,
+                      Option<string?> checkpoint, Option<int?> endmembers, Option<string[]> truth, Option<int> seed, Option<bool> json)
+    {
+        if (batch.Active(parse, scenes))
+        {
+            batch.Run(parse, scenes, dir, "", folder: true, (path, target) => Unmix(parse, path, target, inputs, method, checkpoint, endmembers, truth, seed));
+            return 0;
+        }
+        var (result, summary, score, matches, how) = Unmix(parse, scenes[0], dir, inputs, method, checkpoint, endmembers, truth, seed);
+        if (parse.GetValue(json)) { Console.Out.WriteLine(JsonSerializer.Serialize(summary, KarmaCli.Json)); return 0; }
+        static string F(double? v, string f) => v is { } x && double.IsFinite(x) ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
+        Console.Out.WriteLine($"{how}: {result.Count} endmembers, mean reconstruction RMSE {F(summary.MeanErrorRmse, "F4")}; outputs in {Path.GetFullPath(dir)}");
+        if (score is not null)
+        {
+            var table = new Table().AddColumns("reference", "matched endmember", "SAD (°)", "abundance RMSE", "dominant agrees");
+            for (int i = 0; i < score.Names.Length; i++)
+                table.AddRow(Markup.Escape(score.Names[i]), $"{score.MatchedEstimate[i] + 1}", F(score.SadDegrees?[i], "F2"), F(score.AbundanceRmse?[i], "F4"), F(score.DominantAgreement?[i], "P1"));
+            table.AddRow("[bold]mean[/]", "", F(score.MeanSadDegrees, "F2"), F(score.MeanAbundanceRmse, "F4"), F(score.MeanDominantAgreement, "P1"));
+            AnsiConsole.Write(table);
+        }
+        if (matches is not null)
+            foreach (var match in matches) Console.Out.WriteLine($"endmember {match.Endmember} ≈ {match.Name} ({match.SadDegrees:F1}°)");
+        return 0;
+    }
+
+    /// <summary>What every scene of one run shares, each loaded on first use: the model (checkpoint or default) and the spectral library.</summary>
+    sealed record UnmixInputs(Func<(KarmaModel Model, ModelCheckpoint.Metadata Meta)> Model, Func<SpectralLibrary?> Library);
+
     /// <summary>Unmixes one scene with the method the options choose and writes its outputs into <paramref name="dir"/>.</summary>
     static (UnmixingResult Result, UnmixingSummary Summary, UnmixingScore? Score, LibraryMatch[]? Matches, string How) Unmix(
-        ParseResult parse, string path, string dir, Option<string?> method, Option<string?> checkpoint, Option<int?> endmembers, Option<string?> library,
+        ParseResult parse, string path, string dir, UnmixInputs inputs, Option<string?> method, Option<string?> checkpoint, Option<int?> endmembers,
         Option<string[]> truth, Option<int> seed)
     {
         string? ckpt = parse.GetValue(checkpoint);
         string how = parse.GetValue(method) ?? (ckpt is null ? "vca-fcls" : "karma");
         var truthFiles = parse.GetValue(truth)?.Select(t => SceneBatch.ForScene(t, path)).ToArray();
+        UnmixingTruth? truthData = null;
+        UnmixingTruth? Truth(ReflectanceCube cube) => truthFiles is { Length: > 0 } ? truthData ??= UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands) : null;
         using var scene = HyperspectralScene.Open(path);
         UnmixingResult result;
         ReflectanceCube cube;
@@ -74,41 +93,33 @@ static class UnmixCommand
         switch (how)
         {
             case "karma":
-                var (model, meta) = ModelCheckpoint.Load(DefaultModel.Resolve(ckpt));
-                using (model)
-                {
-                    cube = meta.Read(scene);
-                    result = SceneUnmixing.Karma(model, cube);
-                }
+                var (model, meta) = inputs.Model();
+                cube = meta.Read(scene);
+                result = SceneUnmixing.Karma(model, cube);
                 break;
             case "vca-fcls":
                 cube = ReflectanceCube.Read(scene, tiling);
-                int m = parse.GetValue(endmembers) ?? (truthFiles is { Length: > 0 } t ? UnmixingTruth.Read(t, cube.Rows, cube.Cols, cube.Bands).Count : 5);
+                int m = parse.GetValue(endmembers) ?? Truth(cube)?.Count ?? 5;
                 if (m < 2 || m > Math.Min(cube.Bands, cube.Rows * cube.Cols))
                     throw new KarmaException(path, $"--endmembers must be between 2 and {Math.Min(cube.Bands, cube.Rows * cube.Cols)} for this scene ({cube.Bands} bands after band selection); got {m}.");
                 result = SceneUnmixing.VcaFcls(cube, m, parse.GetValue(seed));
                 break;
-            case "fcls" when ckpt is not null && parse.GetValue(library) is null:
+            case "fcls" when ckpt is not null && inputs.Library() is null:
                 // FCLS with the model's own endmembers: the reference its abundances are measured against.
-                var (endmemberModel, endmemberMeta) = ModelCheckpoint.Load(ckpt);
-                using (endmemberModel)
-                {
-                    cube = endmemberMeta.Read(scene);
-                    result = SceneUnmixing.Fcls(cube, SceneUnmixing.KarmaEndmembers(endmemberModel, cube), "fcls (model endmembers)");
-                }
+                var (endmemberModel, endmemberMeta) = inputs.Model();
+                cube = endmemberMeta.Read(scene);
+                result = SceneUnmixing.Fcls(cube, SceneUnmixing.KarmaEndmembers(endmemberModel, cube), "fcls (model endmembers)");
                 break;
             case "fcls":
                 cube = ReflectanceCube.Read(scene, tiling);
-                var lib = SpectralLibrary.Read(parse.GetValue(library) ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH or from the model given by --checkpoint."));
+                var lib = inputs.Library() ?? throw new KarmaException("--method fcls takes its endmembers from --library PATH or from the model given by --checkpoint.");
                 result = SceneUnmixing.Fcls(cube, lib.ResampleTo(cube.Wavelengths ?? throw new KarmaException(path, "has no wavelengths to resample the library to.")));
                 break;
             default:
                 throw new KarmaException($"--method must be karma, vca-fcls or fcls (got '{how}').");
         }
-        LibraryMatch[]? matches = parse.GetValue(library) is { } libPath && cube.Wavelengths is { } wl
-            ? UnmixingReport.MatchLibrary(result, SpectralLibrary.Read(libPath), wl) : null;
-        UnmixingScore? score = truthFiles is { Length: > 0 }
-            ? UnmixingScore.Compute(result, UnmixingTruth.Read(truthFiles, cube.Rows, cube.Cols, cube.Bands)) : null;
+        LibraryMatch[]? matches = inputs.Library() is { } library && cube.Wavelengths is { } wl ? UnmixingReport.MatchLibrary(result, library, wl) : null;
+        UnmixingScore? score = Truth(cube) is { } scoredAgainst ? UnmixingScore.Compute(result, scoredAgainst) : null;
         var summary = UnmixingReport.Write(result, cube, dir, matches, score);
         return (result, summary, score, matches, how);
     }

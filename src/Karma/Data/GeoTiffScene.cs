@@ -182,10 +182,13 @@ public sealed class GeoTiffScene : HyperspectralScene
             recent.AddFirst(node);
             return node.Value.Data;
         }
-        var data = Decode(index) ?? DecodeWithLibTiff(index);
+        var data = (refused.Contains(index) ? null : Decode(index)) ?? DecodeWithLibTiff(index);
         Keep(index, data);
         return data;
     }
+
+    /// <summary>Chunks <see cref="Decode"/> already gave up on in a prefetch: LibTiff decodes them (or names their damage).</summary>
+    readonly HashSet<int> refused = [];
 
     void Keep(int index, byte[] data)
     {
@@ -207,6 +210,7 @@ public sealed class GeoTiffScene : HyperspectralScene
         Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => decoded[i] = Decode(missing[i]));
         for (int i = 0; i < missing.Length; i++)
             if (decoded[i] is { } data) Keep(missing[i], data);
+            else refused.Add(missing[i]);                         // straight to LibTiff when read, not decoded twice
     }
 
     /// <summary>

@@ -154,7 +154,10 @@ public static class MatFile
     static byte[] ReadExactly(Stream s, int count)
     {
         const int Piece = 16 << 20;
-        if (count <= Piece)
+        // A claimed size is trusted for one allocation only when it is small or the stream's known length already bounds
+        // it (an uncompressed file); otherwise (a deflate stream, whose length is unknown) a damaged size must fail at the
+        // stream's end before gigabytes are allocated, so the bytes are collected piece by piece.
+        if (count <= Piece || (s.CanSeek && count <= s.Length - s.Position))
         {
             var buffer = new byte[count];
             s.ReadExactly(buffer);
