@@ -1,3 +1,4 @@
+using System.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -8,8 +9,9 @@ namespace Karma.Model;
 /// K unrolled FISTA steps of fully constrained least squares (<see cref="Simplex.LeastSquares"/>) as one autograd node, for
 /// float32 CPU tensors with few endmembers. Composed from libtorch operations, each step is a dozen tiny kernels on
 /// [..., M] tensors with M ≈ 5, forward and backward, and five steps cost as much as the rest of a tiny-preset training
-/// step (docs/performance.md). Here forward runs every pixel's K steps in plain C# and keeps, per step, the point the
-/// gradient was taken at (z_k), the projection's support and the momentum β_k; backward walks the steps in reverse:
+/// step (docs/performance.md). Here forward runs every active pixel's K steps in plain C#, a SIMD vector's width of pixels
+/// at once (one lane each), and keeps, per step, the point the gradient was taken at (z_k), the projection's support and
+/// the momentum β_k; backward walks the steps in reverse:
 /// <list type="bullet">
 /// <item>x_{k+1} = Π(s_k): the projection's Jacobian on the support S is I − 1·1ᵀ/|S| (zero off S), so g_s is g minus its
 ///   mean over S, on S;</item>
@@ -54,22 +56,18 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         float eta = (float)(double)vars[4];
         var active = (float[])vars[5];
         int m = (int)start.shape[^1];
-        long vectors = start.numel() / Math.Max(1, m), perFlag = vectors / active.Length;
-        var result = empty_like(start);
-        var points = empty(steps, vectors, m);              // z_k, where step k takes its gradient
-        var support = empty(steps, vectors, m);             // 1 where step k's projection left the entry positive
-        var momentum = empty(steps, vectors);               // β_k
+        var lanes = Lanes.Of(active, start.numel() / Math.Max(1, m));
+        var result = start.clone();                                       // inactive vectors stay as they are
+        var points = empty(steps, lanes.Groups, m, Lanes.Width);          // z_k, where step k takes its gradient
+        var support = empty(steps, lanes.Groups, m, Lanes.Width);         // 1 where step k's projection left the entry positive
+        var momentum = empty(steps, lanes.Groups, Lanes.Width);           // β_k
         var g = gram.data<float>().ToArray();
         var (pa, pp, pr) = (CpuKernels.Address(start), CpuKernels.Address(projection), CpuKernels.Address(result));
         var (pz, ps, pb) = (CpuKernels.Address(points), CpuKernels.Address(support), CpuKernels.Address(momentum));
-        CpuKernels.ForEachPixel(vectors, i =>
-        {
-            if (active[i / perFlag] != 0) Forward(pa, pp, pr, pz, ps, pb, g, i, vectors, m, steps, eta);
-            else Inactive(pa, pr, pz, ps, i, vectors, m, steps);
-        });
+        CpuKernels.ForEachPixel(lanes.Groups, group => Forward(lanes, group, pa, pp, pr, pz, ps, pb, g, m, steps, eta));
         ctx.save_for_backward([gram, points, support, momentum]);
         ctx.save_data(nameof(eta), eta);
-        ctx.save_data(nameof(active), active);
+        ctx.save_data(nameof(lanes), lanes);
         return result;
     }
 
@@ -79,116 +77,170 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         var saved = ctx.get_saved_variables();
         var (gram, points, support, momentum) = (saved[0], saved[1], saved[2], saved[3]);
         float eta = (float)ctx.get_data(nameof(eta));
-        var active = (float[])ctx.get_data("active");
+        var lanes = (Lanes)ctx.get_data("lanes");
         int steps = (int)points.shape[0], m = (int)points.shape[2];
-        long vectors = points.shape[1];
         using var gradOut = grad.contiguous();
-        var gradStart = empty_like(gradOut);
-        var gradProjection = empty_like(gradOut);
-        using var stepGrads = empty(steps, vectors, m);          // g_s of every step, for G's gradient
+        var gradStart = gradOut.clone();                                  // passed straight through for inactive vectors
+        var gradProjection = zeros_like(gradOut);
+        using var stepGrads = empty(steps, lanes.Groups, m, Lanes.Width); // g_s of every step, for G's gradient
         var g = gram.data<float>().ToArray();
         var (pg, pa, pp, pgs) = (CpuKernels.Address(gradOut), CpuKernels.Address(gradStart), CpuKernels.Address(gradProjection), CpuKernels.Address(stepGrads));
         var (ps, pb) = (CpuKernels.Address(support), CpuKernels.Address(momentum));
-        long perFlag = vectors / active.Length;
-        CpuKernels.ForEachPixel(vectors, i =>
-        {
-            if (active[i / perFlag] != 0) Backward(pg, pa, pp, pgs, ps, pb, g, i, vectors, m, steps, eta);
-            else PassThrough(pg, pa, pp, pgs, i, vectors, m, steps);
-        });
-        // g_G = −η Σ_k z_kᵀ g_s,k over every pixel and step
-        using var z = points.view(-1, m);
-        using var gs = stepGrads.view(-1, m);
+        CpuKernels.ForEachPixel(lanes.Groups, group => Backward(lanes, group, pg, pa, pp, pgs, ps, pb, g, m, steps, eta));
+        // g_G = −η Σ_k z_kᵀ g_s,k over every pixel and step (padding lanes have g_s = 0 and add nothing)
+        using var z = points.view(-1, m, Lanes.Width).transpose(1, 2).reshape(-1, m);
+        using var gs = stepGrads.view(-1, m, Lanes.Width).transpose(1, 2).reshape(-1, m);
         using var zt = z.t();
         var gradGram = zt.mm(gs).mul_(-eta);                    // mul_ returns the same tensor: not disposed here
         foreach (var tensor in saved) tensor.Dispose();
         return [gradStart, gradGram, gradProjection, null!, null!, null!];   // none for steps, η and the flags
     }
 
-    static unsafe void Forward(nint start, nint projection, nint result, nint points, nint support, nint momentum, float[] g,
-                               long i, long vectors, int m, int steps, float eta)
+    /// <summary>
+    /// The active vectors in groups of <see cref="Width"/>, one per SIMD lane: the kernels run a group's vectors side by
+    /// side, each endmember's values of the group in one <see cref="Vector{T}"/>. The last group is padded with lanes
+    /// that read zeros and write nothing.
+    /// </summary>
+    sealed class Lanes(long[] vectors)
     {
-        var b = new ReadOnlySpan<float>((float*)projection + i * m, m);
-        Span<float> x = stackalloc float[m], z = stackalloc float[m], s = stackalloc float[m], next = stackalloc float[m];
-        new ReadOnlySpan<float>((float*)start + i * m, m).CopyTo(x);
-        x.CopyTo(z);
-        float t = 1;
-        for (int k = 0; k < steps; k++)
+        public static readonly int Width = Vector<float>.Count;
+        public readonly long[] Vectors = vectors;
+        public long Groups => (Vectors.Length + Width - 1) / Width;
+
+        /// <summary>The vectors whose flag is non-zero, each flag covering an equal run of <paramref name="count"/>'s vectors.</summary>
+        public static Lanes Of(float[] active, long count)
         {
-            long at = (k * vectors + i) * m;
-            z.CopyTo(new Span<float>((float*)points + at, m));
+            long perFlag = Math.Max(1, count / active.Length);
+            var chosen = new List<long>();
+            for (long i = 0; i < count; i++) if (active[i / perFlag] != 0) chosen.Add(i);
+            return new Lanes([.. chosen]);
+        }
+
+        /// <summary>Loads the group's vectors of a [vectors, M] array into M lane vectors (zeros in padding lanes).</summary>
+        public unsafe void Load(long group, float* source, int m, Span<Vector<float>> into)
+        {
+            Span<float> lanes = stackalloc float[Width];
             for (int j = 0; j < m; j++)
             {
-                float gradient = -b[j];
-                for (int l = 0; l < m; l++) gradient += z[l] * g[l * m + j];
-                s[j] = z[j] - eta * gradient;
+                for (int w = 0; w < Width; w++)
+                {
+                    long at = group * Width + w;
+                    lanes[w] = at < Vectors.Length ? source[Vectors[at] * m + j] : 0;
+                }
+                into[j] = new Vector<float>(lanes);
             }
-            SimplexProjection.Project(s, next, new Span<float>((float*)support + at, m));
-            float uphill = 0;
-            for (int j = 0; j < m; j++) uphill += (z[j] - next[j]) * (next[j] - x[j]);
-            if (uphill > 0) t = 1;
-            float tNext = (1 + MathF.Sqrt(1 + 4 * t * t)) / 2, beta = uphill > 0 ? 0 : (t - 1) / tNext;
-            ((float*)momentum)[k * vectors + i] = beta;
+        }
+
+        /// <summary>Stores M lane vectors into the group's vectors of a [vectors, M] array (padding lanes skipped).</summary>
+        public unsafe void Store(long group, ReadOnlySpan<Vector<float>> values, int m, float* target)
+        {
+            for (int w = 0; w < Width; w++)
+            {
+                long at = group * Width + w;
+                if (at >= Vectors.Length) return;
+                for (int j = 0; j < m; j++) target[Vectors[at] * m + j] = values[j][w];
+            }
+        }
+    }
+
+    static unsafe void Forward(Lanes lanes, long group, nint start, nint projection, nint result, nint points, nint support, nint momentum,
+                               float[] g, int m, int steps, float eta)
+    {
+        int width = Lanes.Width;
+        Span<Vector<float>> x = stackalloc Vector<float>[m], z = stackalloc Vector<float>[m], b = stackalloc Vector<float>[m],
+                            s = stackalloc Vector<float>[m], next = stackalloc Vector<float>[m];
+        lanes.Load(group, (float*)start, m, x);
+        lanes.Load(group, (float*)projection, m, b);
+        x.CopyTo(z);
+        Vector<float> one = Vector<float>.One, t = one, etaV = new(eta);
+        for (int k = 0; k < steps; k++)
+        {
+            float* savedZ = (float*)points + (k * lanes.Groups + group) * m * width;
+            float* savedS = (float*)support + (k * lanes.Groups + group) * m * width;
+            for (int j = 0; j < m; j++)
+            {
+                z[j].Store(savedZ + j * width);
+                var gradient = -b[j];
+                for (int l = 0; l < m; l++) gradient += z[l] * new Vector<float>(g[l * m + j]);
+                s[j] = z[j] - etaV * gradient;
+            }
+            // The projection's threshold θ = max over j of (Σ_{s_i ≥ s_j} s_i − 1) / #{s_i ≥ s_j}: the sorted prefix means
+            // rise while the next value lies above them and fall after, so their peak is the sort-based rule's threshold,
+            // found here without a sort and without branches, lane by lane.
+            var theta = new Vector<float>(float.NegativeInfinity);
+            for (int j = 0; j < m; j++)
+            {
+                Vector<float> sum = Vector<float>.Zero, count = Vector<float>.Zero;
+                for (int i = 0; i < m; i++)
+                {
+                    var inPrefix = Vector.GreaterThanOrEqual(s[i], s[j]);
+                    sum += Vector.ConditionalSelect(inPrefix, s[i], Vector<float>.Zero);
+                    count += Vector.ConditionalSelect(inPrefix, one, Vector<float>.Zero);
+                }
+                theta = Vector.Max(theta, (sum - one) / count);
+            }
+            var uphill = Vector<float>.Zero;
+            for (int j = 0; j < m; j++)
+            {
+                var shifted = s[j] - theta;
+                next[j] = Vector.Max(shifted, Vector<float>.Zero);
+                Vector.ConditionalSelect(Vector.GreaterThan(shifted, Vector<float>.Zero), one, Vector<float>.Zero).Store(savedS + j * width);
+                uphill += (z[j] - next[j]) * (next[j] - x[j]);
+            }
+            var restart = Vector.GreaterThan(uphill, Vector<float>.Zero);  // momentum would point uphill: restart it
+            t = Vector.ConditionalSelect(restart, one, t);
+            var tNext = (one + Vector.SquareRoot(one + new Vector<float>(4) * t * t)) / new Vector<float>(2);
+            var beta = Vector.ConditionalSelect(restart, Vector<float>.Zero, (t - one) / tNext);
+            beta.Store((float*)momentum + (k * lanes.Groups + group) * width);
             for (int j = 0; j < m; j++) { z[j] = next[j] + beta * (next[j] - x[j]); x[j] = next[j]; }
             t = tNext;
         }
-        x.CopyTo(new Span<float>((float*)result + i * m, m));
+        lanes.Store(group, x, m, (float*)result);
     }
 
-    /// <summary>An inactive vector: returned as it is; zero points and steps, so it adds nothing to G's gradient.</summary>
-    static unsafe void Inactive(nint start, nint result, nint points, nint support, long i, long vectors, int m, int steps)
+    static unsafe void Backward(Lanes lanes, long group, nint gradOut, nint gradStart, nint gradProjection, nint stepGrads, nint support, nint momentum,
+                                float[] g, int m, int steps, float eta)
     {
-        new ReadOnlySpan<float>((float*)start + i * m, m).CopyTo(new Span<float>((float*)result + i * m, m));
-        for (int k = 0; k < steps; k++)
-        {
-            long at = (k * vectors + i) * m;
-            new Span<float>((float*)points + at, m).Clear();
-            new Span<float>((float*)support + at, m).Clear();
-        }
-    }
-
-    static unsafe void PassThrough(nint gradOut, nint gradStart, nint gradProjection, nint stepGrads, long i, long vectors, int m, int steps)
-    {
-        new ReadOnlySpan<float>((float*)gradOut + i * m, m).CopyTo(new Span<float>((float*)gradStart + i * m, m));
-        new Span<float>((float*)gradProjection + i * m, m).Clear();
-        for (int k = 0; k < steps; k++) new Span<float>((float*)stepGrads + (k * vectors + i) * m, m).Clear();
-    }
-
-    static unsafe void Backward(nint gradOut, nint gradStart, nint gradProjection, nint stepGrads, nint support, nint momentum, float[] g,
-                                long i, long vectors, int m, int steps, float eta)
-    {
-        Span<float> gx = stackalloc float[m], gz = stackalloc float[m], gs = stackalloc float[m], gp = stackalloc float[m];
-        new ReadOnlySpan<float>((float*)gradOut + i * m, m).CopyTo(gx);   // ∂L/∂x_K; nothing uses z_K
+        int width = Lanes.Width;
+        Span<Vector<float>> gx = stackalloc Vector<float>[m], gz = stackalloc Vector<float>[m], gs = stackalloc Vector<float>[m],
+                            gp = stackalloc Vector<float>[m];
+        lanes.Load(group, (float*)gradOut, m, gx);                        // ∂L/∂x_K (zero in padding lanes); nothing uses z_K
         gz.Clear();
         gp.Clear();
+        Vector<float> one = Vector<float>.One, etaV = new(eta);
         for (int k = steps - 1; k >= 0; k--)
         {
-            long at = (k * vectors + i) * m;
-            float beta = ((float*)momentum)[k * vectors + i];
-            var onSupport = new ReadOnlySpan<float>((float*)support + at, m);
-            // z_{k+1} = (1 + β_k)·x_{k+1} − β_k·x_k: finish x_{k+1}'s gradient, start x_k's
-            float mean = 0, count = 0;
+            float* onSupport = (float*)support + (k * lanes.Groups + group) * m * width;
+            float* savedGs = (float*)stepGrads + (k * lanes.Groups + group) * m * width;
+            var beta = Vector.Load((float*)momentum + (k * lanes.Groups + group) * width);
+            // z_{k+1} = (1 + β_k)·x_{k+1} − β_k·x_k: finish x_{k+1}'s gradient, start x_k's; then the projection's Jacobian
+            Vector<float> sum = Vector<float>.Zero, count = Vector<float>.Zero;
             for (int j = 0; j < m; j++)
             {
-                float total = gx[j] + (1 + beta) * gz[j];
+                var total = gx[j] + (one + beta) * gz[j];
                 gx[j] = -beta * gz[j];
-                gs[j] = total * onSupport[j];
-                mean += gs[j];
-                count += onSupport[j];
+                var inSupport = Vector.Load(onSupport + j * width);
+                gs[j] = total * inSupport;
+                sum += gs[j];
+                count += inSupport;
             }
-            mean /= Math.Max(count, 1);
-            for (int j = 0; j < m; j++) gs[j] = (gs[j] - mean) * onSupport[j];
-            gs.CopyTo(new Span<float>((float*)stepGrads + at, m));
+            var mean = sum / Vector.Max(count, one);
+            for (int j = 0; j < m; j++)
+            {
+                gs[j] = (gs[j] - mean) * Vector.Load(onSupport + j * width);
+                gs[j].Store(savedGs + j * width);
+            }
             // s_k = z_k − η(z_k·G − p)
             for (int l = 0; l < m; l++)
             {
-                float sum = 0;
-                for (int j = 0; j < m; j++) sum += g[l * m + j] * gs[j];
-                gz[l] = gs[l] - eta * sum;
-                gp[l] += eta * gs[l];
+                var product = Vector<float>.Zero;
+                for (int j = 0; j < m; j++) product += new Vector<float>(g[l * m + j]) * gs[j];
+                gz[l] = gs[l] - etaV * product;
+                gp[l] += etaV * gs[l];
             }
         }
-        var a = new Span<float>((float*)gradStart + i * m, m);
-        for (int j = 0; j < m; j++) a[j] = gx[j] + gz[j];                  // x_0 = z_0 = start
-        gp.CopyTo(new Span<float>((float*)gradProjection + i * m, m));
+        for (int j = 0; j < m; j++) gx[j] += gz[j];                        // x_0 = z_0 = start
+        lanes.Store(group, gx, m, (float*)gradStart);
+        lanes.Store(group, gp, m, (float*)gradProjection);
     }
 }
