@@ -135,11 +135,12 @@ public class KarmaLossTests
         var target = rand(b, n, pixels * bands);
         var logits = randn(b, n, perPixel ? pixels : 1, m).requires_grad_(true);
         var spectra = rand(bands, m).requires_grad_(true);
+        var weights = randn(b, n, pixels);                        // a different upstream gradient for every pixel
         Tensor[] Gradients(Func<Tensor, Tensor, Tensor> error)
         {
             logits.grad?.zero_();
             spectra.grad?.zero_();
-            using var loss = error(logits.softmax(-1), spectra).mean();
+            using var loss = (error(logits.softmax(-1), spectra) * weights).sum();
             loss.backward();
             return [loss.detach().clone(), logits.grad!.clone(), spectra.grad!.clone()];
         }
