@@ -37,6 +37,24 @@ public class PretrainerTests
     }
 
     [Fact]
+    public void Abundance_diagnostics_in_one_pass_equal_the_tensor_reductions()
+    {
+        manual_seed(3);
+        var contiguous = randn(2, 5, 16, 6).softmax(-1);                        // [B, N, P², M], as the FCLS steps return it
+        var transposed = randn(2, 5, 6, 16).softmax(2).transpose(2, 3);         // the softmax head's layout: the tensor path
+        foreach (var a in new[] { contiguous, transposed })
+        {
+            var (spread, entropy) = Pretrainer.AbundanceDiagnostics(a);
+            var byEndmember = a.transpose(2, 3);
+            double expectedSpread = byEndmember.std([0L, 1L, 3L]).mean().item<float>();
+            double expectedEntropy = -(byEndmember * (byEndmember + 1e-12).log()).sum(2).mean().item<float>() / Math.Log(6);
+            Assert.Equal(expectedSpread, spread!.Value, 5);
+            Assert.Equal(expectedEntropy, entropy!.Value, 5);
+        }
+        Assert.True(contiguous.is_contiguous() && !transposed.is_contiguous());
+    }
+
+    [Fact]
     public void Short_run_lowers_every_loss_term()
     {
         var tiles = SimulatedTiles();
