@@ -204,7 +204,7 @@ public sealed class GeoTiffScene : HyperspectralScene
     void Prefetch(IEnumerable<int> indices)
     {
         if (decoder is null) return;
-        var missing = indices.Distinct().Where(i => !cache.ContainsKey(i)).ToArray();
+        var missing = indices.Distinct().Where(i => !cache.ContainsKey(i) && !refused.Contains(i)).ToArray();
         if (missing.Length < 2) return;
         var decoded = new byte[]?[missing.Length];
         Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => decoded[i] = Decode(missing[i]));

@@ -93,30 +93,30 @@ static class Hdf5Structure
     /// <summary>How many chunks the index of dataset <paramref name="name"/> holds (checked as in <see cref="Chunks"/>), or −1 for a layout not checked here.</summary>
     public static long CheckChunkIndex(string path, string name) => Chunks(path, name)?.Chunks.Count ?? -1;
 
-    /// <summary>The dimensions of a dataspace message (versions 1 and 2), or null for another version.</summary>
-    static ulong[]? Dataspace(List<(int Type, byte[] Data)> messages, int lengthSize)
+    /// <summary>The dimensions of a dataspace message (versions 1 and 2), or null for another version or a shared message.</summary>
+    static ulong[]? Dataspace(List<Message> messages, int lengthSize)
     {
-        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x01);
-        if (data is null || data.Length < 4 || data[0] is not (1 or 2)) return null;
+        var (_, data, shared) = messages.FirstOrDefault(m => m.Type == 0x01);
+        if (data is null || shared || data.Length < 4 || data[0] is not (1 or 2)) return null;
         int rank = data[1], at = data[0] == 1 ? 8 : 4;
         if (data.Length < at + rank * lengthSize) throw new InvalidDataException("a dataspace message is truncated");
         return Enumerable.Range(0, rank).Select(d => Reader.Unsigned(data.AsSpan(at + d * lengthSize), lengthSize)).ToArray();
     }
 
     /// <summary>Whether the datatype is a little-endian integer or IEEE float (true), big-endian (false), or another class (null).</summary>
-    static bool? LittleEndianNumbers(List<(int Type, byte[] Data)> messages)
+    static bool? LittleEndianNumbers(List<Message> messages)
     {
-        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x03);
-        if (data is null || data.Length < 8 || (data[0] & 0x0f) is not (0 or 1)) return null;
+        var (_, data, shared) = messages.FirstOrDefault(m => m.Type == 0x03);
+        if (data is null || shared || data.Length < 8 || (data[0] & 0x0f) is not (0 or 1)) return null;
         return (data[1] & 0x41) == 0;                         // bit 0 (and for floats bit 6): byte order
     }
 
     /// <summary>The filter pipeline's filter ids in the order they were applied (versions 1 and 2); empty when there is none.</summary>
-    static int[]? FilterIds(List<(int Type, byte[] Data)> messages)
+    static int[]? FilterIds(List<Message> messages)
     {
-        var (_, data) = messages.FirstOrDefault(m => m.Type == 0x0B);
+        var (_, data, shared) = messages.FirstOrDefault(m => m.Type == 0x0B);
         if (data is null) return [];
-        if (data.Length < 2 || data[0] is not (1 or 2)) return null;
+        if (shared || data.Length < 2 || data[0] is not (1 or 2)) return null;
         int version = data[0], count = data[1], at = version == 1 ? 8 : 2;
         var ids = new int[count];
         for (int f = 0; f < count; f++)
@@ -303,10 +303,19 @@ static class Hdf5Structure
         return (name, r.Address(data[(at + (int)length)..]));
     }
 
-    /// <summary>(type, data) of every message of the object header at <paramref name="address"/>, continuation blocks included.</summary>
-    static List<(int Type, byte[] Data)> Messages(Reader r, long address)
+    /// <summary>
+    /// One object header message: its type, its bytes and whether it is shared (its bytes then point to the message kept
+    /// elsewhere, e.g. a committed datatype, instead of holding it).
+    /// </summary>
+    readonly record struct Message(int Type, byte[] Data, bool Shared)
     {
-        var messages = new List<(int, byte[])>();
+        public void Deconstruct(out int type, out byte[] data) => (type, data) = (Type, Data);
+    }
+
+    /// <summary>Every message of the object header at <paramref name="address"/>, continuation blocks included.</summary>
+    static List<Message> Messages(Reader r, long address)
+    {
+        var messages = new List<Message>();
         var blocks = new Queue<(long Start, long Length, bool V2)>();
         var head = r.At(address, 16);
         if (head[..4].SequenceEqual("OHDR"u8))
@@ -333,17 +342,17 @@ static class Hdf5Structure
             }
             while (cursor + (v2 ? 4 : 8) <= end)
             {
-                int type, size;
+                int type, size, flags;
                 if (v2)
                 {
                     var m = r.At(cursor, 4);
-                    (type, size) = (m[0], BinaryPrimitives.ReadUInt16LittleEndian(m[1..]));
+                    (type, size, flags) = (m[0], BinaryPrimitives.ReadUInt16LittleEndian(m[1..]), m[3]);
                     cursor += 4 + (creationOrder ? 2 : 0);
                 }
                 else
                 {
                     var m = r.At(cursor, 8);
-                    (type, size) = (BinaryPrimitives.ReadUInt16LittleEndian(m), BinaryPrimitives.ReadUInt16LittleEndian(m[2..]));
+                    (type, size, flags) = (BinaryPrimitives.ReadUInt16LittleEndian(m), BinaryPrimitives.ReadUInt16LittleEndian(m[2..]), m[4]);
                     cursor += 8;
                 }
                 var data = r.At(cursor, size).ToArray();
@@ -354,7 +363,7 @@ static class Hdf5Structure
                     long nextLength = (long)Reader.Unsigned(data.AsSpan(r.OffsetSize), r.LengthSize);
                     blocks.Enqueue((next, nextLength, v2));
                 }
-                else messages.Add((type, data));
+                else messages.Add(new Message(type, data, Shared: (flags & 0x02) != 0));
             }
         }
         return messages;

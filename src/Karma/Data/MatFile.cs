@@ -416,7 +416,7 @@ public static class MatFile
     /// <see cref="ZLibStream"/>), each chunk written to its own part of the result. Null, and PureHDF reads the dataset, when
     /// the layout is one this path does not take: unknown filters or byte order, an element size that is not
     /// <typeparamref name="T"/>'s, or an index that does not hold each chunk of the grid exactly once (missing chunks
-    /// would need the fill value).
+    /// would need the fill value). Fletcher-32 checksums are stripped, not verified.
     /// </summary>
     internal static T[]? ReadStoredChunks<T>(string path, ulong[] dims, Hdf5Structure.ChunkedLayout? layout) where T : unmanaged
     {
@@ -425,8 +425,9 @@ public static class MatFile
             || layout.ElementSize != size || layout.ChunkDims.Length != rank || filters.Any(f => f is not (Deflate or Shuffle or Fletcher32)))
             return null;
         var chunk = layout.ChunkDims;
-        long chunkElements = (long)chunk.Aggregate(1.0, (a, c) => a * c);
-        if (chunkElements * size > 1 << 30) return null;
+        double elements = chunk.Aggregate(1.0, (a, c) => a * c);
+        if (elements * size > 1 << 30) return null;                          // checked as a double: damaged sizes overflow a long
+        long chunkElements = (long)elements;
         var grid = dims.Zip(chunk, (d, c) => (d + c - 1) / c).ToArray();
         var covered = new bool[(long)grid.Aggregate(1UL, (a, n) => a * n)];
         foreach (var c in layout.Chunks)
@@ -443,8 +444,17 @@ public static class MatFile
         if (layout.Chunks.Count != covered.Length) return null;
         var result = new T[checked((long)dims.Aggregate(1UL, (a, d) => a * d))];
         int chunkBytes = (int)(chunkElements * size);
+        // What undoing filter f must give: the chunk plus the checksums of the Fletcher-32 filters applied before f.
+        int Expected(int f, uint mask) => chunkBytes + 4 * Enumerable.Range(0, f).Count(i => filters[i] == Fletcher32 && (mask & (1u << i)) == 0);
         using var file = File.OpenHandle(path);
-        Parallel.ForEach(layout.Chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
+        try
+        {
+            Parallel.ForEach(layout.Chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c => ReadChunk(c));
+        }
+        catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
+        return result;
+
+        void ReadChunk(Hdf5Structure.StoredChunk c)
         {
             var raw = new byte[c.Size];
             int read = 0, n;
@@ -457,19 +467,21 @@ public static class MatFile
                 bytes = filters[f] switch
                 {
                     Fletcher32 => bytes.Length >= 4 ? bytes[..^4] : throw new InvalidDataException("a checksummed chunk is shorter than its checksum"),
-                    Deflate => Inflate(bytes, chunkBytes, c.Offset),
+                    Deflate => Inflate(bytes, Expected(f, c.FilterMask), c.Offset),
                     _ => Unshuffle(bytes, size),
                 };
             }
             if (bytes.Length != chunkBytes)
                 throw new InvalidDataException($"the chunk at [{string.Join(", ", c.Offset)}] holds {bytes.Length} bytes, not {chunkBytes}");
             ScatterChunk(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes), chunk, c.Offset, dims, result);
-        });
-        return result;
+        }
     }
 
     static byte[] Inflate(byte[] compressed, int expected, ulong[] offset)
     {
+        // Deflate expands at most about 1032:1: a damaged layout claiming more is refused before its buffer is allocated.
+        if (expected > 1032L * compressed.Length + 64)
+            throw new InvalidDataException($"the chunk at [{string.Join(", ", offset)}] holds {compressed.Length} compressed bytes, which cannot inflate to {expected}");
         var output = new byte[expected];
         using var zlib = new ZLibStream(new MemoryStream(compressed), CompressionMode.Decompress);
         int n = zlib.ReadAtLeast(output, expected, throwOnEndOfStream: false);

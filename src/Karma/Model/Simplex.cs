@@ -89,7 +89,10 @@ public static class Simplex
         double eta = StepSize(g64);
         var result = empty_like(a0);
         var (pa, pp, pr) = (CpuKernels.Address(a0), CpuKernels.Address(p), CpuKernels.Address(result));
-        long vectors = a0.numel() / m, perFlag = flags is null ? 1 : vectors / flags.Length;
+        long vectors = a0.numel() / m;
+        if (flags is not null && (flags.Length == 0 || vectors % flags.Length != 0))
+            throw new ArgumentException($"{flags.Length} active flags do not divide {vectors} vectors into equal runs.", nameof(active));
+        long perFlag = flags is null ? 1 : vectors / flags.Length;
         CpuKernels.ForEachPixel(vectors, i =>
         {
             var x = new Span<float>((float*)pr + i * m, m);

@@ -110,6 +110,8 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         /// <summary>The vectors whose flag is non-zero, each flag covering an equal run of <paramref name="count"/>'s vectors.</summary>
         public static Lanes Of(float[] active, long count)
         {
+            if (active.Length == 0 || count % active.Length != 0)
+                throw new ArgumentException($"{active.Length} active flags do not divide {count} vectors into equal runs.", nameof(active));
             long perFlag = Math.Max(1, count / active.Length);
             var chosen = new List<long>();
             for (long i = 0; i < count; i++) if (active[i / perFlag] != 0) chosen.Add(i);

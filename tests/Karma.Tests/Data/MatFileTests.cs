@@ -62,7 +62,8 @@ public class MatFileTests
     [Fact]
     public void Chunked_v73_files_are_read_by_Karmas_own_chunk_reader_with_every_filter_MATLAB_and_h5py_write()
     {
-        // filtered_v73.mat (Fixtures/make_filtered_v73.py): 7×5×6 double, shuffle + gzip + Fletcher-32, 3×2×4 chunks (reversed).
+        // filtered_v73.mat (Fixtures/make_filtered_v73.py): 7×5×6 double, shuffle + gzip + Fletcher-32, 3×2×4 chunks (reversed);
+        // 'early' is the same cube with Fletcher-32 first.
         string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "filtered_v73.mat");
         var layout = Hdf5Structure.Chunks(path, "cube")!;
         Assert.Equal([6UL, 5, 7], layout.Dims);
@@ -77,6 +78,11 @@ public class MatFileTests
                 for (int b = 0; b < 6; b++)
                     Assert.Equal(1000.5 * r - 10.25 * c + b, cube[r, c, b]);
         Assert.Equal(626535.0, cube.Values.Sum());                 // h5py's sum
+        // Fletcher-32 applied first, as older writers ordered it: deflate's output then holds the checksum too.
+        var early = Hdf5Structure.Chunks(path, "early")!;
+        Assert.Equal([3, 2, 1], early.Filters!);
+        Assert.NotNull(MatFile.ReadStoredChunks<double>(path, [6, 5, 7], early));
+        Assert.Equal(cube.Values, MatFile.Read(path, "early").Values);
         // The MATLAB-like fixture takes the same path: deflate for the cube, shuffle + deflate for the labels.
         string chunked = Path.Combine(AppContext.BaseDirectory, "Fixtures", "chunked_v73.mat");
         var labels = Hdf5Structure.Chunks(chunked, "labels")!;
