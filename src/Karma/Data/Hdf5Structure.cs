@@ -90,9 +90,6 @@ static class Hdf5Structure
         return null;
     });
 
-    /// <summary>How many chunks the index of dataset <paramref name="name"/> holds (checked as in <see cref="Chunks"/>), or −1 for a layout not checked here.</summary>
-    public static long CheckChunkIndex(string path, string name) => Chunks(path, name)?.Chunks.Count ?? -1;
-
     /// <summary>The dimensions of a dataspace message (versions 1 and 2), or null for another version or a shared message.</summary>
     static ulong[]? Dataspace(List<Message> messages, int lengthSize)
     {

@@ -311,7 +311,7 @@ public static class MatFile
     static MatArray ReadHdf5(string path, MatVariable variable)
     {
         var layout = Hdf5Structure.Chunks(path, variable.Name);
-        long indexed = layout?.Chunks.Count ?? -1, fileLength = new FileInfo(path).Length;
+        long fileLength = new FileInfo(path).Length;
         using var h5 = OpenHdf5(path);
         var dataset = h5.Dataset(variable.Name);
         // Read by what the file stores (MATLAB keeps logical as uint8); a type no MATLAB numeric class has is named, not called damage.
@@ -402,7 +402,7 @@ public static class MatFile
             for (int d = 0; d < rank; d++) block[d] = Math.Min(chunk[d], dims[d] - start[d]);
             int count = (int)block.Aggregate(1UL, (a, d) => a * d);
             dataset.Read(buffer.AsMemory(0, count), new HyperslabSelection(rank, start, block), memoryDims: [(ulong)count]);
-            Scatter(buffer, block, start, dims, result);
+            ScatterChunk<T>(buffer.AsSpan(0, count), block, start, dims, result);       // the clipped block is a whole chunk of its own shape
             int axis = rank - 1;                                    // next chunk, last dimension fastest
             while (axis >= 0 && (start[axis] += chunk[axis]) >= dims[axis]) start[axis--] = 0;
             if (axis < 0) return result;
@@ -521,21 +521,6 @@ public static class MatFile
             int axis = rank - 2;
             while (axis >= 0 && ++index[axis] == inside[axis]) index[axis--] = 0;
             if (axis < 0) return;
-        }
-    }
-
-    /// <summary>Copies a row-major block at <paramref name="start"/> into the row-major array of shape <paramref name="dims"/>, one contiguous run at a time.</summary>
-    static void Scatter<T>(T[] block, ulong[] shape, ulong[] start, ulong[] dims, T[] into)
-    {
-        int rank = shape.Length, run = (int)shape[rank - 1];
-        var index = new ulong[rank];                                // position inside the block, last axis always 0
-        long total = (long)shape.Aggregate(1UL, (a, d) => a * d);
-        for (long from = 0; from < total; from += run)
-        {
-            long to = 0;
-            for (int d = 0; d < rank; d++) to = to * (long)dims[d] + (long)(start[d] + index[d]);
-            Array.Copy(block, from, into, to, run);
-            for (int d = rank - 2; d >= 0 && ++index[d] == shape[d]; d--) index[d] = 0;
         }
     }
 }

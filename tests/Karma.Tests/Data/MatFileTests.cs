@@ -92,6 +92,34 @@ public class MatFileTests
     }
 
     [Fact]
+    public void Chunk_indexes_Karma_does_not_read_itself_go_through_PureHDF_with_partial_edge_chunks()
+    {
+        // PureHDF's own writer stores chunk indexes MATLAB files never hold (layout v4), so the reader falls back to PureHDF.
+        string path = Path.Combine(Path.GetTempPath(), $"karma-purehdf-{Environment.ProcessId}.mat");
+        try
+        {
+            var stored = new float[6 * 5 * 7];                      // HDF5 [band][col][row] of a 7 × 5 × 6 MATLAB array
+            for (int b = 0; b < 6; b++)
+                for (int c = 0; c < 5; c++)
+                    for (int r = 0; r < 7; r++) stored[(b * 5 + c) * 7 + r] = 1000 * r + 10 * c + b;
+            var dataset = new PureHDF.H5Dataset(stored, chunks: [4, 2, 3], fileDims: [6, 5, 7],
+                datasetCreation: new PureHDF.VOL.Native.H5DatasetCreation(Filters: [new PureHDF.Filters.H5Filter(PureHDF.Filters.DeflateFilter.Id, new() { [PureHDF.Filters.DeflateFilter.COMPRESSION_LEVEL] = 1 })]));
+            dataset.Attributes["MATLAB_class"] = "single";
+            new PureHDF.H5File { ["cube"] = dataset }.Write(path, new PureHDF.H5WriteOptions(UserBlockSize: 512));
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+                file.Write(System.Text.Encoding.ASCII.GetBytes("MATLAB 7.3 MAT-file".PadRight(116)).Concat(new byte[8]).Concat(new byte[] { 0, 2, (byte)'I', (byte)'M' }).ToArray());
+            Assert.Null(Hdf5Structure.Chunks(path, "cube"));
+            var cube = MatFile.Read(path, "cube");
+            Assert.Equal([7, 5, 6], cube.Variable.Dimensions);
+            for (int r = 0; r < 7; r++)
+                for (int c = 0; c < 5; c++)
+                    for (int b = 0; b < 6; b++)
+                        Assert.Equal(1000 * r + 10 * c + b, cube[r, c, b]);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void A_damaged_chunk_is_named_and_never_read_as_values()
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "filtered_v73.mat");
