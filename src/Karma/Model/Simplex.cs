@@ -64,6 +64,22 @@ public static class Simplex
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The active flags as floats (one flag, set, when there is no mask).</summary>
+    internal static float[] ActiveFlags(Tensor? active)
+    {
+        if (active is null) return [1];
+        using var flags = active.to_type(ScalarType.Float32).contiguous();
+        return flags.data<float>().ToArray();
+    }
+
+    /// <summary>How many consecutive vectors each flag covers; refuses flags that do not divide the vectors into equal runs.</summary>
+    internal static long VectorsPerFlag(float[] flags, long vectors)
+    {
+        if (flags.Length == 0 || vectors % flags.Length != 0)
+            throw new ArgumentException($"{flags.Length} active flags do not divide {vectors} vectors into equal runs.", nameof(flags));
+        return Math.Max(1, vectors / flags.Length);
+    }
+
     /// <summary>FISTA's step 1/λmax(G), a constant of the graph (computed without gradient).</summary>
     static double StepSize(Tensor gram)
     {
@@ -79,8 +95,6 @@ public static class Simplex
     /// </summary>
     static unsafe Tensor LeastSquaresOnCpu(Tensor start, Tensor gram, Tensor projection, int steps, Tensor? active)
     {
-        float[]? flags = null;
-        if (active is not null) using (var f = active.to_type(ScalarType.Float32).contiguous()) flags = f.data<float>().ToArray();
         using var a0 = start.to_type(ScalarType.Float32).contiguous();
         using var p = projection.to_type(ScalarType.Float32).contiguous();
         using var g64 = gram.to_type(ScalarType.Float64).contiguous();
@@ -90,14 +104,13 @@ public static class Simplex
         var result = empty_like(a0);
         var (pa, pp, pr) = (CpuKernels.Address(a0), CpuKernels.Address(p), CpuKernels.Address(result));
         long vectors = a0.numel() / m;
-        if (flags is not null && (flags.Length == 0 || vectors % flags.Length != 0))
-            throw new ArgumentException($"{flags.Length} active flags do not divide {vectors} vectors into equal runs.", nameof(active));
-        long perFlag = flags is null ? 1 : vectors / flags.Length;
+        var flags = ActiveFlags(active);
+        long perFlag = VectorsPerFlag(flags, vectors);
         CpuKernels.ForEachPixel(vectors, i =>
         {
             var x = new Span<float>((float*)pr + i * m, m);
             new ReadOnlySpan<float>((float*)pa + i * m, m).CopyTo(x);
-            if (flags is not null && flags[i / perFlag] == 0) return;
+            if (flags[i / perFlag] == 0) return;
             var b = new ReadOnlySpan<float>((float*)pp + i * m, m);
             Span<double> z = stackalloc double[m], next = stackalloc double[m], step = stackalloc double[m], xd = stackalloc double[m];
             for (int j = 0; j < m; j++) z[j] = xd[j] = x[j];

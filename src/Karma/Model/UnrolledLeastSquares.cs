@@ -39,11 +39,8 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
     /// Vectors whose flag in <paramref name="active"/> (float, 1 = solve; each flag covering an equal run of consecutive
     /// vectors, e.g. a token's P² pixels) is 0 are returned as they are, with their gradient passed straight through.
     /// </summary>
-    public static Tensor Of(Tensor start, Tensor gram, Tensor projection, int steps, double eta, Tensor? active = null)
-    {
-        using var flags = active is null ? ones(1) : active.to_type(ScalarType.Float32).contiguous();
-        return apply(start, gram, projection, steps, eta, flags.data<float>().ToArray());
-    }
+    public static Tensor Of(Tensor start, Tensor gram, Tensor projection, int steps, double eta, Tensor? active = null) =>
+        apply(start, gram, projection, steps, eta, Simplex.ActiveFlags(active));
 
     /// <inheritdoc/>
     public override Tensor forward(AutogradContext ctx, params object[] vars)
@@ -110,9 +107,7 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         /// <summary>The vectors whose flag is non-zero, each flag covering an equal run of <paramref name="count"/>'s vectors.</summary>
         public static Lanes Of(float[] active, long count)
         {
-            if (active.Length == 0 || count % active.Length != 0)
-                throw new ArgumentException($"{active.Length} active flags do not divide {count} vectors into equal runs.", nameof(active));
-            long perFlag = Math.Max(1, count / active.Length);
+            long perFlag = Simplex.VectorsPerFlag(active, count);
             var chosen = new List<long>();
             for (long i = 0; i < count; i++) if (active[i / perFlag] != 0) chosen.Add(i);
             return new Lanes([.. chosen]);
