@@ -237,12 +237,12 @@ static class Benchmarks
         string script = Path.Combine(RepositoryRoot(), "bench", "reference", "read_peer.py");
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
-        // GDAL opens an ENVI scene by its binary, not its header.
-        string path = library == "gdal" && file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file;
+        // An ENVI scene is opened (by GDAL) and sized by its binary, not its header.
+        string path = file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file;
         start.ArgumentList.Add(JsonSerializer.Serialize(new { library, path, variable = "cube", repetitions }));
         if (RunPeerScript(start, $"{library} read peer") is not { } json) return null;
         var samples = json["samplesMs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
-        double megabytes = new FileInfo(file.EndsWith(".hdr", StringComparison.Ordinal) ? Path.ChangeExtension(file, ".img") : file).Length / 1e6;
+        double megabytes = new FileInfo(path).Length / 1e6;
         return BenchResult.FromSamples($"read_{library}_{name}", samples,
             new() { ["megabytesPerSecond"] = megabytes / (BenchResult.Median(samples) * 1e-3), ["fileMegabytes"] = megabytes },
             new() { ["library"] = $"{library} {json["version"]!.GetValue<string>()}", ["setting"] = json["setting"]?.GetValue<string>() ?? "-" });

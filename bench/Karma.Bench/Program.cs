@@ -63,7 +63,7 @@ foreach (var c in StepCases("step"))
 
 foreach (var c in StepCases("overhead"))
     Report(Benchmarks.Overhead(c, quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40)));
-foreach (var c in only?.Contains("overhead-parts") == true ? Benchmarks.StepCases(quick).Where(c => presets is null || presets.Contains(c.Config.Preset)) : [])
+foreach (var c in only?.Contains("overhead-parts") == true ? StepCases("overhead-parts") : [])
     foreach (var (part, change) in Benchmarks.OverheadParts)
         Report(Benchmarks.Overhead(c, rounds ?? 20, part, change));
 
