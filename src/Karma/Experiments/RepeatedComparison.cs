@@ -83,6 +83,7 @@ public static class RepeatedComparison
             for (int s = 0; s < seeds; s++)
             {
                 int seed = spec.Training.Seed + s;
+                (ModelCheckpoint.Metadata Meta, IReadOnlyList<Data.TileSet> Tiles)? first = null;   // the floor scores the first variant's test tiles
                 foreach (var (name, config) in variants)
                 {
                     string dir = Path.Combine(directory, $"fold{k}", $"seed{seed}", name);
@@ -94,6 +95,7 @@ public static class RepeatedComparison
                     using (model)
                     {
                         var (tiles, _) = HeldOutTiles.For(meta, splits[k].Test);
+                        first ??= (meta, tiles);
                         runs.Add(new FoldRun(name, k, seed, ReconstructionMetrics.Evaluate(model, tiles, maskRatio: spec.Config.MaskRatio), result.TrainTiles, seconds));
                     }
                 }
@@ -101,8 +103,7 @@ public static class RepeatedComparison
                 {
                     // Nothing to train: the same masks on the same test tiles for each seed (it repeats exactly).
                     var started = System.Diagnostics.Stopwatch.StartNew();
-                    var meta = ModelCheckpoint.ReadMetadata(Path.Combine(directory, $"fold{k}", $"seed{seed}", variants[0].Name));
-                    var (tiles, _) = HeldOutTiles.For(meta, splits[k].Test);
+                    var (meta, tiles) = first!.Value;
                     runs.Add(new FoldRun("interpolation", k, seed, Comparison.Floor(meta.Config, tiles), 0, started.Elapsed.TotalSeconds));
                 }
             }

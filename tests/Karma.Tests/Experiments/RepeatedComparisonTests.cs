@@ -54,6 +54,30 @@ public class RepeatedComparisonTests
     }
 
     [Fact]
+    public void The_interpolation_floor_scores_each_test_fold_on_the_first_variants_tiles()
+    {
+        using var dir = new TempDir();
+        var scenes = Enumerable.Range(0, 4).Select(i => new SceneSimulator { Size = 32, Bands = 10, Endmembers = 3, Seed = 40 + i }.Generate().WriteTo(dir.File($"s{i}"))).ToArray();
+        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
+        var spec = new RunSpec
+        {
+            Config = config, Data = scenes, Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
+            Training = new TrainingOptions { Steps = 2, BatchSize = 4, Seed = 0, CheckpointEvery = 0 },
+        };
+        var runs = RepeatedComparison.Run(spec, [("mae", config)], folds: 2, seeds: 1, dir.File("cmp"), (_, _, train) => train(_ => { }), interpolationFloor: true);
+        var floors = runs.Where(r => r.Variant == "interpolation").OrderBy(r => r.Fold).ToList();
+        Assert.Equal([0, 1], floors.Select(r => r.Fold));
+        var folds = RepeatedComparison.Folds(scenes, 2);
+        for (int k = 0; k < 2; k++)
+        {
+            var meta = ModelCheckpoint.ReadMetadata(dir.File($"cmp/fold{k}/seed0/mae"));
+            var expected = Comparison.Floor(meta.Config, HeldOutTiles.For(meta, folds[k]).Tiles);
+            Assert.Equal(expected.Psnr, floors[k].Test.Psnr);
+            Assert.Equal(expected.SamDegrees, floors[k].Test.SamDegrees);
+        }
+    }
+
+    [Fact]
     public void A_model_trained_at_another_mask_ratio_is_scored_on_the_same_masks_as_the_rest()
     {
         using var dir = new TempDir();
