@@ -27,17 +27,23 @@ public class RepeatedComparisonTests
         Assert.ThrowsAny<KarmaException>(() => RepeatedComparison.Folds(names, scenes + 1));
     }
 
+    /// <summary>Four small simulated scenes and a micro mae run over them, for repeated comparisons by fold and seed.</summary>
+    static (string[] Scenes, KarmaConfig Config, RunSpec Spec) FourScenes(TempDir dir, int sceneSeed, int steps, int trainingSeed)
+    {
+        var scenes = Enumerable.Range(0, 4).Select(i => new SceneSimulator { Size = 32, Bands = 10, Endmembers = 3, Seed = sceneSeed + i }.Generate().WriteTo(dir.File($"s{i}"))).ToArray();
+        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
+        return (scenes, config, new RunSpec
+        {
+            Config = config, Data = scenes, Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
+            Training = new TrainingOptions { Steps = steps, BatchSize = 4, Seed = trainingSeed, CheckpointEvery = 0 },
+        });
+    }
+
     [Fact]
     public void A_model_compared_with_itself_differs_by_exactly_zero_and_seeds_change_the_runs()
     {
         using var dir = new TempDir();
-        var scenes = Enumerable.Range(0, 4).Select(i => new SceneSimulator { Size = 32, Bands = 10, Endmembers = 3, Seed = 20 + i }.Generate().WriteTo(dir.File($"s{i}"))).ToArray();
-        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
-        var spec = new RunSpec
-        {
-            Config = config, Data = scenes, Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
-            Training = new TrainingOptions { Steps = 4, BatchSize = 4, Seed = 3, CheckpointEvery = 0 },
-        };
+        var (scenes, config, spec) = FourScenes(dir, sceneSeed: 20, steps: 4, trainingSeed: 3);
         var runs = RepeatedComparison.Run(spec, [("mae", config), ("mae-again", config)], folds: 2, seeds: 2, dir.File("cmp"), (_, _, train) => train(_ => { }));
         Assert.Equal(2 * 2 * 2, runs.Count);
         var summary = RepeatedComparison.Summarise(runs);
@@ -57,13 +63,7 @@ public class RepeatedComparisonTests
     public void The_interpolation_floor_scores_each_test_fold_on_the_first_variants_tiles()
     {
         using var dir = new TempDir();
-        var scenes = Enumerable.Range(0, 4).Select(i => new SceneSimulator { Size = 32, Bands = 10, Endmembers = 3, Seed = 40 + i }.Generate().WriteTo(dir.File($"s{i}"))).ToArray();
-        var config = TestConfigs.Micro with { Variant = ModelVariant.Mae };
-        var spec = new RunSpec
-        {
-            Config = config, Data = scenes, Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
-            Training = new TrainingOptions { Steps = 2, BatchSize = 4, Seed = 0, CheckpointEvery = 0 },
-        };
+        var (scenes, config, spec) = FourScenes(dir, sceneSeed: 40, steps: 2, trainingSeed: 0);
         var runs = RepeatedComparison.Run(spec, [("mae", config)], folds: 2, seeds: 1, dir.File("cmp"), (_, _, train) => train(_ => { }), interpolationFloor: true);
         var floors = runs.Where(r => r.Variant == "interpolation").OrderBy(r => r.Fold).ToList();
         Assert.Equal([0, 1], floors.Select(r => r.Fold));
