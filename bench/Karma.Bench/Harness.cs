@@ -16,10 +16,15 @@ public sealed record BenchResult(string Name, double MedianMs, double MinMs, dou
     }
 
     /// <summary>The median of <paramref name="samples"/> (the mean of the middle two for an even count).</summary>
-    public static double Median(IReadOnlyCollection<double> samples)
+    public static double Median(IReadOnlyCollection<double> samples) => Quantile(samples, 0.5);
+
+    /// <summary>The <paramref name="q"/>-quantile of <paramref name="samples"/>, linearly interpolated between order statistics.</summary>
+    public static double Quantile(IReadOnlyCollection<double> samples, double q)
     {
         var sorted = samples.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+        double at = q * (sorted.Length - 1);
+        int below = (int)Math.Floor(at);
+        return below + 1 < sorted.Length ? sorted[below] + (at - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
     }
 }
 

@@ -39,10 +39,11 @@ static class Summary
         if (overheads.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) |");
-            text.AppendLine("|---|---|---|---|---|");
+            text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) | mae ms (lower quartile) | karma ms (lower quartile) | overhead (ratio of lower quartiles) |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var r in overheads)
-                text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], "+0.0;-0.0")}% | {F(r.Metrics["pairedOverheadPercent"], "+0.0;-0.0")}% |");
+                text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], "+0.0;-0.0")}% | " +
+                                $"{F(r.Metrics["pairedOverheadPercent"], "+0.0;-0.0")}% | {F(r.Metrics["maeLowerQuartileMs"])} | {F(r.Metrics["karmaLowerQuartileMs"])} | {F(r.Metrics["lowerQuartileOverheadPercent"], "+0.0;-0.0")}% |");
         }
         text.AppendLine();
         text.AppendLine("| inference (untrained weights, nothing masked) | pixels/s |");

@@ -17,14 +17,24 @@ static class CpuKernels
     }
 
     /// <summary>Runs <paramref name="body"/> for every pixel, in contiguous blocks over libtorch's intra-op thread count.</summary>
-    public static void ForEachPixel(long pixels, Action<long> body)
+    public static void ForEachPixel(long pixels, Action<long> body) =>
+        ForEachBlock(pixels, 256, (_, from, to) => { for (long pixel = from; pixel < to; pixel++) body(pixel); });
+
+    /// <summary>
+    /// How many blocks <see cref="ForEachBlock"/> cuts <paramref name="items"/> into (about four per thread, each at least
+    /// <paramref name="minimum"/> items), so that a caller can give every block its own partial sums.
+    /// </summary>
+    public static int Blocks(long items, long minimum) => (int)((items + BlockSize(items, minimum) - 1) / BlockSize(items, minimum));
+
+    /// <summary>Runs <paramref name="body"/>(block, from, to) over contiguous blocks of <paramref name="items"/>, in parallel over libtorch's intra-op thread count.</summary>
+    public static void ForEachBlock(long items, long minimum, Action<int, long, long> body)
     {
-        int threads = Math.Max(1, get_num_threads());
-        long block = Math.Max(256, (pixels + threads * 4 - 1) / (threads * 4));
-        long blocks = (pixels + block - 1) / block;
-        Parallel.For(0L, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
-        {
-            for (long pixel = b * block, end = Math.Min(pixels, pixel + block); pixel < end; pixel++) body(pixel);
-        });
+        long block = BlockSize(items, minimum);
+        Parallel.For(0, Blocks(items, minimum), new ParallelOptions { MaxDegreeOfParallelism = Threads }, b =>
+            body(b, b * block, Math.Min(items, (b + 1) * block)));
     }
+
+    static int Threads => Math.Max(1, get_num_threads());
+
+    static long BlockSize(long items, long minimum) => Math.Max(minimum, (items + Threads * 4 - 1) / (Threads * 4));
 }

@@ -149,12 +149,13 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         using var scope = NewDisposeScope();
         long b = images.shape[0];
         int n = Config.Tokens, visible = masking.Visible, pixels = Config.PatchSize * Config.PatchSize;
-        var features = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);      // [B, N, P²·F]
-        var latent = Encode(features, masking.Shuffle[.., ..visible]);
+        var keep = masking.Shuffle[.., ..visible];                                                  // [B, V]
+        var seen = TokenMasking.Take(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize), keep); // [B, V, P²·F]
+        var latent = Encode(seen, keep);
 
-        var y = decoderEmbed.call(latent);                                                         // [B, kept·G, Dd]
+        var y = decoderEmbed.call(latent);                                                         // [B, V·G, Dd]
         var filler = maskToken.expand(b, (n - visible) * groups, Config.DecoderDim);
-        y = cat([y, filler], 1).gather(1, GroupTokens(masking.Restore).unsqueeze(-1).expand(b, n * groups, Config.DecoderDim)) + decoderPos;
+        y = TokenMasking.Take(cat([y, filler], 1), GroupTokens(masking.Restore)) + decoderPos;
         foreach (var block in decoderBlocks) y = block.call(y);
         y = decoderNorm.call(y);                                                                   // [B, N·G, Dd]
 
@@ -165,10 +166,10 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         {
             targets = Config.AbundanceRefinementSteps > 0 ? Targets(images) : null;                   // [B, N, P²·bands]
             mixing = physics.call(new MixingInput(PerPatch(y), context.Response,
-                Features: Config.AbundanceFromSpectrum ? features.view(b, n, pixels, -1) : null,
+                Features: Config.AbundanceFromSpectrum ? seen.view(b, visible, pixels, -1) : null,
                 Pixels: targets?.view(b, n, pixels, -1),
                 Visible: 1 - masking.Mask,
-                VisibleTokens: masking.Shuffle[.., ..visible]));
+                VisibleTokens: keep));
         }
         return new KarmaOutput
         {
@@ -242,7 +243,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         long b = images.shape[0];
         int n = Config.Tokens, p = Config.PatchSize;
         var masking = TokenMasking.None(b, n, images.device);
-        var latent = Encode(Patches.Patchify(SpectralFeatures(images, context), p), masking.Shuffle);
+        var latent = Encode(Patches.Patchify(SpectralFeatures(images, context), p), masking.Shuffle);    // nothing masked: every patch in order
         var y = decoderEmbed.call(latent) + decoderPos;
         foreach (var block in decoderBlocks) y = block.call(y);
         y = decoderNorm.call(y);
@@ -311,13 +312,16 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         return (standardised * std + mean).reshape(b, n, pixels * context.Count).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Patchified spectral features [B, N, P²·F] → encoder output [B, kept, D] for the patches <paramref name="keep"/> lists.</summary>
-    Tensor Encode(Tensor features, Tensor keep)
+    /// <summary>
+    /// The kept patches' spectral features [B, K, P²·F] (patches <paramref name="keep"/> [B, K] of the grid) → encoder
+    /// output [B, K·G, D]. Only the kept patches are embedded: masked ones are never read.
+    /// </summary>
+    Tensor Encode(Tensor seen, Tensor keep)
     {
-        long b = features.shape[0];
-        var x = patchEmbed.call(BandGroupTokens(features)) + encoderPos;                          // [B, N·G, D]
-        var kept = GroupTokens(keep);
-        x = x.gather(1, kept.unsqueeze(-1).expand(b, kept.shape[1], Config.EncoderDim));
+        long b = seen.shape[0];
+        var kept = GroupTokens(keep);                                                             // [B, K·G]
+        var positions = encoderPos.squeeze(0).index_select(0, kept.reshape(-1)).view(b, kept.shape[1], Config.EncoderDim);
+        var x = patchEmbed.call(BandGroupTokens(seen)) + positions;                               // [B, K·G, D]
         foreach (var block in encoderBlocks) x = block.call(x);
         return encoderNorm.call(x);
     }

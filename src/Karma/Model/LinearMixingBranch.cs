@@ -115,18 +115,16 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
     }
 
     /// <summary>
-    /// The pixel head's logits [B, N, P², M] from each pixel's spectral features [B, N, P², F]: computed for the visible
-    /// tokens (<paramref name="visibleTokens"/>, [B, V]) only, since a masked token's features are zero and its logits are
-    /// the head's output for zero, the same for all of them.
+    /// The pixel head's logits [B, N, P², M] from the spectral features of the visible tokens' pixels [B, V, P², F]
+    /// (<paramref name="visibleTokens"/> [B, V] says which tokens they are): a masked token's pixels get the head's output
+    /// for zero features, the same for all of them. Without token indices the features are every token's, in order.
     /// </summary>
     Tensor PixelLogits(Tensor features, Tensor? visibleTokens, long b, long n)
     {
         if (visibleTokens is null) return pixelHead!.call(features);
-        long v = visibleTokens.shape[1], pixels = features.shape[2], f = features.shape[3];
-        var index = visibleTokens.view(b, v, 1, 1);
-        var seen = features.gather(1, index.expand(b, v, pixels, f));                                 // [B, V, P², F]
+        long pixels = features.shape[2], f = features.shape[3];
         var atZero = pixelHead!.call(zeros(1, 1, 1, f, dtype: features.dtype, device: features.device)); // [1, 1, 1, M]
-        return atZero.expand(b, n, pixels, endmembers).scatter(1, index.expand(b, v, pixels, endmembers), pixelHead.call(seen));
+        return TokenMasking.Put(atZero.expand(b, n, pixels, endmembers), visibleTokens, pixelHead.call(features));
     }
 
     /// <summary>The mixed spectra A·a of every pixel in token layout, [B, N, P²·bands], from abundances [B, N, k, M].</summary>
@@ -167,9 +165,9 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
 
 /// <summary>
 /// What the physics branch reads for one batch: the decoder's tokens [B, N, D]; for a wavelength-aware model the band set's
-/// grid response [bands, grid]; and, for the options that use the pixels themselves, each pixel's spectral features
-/// [B, N, P², F] (with the visible tokens' indices, only those are read; without, masked tokens' features must be zero), its reflectance [B, N, P², bands], which patches were visible [B, N]
-/// and their indices [B, V].
+/// grid response [bands, grid]; and, for the options that use the pixels themselves, the visible tokens' pixels' spectral
+/// features [B, V, P², F] (in the order of their indices [B, V]; without indices, every token's [B, N, P², F]), each
+/// pixel's reflectance [B, N, P², bands] and which patches were visible [B, N].
 /// </summary>
 public sealed record MixingInput(Tensor Decoder, Tensor? Response = null, Tensor? Features = null, Tensor? Pixels = null, Tensor? Visible = null,
                                  Tensor? VisibleTokens = null);

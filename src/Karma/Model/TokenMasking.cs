@@ -44,6 +44,38 @@ public sealed class TokenMasking
     }
 
     /// <summary>
+    /// Each tile's tokens at its own <paramref name="indices"/>: [B, N, ...] and [B, K] → [B, K, ...]. Whole rows are copied
+    /// through one index_select over the flattened batch, several times faster on a CPU than <c>gather</c> with an index
+    /// expanded over every value (docs/performance.md), and with the same result.
+    /// </summary>
+    public static Tensor Take(Tensor tokens, Tensor indices)
+    {
+        long b = tokens.shape[0], n = tokens.shape[1], k = indices.shape[1];
+        using var rows = FlatRows(indices, n);
+        return tokens.reshape([b * n, .. tokens.shape[2..]]).index_select(0, rows).view([b, k, .. tokens.shape[2..]]);
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Take"/>: <paramref name="tokens"/> ([B, N, ...], e.g. an expanded filler) with each tile's
+    /// rows at <paramref name="indices"/> ([B, K]) replaced by <paramref name="rows"/> ([B, K, ...]); a new tensor.
+    /// </summary>
+    public static Tensor Put(Tensor tokens, Tensor indices, Tensor rows)
+    {
+        long b = tokens.shape[0], n = tokens.shape[1], k = indices.shape[1];
+        using var flat = FlatRows(indices, n);
+        long[] rest = tokens.shape[2..];
+        return tokens.reshape([b * n, .. rest]).index_copy(0, flat, rows.reshape([b * k, .. rest])).view([b, n, .. rest]);
+    }
+
+    /// <summary>Per-tile token indices [B, K] → row indices of the flattened batch [B·K] (tile·N + token).</summary>
+    static Tensor FlatRows(Tensor indices, long n)
+    {
+        using var offsets = arange(indices.shape[0], dtype: int64, device: indices.device).mul_(n).unsqueeze(1);
+        using var sum = indices + offsets;
+        return sum.reshape(-1);
+    }
+
+    /// <summary>
     /// Four complementary maskings of a <paramref name="grid"/>×<paramref name="grid"/> patch grid: the k-th hides the
     /// patches at (row mod 2, column mod 2) = (k / 2, k mod 2), so every patch is hidden by exactly one of them and each
     /// hidden patch has all eight neighbours in view. Used to predict every pixel from its context (anomaly scores).

@@ -15,8 +15,8 @@ namespace Karma.Model;
 /// <list type="bullet">
 /// <item>x_{k+1} = Π(s_k): the projection's Jacobian on the support S is I − 1·1ᵀ/|S| (zero off S), so g_s is g minus its
 ///   mean over S, on S;</item>
-/// <item>s_k = z_k − η(z_k·G − p): g_z = g_s·(I − η·Gᵀ), g_p += η·g_s, and g_G = −η·Σ_k z_kᵀ·g_s (one matmul over all
-///   pixels and steps);</item>
+/// <item>s_k = z_k − η(z_k·G − p): g_z = g_s·(I − η·Gᵀ), g_p += η·g_s, and g_G = −η·Σ_k z_kᵀ·g_s (summed lane by lane in the
+///   same pass, over all pixels and steps);</item>
 /// <item>z_{k+1} = x_{k+1} + β_k(x_{k+1} − x_k): β_k and the restarts are constants, as in the composed graph, where they
 ///   are computed without gradient.</item>
 /// </list>
@@ -79,16 +79,23 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         using var gradOut = grad.contiguous();
         var gradStart = gradOut.clone();                                  // passed straight through for inactive vectors
         var gradProjection = zeros_like(gradOut);
-        using var stepGrads = empty(steps, lanes.Groups, m, Lanes.Width); // g_s of every step, for G's gradient
         var g = gram.data<float>().ToArray();
-        var (pg, pa, pp, pgs) = (CpuKernels.Address(gradOut), CpuKernels.Address(gradStart), CpuKernels.Address(gradProjection), CpuKernels.Address(stepGrads));
-        var (ps, pb) = (CpuKernels.Address(support), CpuKernels.Address(momentum));
-        CpuKernels.ForEachPixel(lanes.Groups, group => Backward(lanes, group, pg, pa, pp, pgs, ps, pb, g, m, steps, eta));
-        // g_G = −η Σ_k z_kᵀ g_s,k over every pixel and step (padding lanes have g_s = 0 and add nothing)
-        using var z = points.view(-1, m, Lanes.Width).transpose(1, 2).reshape(-1, m);
-        using var gs = stepGrads.view(-1, m, Lanes.Width).transpose(1, 2).reshape(-1, m);
-        using var zt = z.t();
-        var gradGram = zt.mm(gs).mul_(-eta);                    // mul_ returns the same tensor: not disposed here
+        var (pg, pa, pp) = (CpuKernels.Address(gradOut), CpuKernels.Address(gradStart), CpuKernels.Address(gradProjection));
+        var (pz, ps, pb) = (CpuKernels.Address(points), CpuKernels.Address(support), CpuKernels.Address(momentum));
+        // g_G = −η Σ_k z_kᵀ g_s,k over every pixel and step, summed lane by lane in each block and then over blocks
+        // (padding lanes have g_s = 0 and add nothing).
+        var partial = new float[CpuKernels.Blocks(lanes.Groups, 16), m * m];
+        CpuKernels.ForEachBlock(lanes.Groups, 16, (block, from, to) =>
+        {
+            Span<Vector<float>> sums = stackalloc Vector<float>[m * m];
+            sums.Clear();
+            for (long group = from; group < to; group++) Backward(lanes, group, pg, pa, pp, pz, ps, pb, g, m, steps, eta, sums);
+            for (int i = 0; i < m * m; i++) partial[block, i] = Vector.Sum(sums[i]);
+        });
+        var gramGradient = new float[m * m];
+        for (int block = 0; block < partial.GetLength(0); block++)
+            for (int i = 0; i < m * m; i++) gramGradient[i] -= eta * partial[block, i];
+        var gradGram = tensor(gramGradient, [m, m]);
         foreach (var tensor in saved) tensor.Dispose();
         return [gradStart, gradGram, gradProjection, null!, null!, null!];   // none for steps, η and the flags
     }
@@ -195,8 +202,9 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         lanes.Store(group, x, m, (float*)result);
     }
 
-    static unsafe void Backward(Lanes lanes, long group, nint gradOut, nint gradStart, nint gradProjection, nint stepGrads, nint support, nint momentum,
-                                float[] g, int m, int steps, float eta)
+    /// <summary>One group's backward; adds the group's Σ_k z_kᵀ·g_s,k to <paramref name="gramSums"/> ([M·M], lane by lane).</summary>
+    static unsafe void Backward(Lanes lanes, long group, nint gradOut, nint gradStart, nint gradProjection, nint points, nint support, nint momentum,
+                                float[] g, int m, int steps, float eta, Span<Vector<float>> gramSums)
     {
         int width = Lanes.Width;
         Span<Vector<float>> gx = stackalloc Vector<float>[m], gz = stackalloc Vector<float>[m], gs = stackalloc Vector<float>[m],
@@ -208,7 +216,7 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         for (int k = steps - 1; k >= 0; k--)
         {
             float* onSupport = (float*)support + (k * lanes.Groups + group) * m * width;
-            float* savedGs = (float*)stepGrads + (k * lanes.Groups + group) * m * width;
+            float* savedZ = (float*)points + (k * lanes.Groups + group) * m * width;
             var beta = Vector.Load((float*)momentum + (k * lanes.Groups + group) * width);
             // z_{k+1} = (1 + β_k)·x_{k+1} − β_k·x_k: finish x_{k+1}'s gradient, start x_k's; then the projection's Jacobian
             Vector<float> sum = Vector<float>.Zero, count = Vector<float>.Zero;
@@ -222,10 +230,11 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
                 count += inSupport;
             }
             var mean = sum / Vector.Max(count, one);
-            for (int j = 0; j < m; j++)
+            for (int j = 0; j < m; j++) gs[j] = (gs[j] - mean) * Vector.Load(onSupport + j * width);
+            for (int l = 0; l < m; l++)
             {
-                gs[j] = (gs[j] - mean) * Vector.Load(onSupport + j * width);
-                gs[j].Store(savedGs + j * width);
+                var z = Vector.Load(savedZ + l * width);
+                for (int j = 0; j < m; j++) gramSums[l * m + j] += z * gs[j];
             }
             // s_k = z_k − η(z_k·G − p)
             for (int l = 0; l < m; l++)

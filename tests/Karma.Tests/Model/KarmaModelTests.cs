@@ -73,6 +73,30 @@ public class KarmaModelTests
         Assert.False(Same(m1.Mask[0], m1.Mask[1]) && Same(m1.Mask[1], m1.Mask[2]));
     }
 
+    [Fact]
+    public void Take_and_put_move_each_tiles_own_tokens_like_gather_and_scatter()
+    {
+        manual_seed(3);
+        using var scope = NewDisposeScope();
+        var tokens = randn(3, 6, 4, 5).requires_grad_(true);
+        var masking = TokenMasking.Sample(3, 6, 2);
+        var keep = masking.Shuffle[.., ..2];                                           // [3, 2], a different pair per tile
+        var index = keep.view(3, 2, 1, 1).expand(3, 2, 4, 5);
+        var taken = TokenMasking.Take(tokens, keep);
+        Assert.True(Same(taken, tokens.gather(1, index)));
+        var rows = randn(3, 2, 4, 5).requires_grad_(true);
+        var filler = zeros(1, 1, 1, 5).requires_grad_(true);
+        var put = TokenMasking.Put(filler.expand(3, 6, 4, 5), keep, rows);
+        Assert.True(Same(put, filler.expand(3, 6, 4, 5).scatter(1, index, rows)));
+        // Gradients: Take sends each row's gradient back to its own token; Put sends the kept rows' to the rows and the rest to the filler.
+        var weights = randn(3, 6, 4, 5);
+        (taken.sum() + (put * weights).sum()).backward();
+        var expectedTokens = zeros(3, 6, 4, 5).scatter(1, index, ones(3, 2, 4, 5));
+        Assert.True(Same(tokens.grad!, expectedTokens));
+        Assert.True(Same(rows.grad!, weights.gather(1, index)));
+        Assert.True(filler.grad!.allclose((weights * (1 - expectedTokens)).sum([0L, 1L, 2L]).view(1, 1, 1, 5), rtol: 1e-5, atol: 1e-5));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
