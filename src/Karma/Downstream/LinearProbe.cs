@@ -28,13 +28,36 @@ public static class LinearProbe
     public static int[] FitPredict(float[,] features, int[] labels, int[] train, int[] test, int seed = 0, int iterations = 300, double? penalty = null, bool mlp = false) =>
         FitPredict([features], labels, train, test, seed, iterations, penalty, mlp).Predicted;
 
+    /// <summary>A candidate's cross-validated accuracy at the penalty that gave it (<see cref="CrossValidate(float[,], int[], int[], int, int, double?, bool)"/>).</summary>
+    public sealed record CrossValidated(double Accuracy, double Penalty);
+
+    /// <summary>
+    /// The best cross-validated accuracy of <paramref name="features"/> on the training pixels over <see cref="Penalties"/>
+    /// (or at <paramref name="penalty"/> alone), with the penalty that gave it. Pass it to
+    /// <see cref="FitPredict(IReadOnlyList{float[,]}, int[], int[], int[], int, int, double?, bool, IReadOnlyList{CrossValidated?}?)"/>
+    /// when the same candidate is weighed more than once (the spectrum, against each model's features).
+    /// </summary>
+    public static CrossValidated CrossValidate(float[,] features, int[] labels, int[] train, int seed = 0, int iterations = 300, double? penalty = null, bool mlp = false)
+    {
+        double best = -1, bestPenalty = penalty ?? Penalties[0];
+        foreach (double p in penalty is { } fixedPenalty ? [fixedPenalty] : Penalties)
+        {
+            double accuracy = CrossValidate(features, labels, train, p, seed, iterations, mlp);
+            if (accuracy > best + 1e-12) (best, bestPenalty) = (accuracy, p);
+        }
+        return new(best, bestPenalty);
+    }
+
     /// <summary>
     /// Fits on the best of several <paramref name="candidates"/> (feature matrices over the same pixels, simplest first) and
     /// penalty, both chosen by cross-validation on the training pixels; a later candidate must beat the best so far by one
-    /// standard error. Returns the predictions for <paramref name="test"/> and which candidate was chosen.
+    /// standard error. <paramref name="known"/> holds candidates' cross-validation already done with the same labels,
+    /// training pixels, seed and settings (null where not). Returns the predictions for <paramref name="test"/> and which
+    /// candidate was chosen.
     /// </summary>
     public static (int[] Predicted, int Candidate, double Penalty) FitPredict(IReadOnlyList<float[,]> candidates, int[] labels, int[] train, int[] test, int seed = 0,
-                                                                            int iterations = 300, double? penalty = null, bool mlp = false)
+                                                                            int iterations = 300, double? penalty = null, bool mlp = false,
+                                                                            IReadOnlyList<CrossValidated?>? known = null)
     {
         var classes = train.Select(i => labels[i]).Distinct().Order().ToArray();
         if (classes.Length < 2) throw new InvalidSettingException("A probe needs training pixels of at least two classes.");
@@ -45,12 +68,8 @@ public static class LinearProbe
             double best = -1;
             for (int c = 0; c < candidates.Count; c++)
             {
-                double here = -1, hereP = chosen;
-                foreach (double p in penalty is { } fixedPenalty ? [fixedPenalty] : Penalties)
-                {
-                    double accuracy = CrossValidate(candidates[c], labels, train, p, seed, iterations, mlp);
-                    if (accuracy > here + 1e-12) (here, hereP) = (accuracy, p);
-                }
+                var (here, hereP) = (known is not null && c < known.Count ? known[c] : null)
+                                    ?? CrossValidate(candidates[c], labels, train, seed, iterations, penalty, mlp);
                 double margin = c == 0 ? 0 : Math.Sqrt(Math.Max(best * (1 - best), 1e-12) / train.Length);
                 if (here > best + margin + 1e-12) (best, candidate, chosen) = (here, c, hereP);
             }

@@ -47,14 +47,20 @@ public sealed record FeatureRecipe(FeatureSources Sources = FeatureSources.Encod
     /// The features of every pixel of <paramref name="cube"/> ([rows·cols, total]), the sources side by side in the order
     /// encoder, decoder, spectrum, abundances; abundances are left out for a model without a physics branch.
     /// </summary>
-    public float[,] Compose(KarmaModel model, ReflectanceCube cube)
+    public float[,] Compose(KarmaModel model, ReflectanceCube cube) => Concatenate(Parts(model, cube).Select(p => p.Features).ToList());
+
+    /// <summary>
+    /// Each source's features of every pixel of <paramref name="cube"/>, in <see cref="Compose"/>'s order: a caller that
+    /// needs several subsets of the sources (all of them, the learned ones alone) computes each source once.
+    /// </summary>
+    public IReadOnlyList<(FeatureSources Source, float[,] Features)> Parts(KarmaModel model, ReflectanceCube cube)
     {
-        var parts = new List<float[,]>();
-        if (Sources.HasFlag(FeatureSources.Encoder)) parts.Add(PixelFeatures.Encode(model, cube, Readout, Layers));
-        if (Sources.HasFlag(FeatureSources.Decoder)) parts.Add(PixelFeatures.Decoder(model, cube));
-        if (Sources.HasFlag(FeatureSources.Spectrum)) parts.Add(PixelFeatures.Spectra(cube));
-        if (Sources.HasFlag(FeatureSources.Abundances) && model.Physics is not null) parts.Add(PixelFeatures.Abundances(model, cube));
-        return Concatenate(parts);
+        var parts = new List<(FeatureSources, float[,])>();
+        if (Sources.HasFlag(FeatureSources.Encoder)) parts.Add((FeatureSources.Encoder, PixelFeatures.Encode(model, cube, Readout, Layers)));
+        if (Sources.HasFlag(FeatureSources.Decoder)) parts.Add((FeatureSources.Decoder, PixelFeatures.Decoder(model, cube)));
+        if (Sources.HasFlag(FeatureSources.Spectrum)) parts.Add((FeatureSources.Spectrum, PixelFeatures.Spectra(cube)));
+        if (Sources.HasFlag(FeatureSources.Abundances) && model.Physics is not null) parts.Add((FeatureSources.Abundances, PixelFeatures.Abundances(model, cube)));
+        return parts;
     }
 
     /// <summary>Matrices with the same rows placed side by side.</summary>

@@ -49,27 +49,35 @@ public static class ProbeExperiment
         var everyPixel = Enumerable.Range(0, labels.Length).ToArray();
         var predictions = new Dictionary<string, int[]>();
         var notes = new List<string>(split.Notes);
-        float[,] Features(Func<ReflectanceCube, float[,]> features) => Stack(scenes.Select(s => features(s.Cube)).ToList());
-        int[] Probe(Func<ReflectanceCube, float[,]> features) =>
-            LinearProbe.FitPredict(Features(features), labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
-        var spectra = Features(PixelFeatures.Spectra);
-        // With the spectrum in the recipe, cross-validation may fall back to the spectrum alone: features may add, never subtract.
-        int[] ProbeWithSpectrum(KarmaModel m)
+        var spectra = Stack(scenes.Select(s => PixelFeatures.Spectra(s.Cube)).ToList());
+        // The spectrum's cross-validation is done once and reused wherever it is weighed again.
+        var spectrumScore = LinearProbe.CrossValidate(spectra, labels, split.Train, options.Seed, mlp: options.Mlp);
+        // Each source of the recipe computed once per model (every scene's parts stacked in scene order).
+        IReadOnlyList<(FeatureSources Source, float[,] Features)> Parts(KarmaModel m)
         {
-            var composed = Features(c => options.Recipe.Compose(m, c));
+            var perScene = scenes.Select(s => options.Recipe.Parts(m, s.Cube)).ToList();
+            return perScene[0].Select((part, k) => (part.Source, Stack(perScene.Select(p => p[k].Features).ToList()))).ToList();
+        }
+        // With the spectrum in the recipe, cross-validation may fall back to the spectrum alone: features may add, never subtract.
+        int[] ProbeWithSpectrum(KarmaModel m, IReadOnlyList<(FeatureSources Source, float[,] Features)> parts)
+        {
+            var composed = FeatureRecipe.Concatenate(parts.Select(p => p.Features).ToList());
             bool withSpectrum = options.Recipe.Sources.HasFlag(FeatureSources.Spectrum);
             IReadOnlyList<float[,]> candidates = withSpectrum ? [spectra, composed] : [composed];
-            var (predicted, chosen, _) = LinearProbe.FitPredict(candidates, labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
+            var (predicted, chosen, _) = LinearProbe.FitPredict(candidates, labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp,
+                                                                known: withSpectrum ? [spectrumScore] : null);
             if (withSpectrum && chosen == 0)
                 notes.Add($"the probe on {m.Config.Variant} features kept the spectrum alone: in cross-validation on the training pixels the features did not help by more than one standard error");
             return predicted;
         }
 
-        predictions["raw"] = LinearProbe.FitPredict(spectra, labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
-        predictions["probe"] = ProbeWithSpectrum(model);
-        var learned = options.Recipe.Sources & (FeatureSources.Encoder | FeatureSources.Decoder);
-        if (learned != 0 && learned != options.Recipe.Sources)
-            predictions["probe-learned"] = Probe(c => (options.Recipe with { Sources = learned }).Compose(model, c));
+        predictions["raw"] = LinearProbe.FitPredict([spectra], labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp, known: [spectrumScore]).Predicted;
+        var modelParts = Parts(model);
+        predictions["probe"] = ProbeWithSpectrum(model, modelParts);
+        var learnedSources = FeatureSources.Encoder | FeatureSources.Decoder;
+        var learned = modelParts.Where(p => learnedSources.HasFlag(p.Source)).Select(p => p.Features).ToList();
+        if (learned.Count > 0 && learned.Count < modelParts.Count)
+            predictions["probe-learned"] = LinearProbe.FitPredict(FeatureRecipe.Concatenate(learned), labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
         var tuning = options.Tuning ?? new Segmentation.Options();
         int[] FineTune(KarmaModel m) => Segmentation.FitPredict(m, scenes, split.Train, split.Test, excludeTestPixels: options.Spatial, tuning);
         if (tuning.Steps > 0)
@@ -87,7 +95,7 @@ public static class ProbeExperiment
         }
         if (baseline is not null)
         {
-            predictions["baseline"] = ProbeWithSpectrum(baseline);
+            predictions["baseline"] = ProbeWithSpectrum(baseline, Parts(baseline));
             if (tuning.Steps > 0)
             {
                 using var copy = Copy(baseline);

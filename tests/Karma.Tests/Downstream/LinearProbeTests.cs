@@ -97,5 +97,21 @@ public class LinearProbeTests
         double encoderOnly = Oa(new FeatureRecipe(FeatureSources.Encoder).Compose(model, cube));
         Assert.True(raw > 0.8, $"raw spectra should separate the classes (OA {raw:P1})");
         Assert.True(combined >= raw - 0.005, $"features ⊕ spectrum {combined:P2} fell below the spectrum alone {raw:P2} (encoder alone {encoderOnly:P2})");
+
+        // Cross-validation done once and passed in (as the probe experiment does for the spectrum) chooses exactly as
+        // when it is done again; a wrong one passed in is believed, so the choice really comes from it.
+        var scored = LinearProbe.CrossValidate(spectra, labels, split.Train, seed: 1);
+        Assert.Contains(scored.Penalty, LinearProbe.Penalties);
+        var again = LinearProbe.FitPredict([spectra, composed], labels, split.Train, split.Test, seed: 1);
+        var reused = LinearProbe.FitPredict([spectra, composed], labels, split.Train, split.Test, seed: 1, known: [scored, null]);
+        Assert.Equal(again.Candidate, reused.Candidate);
+        Assert.Equal(again.Penalty, reused.Penalty);
+        Assert.Equal(again.Predicted, reused.Predicted);
+        var believed = LinearProbe.FitPredict([spectra, composed], labels, split.Train, split.Test, seed: 1, known: [new LinearProbe.CrossValidated(1.0, 1e-2), null]);
+        Assert.Equal((0, 1e-2), (believed.Candidate, believed.Penalty));
+        // The parts a recipe composes are its sources side by side.
+        var parts = new FeatureRecipe(FeatureSources.Encoder | FeatureSources.Spectrum).Parts(model, cube);
+        Assert.Equal([FeatureSources.Encoder, FeatureSources.Spectrum], parts.Select(p => p.Source));
+        Assert.Equal(composed, FeatureRecipe.Concatenate(parts.Select(p => p.Features).ToList()));
     }
 }
