@@ -150,7 +150,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         long b = images.shape[0];
         int n = Config.Tokens, visible = masking.Visible, pixels = Config.PatchSize * Config.PatchSize;
         var keep = masking.Shuffle[.., ..visible];                                                  // [B, V]
-        var seen = TokenMasking.Take(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize), keep); // [B, V, P²·F]
+        var seen = PatchFeatures(images, context, keep);                                            // [B, V, P²·F]
         var latent = Encode(seen, keep);
 
         var y = decoderEmbed.call(latent);                                                         // [B, V·G, Dd]
@@ -196,7 +196,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         if (layers < 1 || layers > Config.EncoderDepth) throw new InvalidSettingException($"Encoder layers must be 1–{Config.EncoderDepth} (got {layers}).");
         var context = Context(bands, images.shape[1]);
         using var scope = NewDisposeScope();
-        var x = patchEmbed.call(BandGroupTokens(Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize))) + encoderPos;
+        var x = patchEmbed.call(BandGroupTokens(PatchFeatures(images, context))) + encoderPos;
         var outputs = new List<Tensor>();
         for (int i = 0; i < encoderBlocks.Count; i++)
         {
@@ -243,7 +243,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         long b = images.shape[0];
         int n = Config.Tokens, p = Config.PatchSize;
         var masking = TokenMasking.None(b, n, images.device);
-        var latent = Encode(Patches.Patchify(SpectralFeatures(images, context), p), masking.Shuffle);    // nothing masked: every patch in order
+        var latent = Encode(PatchFeatures(images, context), masking.Shuffle);                     // nothing masked: every patch in order
         var y = decoderEmbed.call(latent) + decoderPos;
         foreach (var block in decoderBlocks) y = block.call(y);
         y = decoderNorm.call(y);
@@ -266,6 +266,23 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     /// projection onto the spectral features (wavelength-aware). Segmentation uses it as a skip from each pixel's own spectrum.
     /// </summary>
     public Tensor SpectralFeatures(Tensor images, SpectralBands? bands) => SpectralFeatures(images, Context(bands, images.shape[1]));
+
+    /// <summary>
+    /// The spectral features of every patch, or of each tile's patches <paramref name="keep"/> ([B, K]), as tokens
+    /// [B, K, P²·F]. A fixed-band model's features are the standardised spectra, cut straight from the tiles in one pass
+    /// that reads only the kept patches (<see cref="Patches.Tokens"/>).
+    /// </summary>
+    Tensor PatchFeatures(Tensor images, BandContext context, Tensor? keep = null)
+    {
+        using var scope = NewDisposeScope();
+        if (spectralEmbed is null && spectralAdapter is null)
+        {
+            var (mean, std) = Statistics(context);
+            return Patches.Tokens(images, Config.PatchSize, keep, mean, std).MoveToOuterDisposeScope();
+        }
+        var all = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);
+        return (keep is null ? all : TokenMasking.Take(all, keep)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Per-band mean and standard deviation [bands] of the standardisation, for the bands of <paramref name="context"/>.</summary>
     (Tensor Mean, Tensor Std) Statistics(BandContext context) => context.Response is { } r

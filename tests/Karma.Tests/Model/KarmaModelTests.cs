@@ -234,6 +234,31 @@ public class KarmaModelTests
         Assert.True(Same(spectrum, x[0, .., 0, 4]));
     }
 
+    [Theory]
+    [InlineData(8)]   // the kernel: 8×8 blocks (on a CPU with AVX)
+    [InlineData(16)]  // the kernel, two blocks per pixel row (the paper's patches)
+    [InlineData(4)]   // tensor operations
+    public void The_token_cutting_kernel_equals_the_tensor_operations(int patch)
+    {
+        manual_seed(12);
+        using var scope = NewDisposeScope();
+        var images = rand(3, 13, 4 * patch, 4 * patch);                 // 16 patches, 13 bands: one block of 8 and 5 left over
+        var (mean, std) = (rand(13), rand(13) + 0.5);
+        var keep = TokenMasking.Sample(3, 16, 5).Shuffle[.., ..5];
+        var standardised = (images - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1);
+        Assert.True(Same(Patches.Tokens(images, patch), Patches.Patchify(images, patch)));
+        Assert.True(Same(Patches.Tokens(images, patch, keep), TokenMasking.Take(Patches.Patchify(images, patch), keep)));
+        Assert.True(Same(Patches.Tokens(images, patch, null, mean, std), Patches.Patchify(standardised, patch)));
+        Assert.True(Same(Patches.Tokens(images, patch, keep, mean, std), TokenMasking.Take(Patches.Patchify(standardised, patch), keep)));
+        // Tiles that need a gradient take the tensor path, and the gradient reaches every value that was kept.
+        var trained = images.clone().requires_grad_(true);
+        var tokens = Patches.Tokens(trained, patch, keep, mean, std);
+        Assert.True(Same(tokens.detach(), Patches.Tokens(images, patch, keep, mean, std)));
+        tokens.sum().backward();
+        Assert.Equal(3 * 5 * patch * patch * 13, (int)trained.grad!.ne(0).sum().item<long>());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Patches.Tokens(images, patch, full(3, 5, 16L)));
+    }
+
     [Fact]
     public void Position_embeddings_are_bounded_and_distinct()
     {
