@@ -269,19 +269,25 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
 
     /// <summary>
     /// The spectral features of every patch, or of each tile's patches <paramref name="keep"/> ([B, K]), as tokens
-    /// [B, K, P²·F]. A fixed-band model's features are the standardised spectra, cut straight from the tiles in one pass
-    /// that reads only the kept patches (<see cref="Patches.Tokens"/>).
+    /// [B, K, P²·F]: the standardised spectra cut straight from the tiles in one pass that reads only the kept patches
+    /// (<see cref="Patches.Tokens"/>), then, for a wavelength-aware model, each pixel's projection onto the spectral
+    /// features: the same values as <see cref="SpectralFeatures(Tensor, BandContext)"/> cut into patches, with the
+    /// projection paid for the kept pixels alone.
     /// </summary>
-    Tensor PatchFeatures(Tensor images, BandContext context, Tensor? keep = null)
+    internal Tensor PatchFeatures(Tensor images, BandContext context, Tensor? keep = null)
     {
         using var scope = NewDisposeScope();
-        if (spectralEmbed is null && spectralAdapter is null)
+        if (spectralAdapter is not null)
         {
-            var (mean, std) = Statistics(context);
-            return Patches.Tokens(images, Config.PatchSize, keep, mean, std).MoveToOuterDisposeScope();
+            var all = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);
+            return (keep is null ? all : TokenMasking.Take(all, keep)).MoveToOuterDisposeScope();
         }
-        var all = Patches.Patchify(SpectralFeatures(images, context), Config.PatchSize);
-        return (keep is null ? all : TokenMasking.Take(all, keep)).MoveToOuterDisposeScope();
+        var (mean, std) = Statistics(context);
+        var tokens = Patches.Tokens(images, Config.PatchSize, keep, mean, std);                     // [B, K, P²·C]
+        if (spectralEmbed is null) return tokens.MoveToOuterDisposeScope();
+        long b = tokens.shape[0], k = tokens.shape[1];
+        var weights = spectralEmbed.call(context.Codes!) / context.Count;                           // [C, F], as SpectralFeatures
+        return tokens.view(b, k, Config.PatchSize * Config.PatchSize, context.Count).matmul(weights).view(b, k, -1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-band mean and standard deviation [bands] of the standardisation, for the bands of <paramref name="context"/>.</summary>

@@ -58,6 +58,25 @@ public class WavelengthModelTests
         Assert.True(a.Abundances!.allclose(b.Abundances!, rtol: 1e-4, atol: 1e-6));
     }
 
+    [Theory]
+    [InlineData(SpectralEmbedding.Wavelength, 4)]
+    [InlineData(SpectralEmbedding.Wavelength, 8)]   // the token-cutting kernel underneath
+    [InlineData(SpectralEmbedding.Fixed, 8)]
+    public void The_encoder_input_equals_the_spectral_features_cut_into_patches(SpectralEmbedding embedding, int patch)
+    {
+        manual_seed(4);
+        using var model = new KarmaModel(Config() with { SpectralEmbedding = embedding, PatchSize = patch });
+        var bands = Even(20, fwhm: 12);
+        model.SetBandStatistics(Enumerable.Range(0, model.BandMean.Length).Select(i => 0.2f + 0.001f * i).ToArray(),
+                                Enumerable.Range(0, model.BandMean.Length).Select(i => 0.1f + 0.002f * i).ToArray());
+        var x = Tiles(bands, 2, seed: 2);
+        var context = model.Context(bands, 20);
+        var keep = TokenMasking.Sample(2, model.Config.Tokens, 2).Shuffle[.., ..2];
+        var all = Patches.Patchify(model.SpectralFeatures(x, bands), patch);
+        Assert.True(model.PatchFeatures(x, context).allclose(all, rtol: 1e-5, atol: 1e-6));
+        Assert.True(model.PatchFeatures(x, context, keep).allclose(TokenMasking.Take(all, keep), rtol: 1e-5, atol: 1e-6));
+    }
+
     [Fact]
     public void One_checkpoint_reads_several_band_counts()
     {
