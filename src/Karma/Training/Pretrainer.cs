@@ -236,7 +236,7 @@ public sealed class Pretrainer : IDisposable
             SumGradients(share);
             allReduce = Stopwatch.GetElapsedTime(before).TotalSeconds;
         }
-        double gradNorm = nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
+        double gradNorm = GradientClipping.ClipTotalNorm(parameters, options.ClipNorm);
         optimizer.step();
 
         var (spread, entropy) = output?.Abundances is { } a ? AbundanceDiagnostics(a) : (null, null);

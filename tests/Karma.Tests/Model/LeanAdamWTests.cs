@@ -31,7 +31,7 @@ public class LeanAdamWTests
     }
 
     [Fact]
-    public void Its_updates_equal_torchsharps_adamw_bit_for_bit_and_its_state_round_trips()
+    public void Its_updates_equal_torchsharps_adamw_within_rounding_and_its_state_round_trips()
     {
         var reference = Weights();
         var lean = Weights();
@@ -45,7 +45,8 @@ public class LeanAdamWTests
         }
         foreach (var ((e, a), s) in reference.Decayed.Concat(reference.Plain).Zip(lean.Decayed.Concat(lean.Plain)).Zip(start))
         {
-            Assert.True(a.allclose(e, rtol: 0, atol: 0), $"max difference {(a - e).abs().max().item<float>()}");   // bit for bit
+            // The fused kernel may round a multiply-add differently from libtorch's vector code: a few float32 ulps after 20 steps.
+            Assert.True(a.allclose(e, rtol: 1e-6, atol: 1e-7), $"max difference {(a - e).abs().max().item<float>()}");
             Assert.False(a.allclose(s, rtol: 0, atol: 1e-3));   // the weights did move
         }
 
