@@ -214,15 +214,10 @@ public sealed class Pretrainer : IDisposable
         KarmaOutput? output = null;
         if (batch > 0)
         {
-            var images = TileBatch.Batch(tiles, indices).to(model.Device);
-            var valid = TileBatch.ValidPixels(tiles, indices)?.to(model.Device);
-            if (options.Augment)
-            {
-                // The validity mask turns with its tile: augment it as one more channel.
-                var turned = Augment(valid is null ? images : cat([images, valid], 1), k);
-                images = valid is null ? turned : turned[.., ..^1];
-                valid = valid is null ? null : turned[.., ^1..];
-            }
+            // Each tile, and its validity mask with it, is written already turned by its augmentation.
+            var turnsOfBatch = options.Augment ? k : null;
+            var images = TileBatch.Batch(tiles, indices, turnsOfBatch).to(model.Device);
+            var valid = TileBatch.ValidPixels(tiles, indices, turnsOfBatch)?.to(model.Device);
             output = model.call(images, tiles.Spectral, masking);
             loss = KarmaLoss.Compute(output, output.Targets ?? model.Targets(images), model.Config,
                                      valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
@@ -306,14 +301,6 @@ public sealed class Pretrainer : IDisposable
             result[i] = permutation![k % count];
         }
         return (result, (int)((long)step * batch / count));
-    }
-
-    /// <summary>Each tile turned by one of the 8 flips/rotations of the square (spectra are untouched).</summary>
-    static Tensor Augment(Tensor images, IReadOnlyList<int> turns)
-    {
-        var turned = new Tensor[images.shape[0]];
-        for (int i = 0; i < turned.Length; i++) turned[i] = TileBatch.Turn(images[i], turns[i]);
-        return stack(turned);
     }
 
     /// <summary>The step's loss terms (total, Huber, SAM, physics) over the global batch: each rank's weighted by its share, summed.</summary>

@@ -260,6 +260,30 @@ public class KarmaModelTests
     }
 
     [Fact]
+    public void Tiles_stacked_already_turned_equal_each_tile_turned_with_its_mask()
+    {
+        var random = new Random(4);
+        var tiles = new Karma.Data.TileSet
+        {
+            TileSize = 5, Bands = 3,
+            Tiles = Enumerable.Range(0, 8).Select(i => new Karma.Data.TileSet.Tile("t", 0, i, Enumerable.Range(0, 75).Select(_ => (float)random.NextDouble()).ToArray(),
+                                                                                   Enumerable.Range(0, 25).Select(_ => random.Next(4) == 0).ToArray())).ToList(),
+        };
+        int[] indices = [3, 0, 7, 1, 6, 2, 5, 4], turns = [0, 1, 2, 3, 4, 5, 6, 7];
+        var batch = TileBatch.Batch(tiles, indices, turns);
+        var valid = TileBatch.ValidPixels(tiles, indices, turns)!;
+        var plain = TileBatch.Batch(tiles, indices);
+        var plainValid = TileBatch.ValidPixels(tiles, indices)!;
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.True(Same(batch[i], TileBatch.Turn(plain[i], turns[i])), $"turn {turns[i]}");
+            Assert.True(Same(valid[i], TileBatch.Turn(plainValid[i], turns[i])), $"mask, turn {turns[i]}");
+        }
+        Assert.True(Same(plain[1], tensor(tiles.Tiles[0].Values, 3, 5, 5)));
+        Assert.Throws<ArgumentException>(() => TileBatch.Batch(tiles, indices, [1, 2]));
+    }
+
+    [Fact]
     public void Position_embeddings_are_bounded_and_distinct()
     {
         var pos = PositionEmbedding.SineCosine2D(16, 4);
