@@ -7,6 +7,9 @@ namespace Karma.Bench;
 /// <summary>The run's headline numbers as Markdown tables, every ratio taken between results of this one run.</summary>
 static class Summary
 {
+    /// <summary>A signed percentage; a negative value that rounds to zero prints as +0.0 (a two-section format prints "-+0.0").</summary>
+    const string Signed = "+0.0;-0.0;+0.0";
+
     public static string Markdown(IReadOnlyList<BenchResult> results, int threads)
     {
         var byName = results.ToDictionary(r => r.Name);
@@ -31,7 +34,7 @@ static class Summary
                                                      (double.IsNaN(peerKarma.Metrics["matmulBfloat16Gflops"]) ? "." : $", bf16 {F(peerKarma.Metrics["matmulBfloat16Gflops"], "F0")}.") : null;
             string Peer(BenchResult? p) => p is null ? "–" : $"{F(p.MedianMs)} ({p.Notes?.GetValueOrDefault("ompWaitPolicy", "?")})";
             string Ratio(BenchResult ours, BenchResult? p) => p is null ? "–" : F(ours.MedianMs / p.MedianMs, "F2") + "×";
-            text.AppendLine($"| {stem["train_step_".Length..].Replace('_', ' ')} | {F(mae.MedianMs)} | {F(karma.MedianMs)} | {F(100 * (karma.MedianMs / mae.MedianMs - 1), "+0.0;-0.0")}% | " +
+            text.AppendLine($"| {stem["train_step_".Length..].Replace('_', ' ')} | {F(mae.MedianMs)} | {F(karma.MedianMs)} | {F(100 * (karma.MedianMs / mae.MedianMs - 1), Signed)}% | " +
                             $"{F(karma.Metrics["gflops"])} | {F(100 * karma.Metrics["mfu"])}% | {Peer(peerMae)} | {Peer(peerKarma)} | {Ratio(karma, peerKarma)} | {Ratio(mae, peerMae)} |");
         }
         if (peerNote is not null) text.AppendLine().AppendLine(peerNote);
@@ -42,8 +45,8 @@ static class Summary
             text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) | mae ms (lower quartile) | karma ms (lower quartile) | overhead (ratio of lower quartiles) |");
             text.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var r in overheads)
-                text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], "+0.0;-0.0")}% | " +
-                                $"{F(r.Metrics["pairedOverheadPercent"], "+0.0;-0.0")}% | {F(r.Metrics["maeLowerQuartileMs"])} | {F(r.Metrics["karmaLowerQuartileMs"])} | {F(r.Metrics["lowerQuartileOverheadPercent"], "+0.0;-0.0")}% |");
+                text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], Signed)}% | " +
+                                $"{F(r.Metrics["pairedOverheadPercent"], Signed)}% | {F(r.Metrics["maeLowerQuartileMs"])} | {F(r.Metrics["karmaLowerQuartileMs"])} | {F(r.Metrics["lowerQuartileOverheadPercent"], Signed)}% |");
         }
         text.AppendLine();
         text.AppendLine("| inference (untrained weights, nothing masked) | pixels/s |");
