@@ -207,9 +207,11 @@ public static class TrainingRun
         }
         if (!lead)
         {
+            // This rank's weights are rank 0's (RanksAgree checks): it takes rank 0's evaluation instead of repeating it
+            // on the same cores at the same time.
             trainer.Train(train, onStep);
             bool agree = trainer.RanksAgree();
-            return new RunResult(ReconstructionMetrics.Evaluate(model, evaluation), [], trainTiles, validationTiles, validatedOnTraining, communicator.Size, agree);
+            return new RunResult(ShareFromLead(communicator, null), [], trainTiles, validationTiles, validatedOnTraining, communicator.Size, agree);
         }
         TruncateLog(Path.Combine(directory, "train.jsonl"), trainer.Step);
         TruncateLog(Path.Combine(directory, "validation.jsonl"), trainer.Step + 1); // a validation at the checkpoint's step stays
@@ -249,6 +251,7 @@ public static class TrainingRun
         Save();
         bool? ranksAgree = communicator.Size > 1 ? trainer.RanksAgree() : null;
         var metrics = ReconstructionMetrics.Evaluate(model, evaluation);
+        if (communicator.Size > 1) ShareFromLead(communicator, metrics);
         var warnings = TrainingMonitor.Check(ReadLog(Path.Combine(directory, "train.jsonl"))).ToList();
         if (validatedOnTraining)
             warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
@@ -260,6 +263,22 @@ public static class TrainingRun
         var result = new RunResult(metrics, warnings, trainTiles, validationTiles, validatedOnTraining, communicator.Size, ranksAgree);
         AtomicFiles.WriteText(Path.Combine(directory, "metrics.json"), JsonSerializer.Serialize(result, KarmaJson.Indented));
         return result;
+    }
+
+    /// <summary>
+    /// Rank 0's final metrics on every rank: rank 0 passes them, the others null. They travel as their JSON text, one byte
+    /// per float (exact), after its length, so every double arrives as rank 0 printed it.
+    /// </summary>
+    internal static ReconstructionMetrics ShareFromLead(Runtime.ICommunicator communicator, ReconstructionMetrics? metrics)
+    {
+        var bytes = metrics is null ? [] : JsonSerializer.SerializeToUtf8Bytes(metrics, KarmaJson.Line);
+        float[] length = [bytes.Length];
+        communicator.Broadcast(length);
+        var values = new float[(int)length[0]];
+        for (int i = 0; i < bytes.Length; i++) values[i] = bytes[i];
+        communicator.Broadcast(values);
+        return metrics ?? JsonSerializer.Deserialize<ReconstructionMetrics>(values.Select(v => (byte)v).ToArray(), KarmaJson.Line)
+            ?? throw new KarmaException("Rank 0 sent no metrics.");
     }
 
     /// <summary>Mirrors a step record into TensorBoard event files (the JSONL log stays the source of truth).</summary>

@@ -92,6 +92,38 @@ public class DataParallelTests
         Assert.Equal(9, global::Karma.Training.TrainingRun.ReadLog(dir.File("two/train.jsonl")).Count);
     }
 
+    /// <summary>Rank 0 of two: remembers what it broadcasts.</summary>
+    sealed class Lead : ICommunicator
+    {
+        public readonly List<float[]> Sent = [];
+        public int Rank => 0;
+        public int Size => 2;
+        public void Broadcast(Span<float> values) => Sent.Add(values.ToArray());
+        public void SumInPlace(Span<float> values) { }
+    }
+
+    /// <summary>Rank 1 of two: receives what <see cref="Lead"/> sent, in order.</summary>
+    sealed class Follower(List<float[]> sent) : ICommunicator
+    {
+        int next;
+        public int Rank => 1;
+        public int Size => 2;
+        public void Broadcast(Span<float> values) => sent[next++].CopyTo(values);
+        public void SumInPlace(Span<float> values) { }
+    }
+
+    [Fact]
+    public void Other_ranks_receive_rank_zeros_final_metrics_exactly()
+    {
+        var metrics = new Karma.Evaluation.ReconstructionMetrics(31.123456789012345, 0.98765432101, 1.0 / 3, 0.0123456789, double.NaN, null,
+                                                                 new Karma.Evaluation.TileMetrics(double.PositiveInfinity, 0.5, 2.0 / 7, 1e-9), 17, 3, 42);
+        var lead = new Lead();
+        Assert.Same(metrics, Karma.Training.TrainingRun.ShareFromLead(lead, metrics));
+        var received = Karma.Training.TrainingRun.ShareFromLead(new Follower(lead.Sent), null);
+        Assert.Equal(metrics, received);                                          // every double to the last bit, NaN and ∞ included
+        Assert.Equal(2, lead.Sent.Count);
+    }
+
     [Fact]
     public void Shards_cover_every_scene_exactly_once_for_any_count()
     {
