@@ -1,3 +1,4 @@
+using Karma.Evaluation;
 using ScottPlot;
 using SkiaSharp;
 
@@ -182,9 +183,9 @@ public static class Plots
         {
             var values = runs.Where(r => r.Name == names[i] && double.IsFinite(r.Value)).Select(r => r.Value).ToArray();
             if (values.Length == 0) continue;
-            double mean = values.Average(), std = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+            var spread = RunSpread.Of(values);
             var colour = plot.Add.Palette.GetColor(i);
-            var bar = plot.Add.Bar(new Bar { Position = i, Value = mean, Error = std, FillColor = colour.WithAlpha(0.4), LineColor = colour });
+            var bar = plot.Add.Bar(new Bar { Position = i, Value = spread.Mean, Error = spread.Std, FillColor = colour.WithAlpha(0.4), LineColor = colour });
             var xs = values.Select((_, k) => i - 0.2 + 0.4 * (values.Length == 1 ? 0.5 : k / (double)(values.Length - 1))).ToArray();
             var points = plot.Add.ScatterPoints(xs, values, colour);
             points.MarkerSize = 6;
