@@ -74,10 +74,10 @@ public static class ProbeExperiment
         predictions["raw"] = LinearProbe.FitPredict([spectra], labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp, known: [spectrumScore]).Predicted;
         var modelParts = Parts(model);
         predictions["probe"] = ProbeWithSpectrum(model, modelParts);
-        var learnedSources = FeatureSources.Encoder | FeatureSources.Decoder;
-        var learned = modelParts.Where(p => learnedSources.HasFlag(p.Source)).Select(p => p.Features).ToList();
-        if (learned.Count > 0 && learned.Count < modelParts.Count)
-            predictions["probe-learned"] = LinearProbe.FitPredict(FeatureRecipe.Concatenate(learned), labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
+        var learned = options.Recipe.Sources & (FeatureSources.Encoder | FeatureSources.Decoder);
+        if (learned != 0 && learned != options.Recipe.Sources)
+            predictions["probe-learned"] = LinearProbe.FitPredict(FeatureRecipe.Concatenate(modelParts.Where(p => learned.HasFlag(p.Source)).Select(p => p.Features).ToList()),
+                                                                  labels, split.Train, everyPixel, options.Seed, mlp: options.Mlp);
         var tuning = options.Tuning ?? new Segmentation.Options();
         int[] FineTune(KarmaModel m) => Segmentation.FitPredict(m, scenes, split.Train, split.Test, excludeTestPixels: options.Spatial, tuning);
         if (tuning.Steps > 0)

@@ -21,20 +21,29 @@ static class CpuKernels
         ForEachBlock(pixels, 256, (_, from, to) => { for (long pixel = from; pixel < to; pixel++) body(pixel); });
 
     /// <summary>
-    /// How many blocks <see cref="ForEachBlock"/> cuts <paramref name="items"/> into (about four per thread, each at least
-    /// <paramref name="minimum"/> items), so that a caller can give every block its own partial sums.
+    /// Runs <paramref name="body"/>(block, from, to) over contiguous blocks of <paramref name="items"/> (about four per
+    /// thread, each at least <paramref name="minimum"/> items), in parallel over libtorch's intra-op thread count. For work
+    /// whose result does not depend on where the blocks end; partial sums go through <see cref="ForEachFixedBlock"/>.
     /// </summary>
-    public static int Blocks(long items, long minimum) => (int)((items + BlockSize(items, minimum) - 1) / BlockSize(items, minimum));
-
-    /// <summary>Runs <paramref name="body"/>(block, from, to) over contiguous blocks of <paramref name="items"/>, in parallel over libtorch's intra-op thread count.</summary>
     public static void ForEachBlock(long items, long minimum, Action<int, long, long> body)
     {
-        long block = BlockSize(items, minimum);
-        Parallel.For(0, Blocks(items, minimum), new ParallelOptions { MaxDegreeOfParallelism = Threads }, b =>
-            body(b, b * block, Math.Min(items, (b + 1) * block)));
+        long block = Math.Max(minimum, (items + Threads * 4 - 1) / (Threads * 4));
+        Run(items, block, body);
     }
 
-    static int Threads => Math.Max(1, get_num_threads());
+    /// <summary>How many blocks <see cref="ForEachFixedBlock"/> cuts <paramref name="items"/> into, for per-block partial sums.</summary>
+    public static int FixedBlocks(long items, long size) => (int)((items + size - 1) / size);
 
-    static long BlockSize(long items, long minimum) => Math.Max(minimum, (items + Threads * 4 - 1) / (Threads * 4));
+    /// <summary>
+    /// Runs <paramref name="body"/>(block, from, to) over blocks of exactly <paramref name="size"/> items (the last one
+    /// shorter), in parallel. The blocks do not depend on the thread count, so partial sums added up in block order round
+    /// the same on any machine: data-parallel ranks with different thread counts clip and step alike.
+    /// </summary>
+    public static void ForEachFixedBlock(long items, long size, Action<int, long, long> body) => Run(items, size, body);
+
+    static void Run(long items, long block, Action<int, long, long> body) =>
+        Parallel.For(0, (int)((items + block - 1) / block), new ParallelOptions { MaxDegreeOfParallelism = Threads }, b =>
+            body(b, b * block, Math.Min(items, (b + 1) * block)));
+
+    static int Threads => Math.Max(1, get_num_threads());
 }

@@ -33,8 +33,8 @@ public static class GradientClipping
         long count = grad.numel();
         int width = Vector<float>.Count;
         long vectors = (count + width - 1) / width;
-        var partial = new double[CpuKernels.Blocks(vectors, 4096)];
-        CpuKernels.ForEachBlock(vectors, 4096, (block, from, to) =>
+        var partial = new double[CpuKernels.FixedBlocks(vectors, 4096)];
+        CpuKernels.ForEachFixedBlock(vectors, 4096, (block, from, to) =>
         {
             long i = from * width, end = Math.Min(count, to * width);
             double sum = 0;

@@ -14,7 +14,8 @@ namespace Karma.Model;
 /// kernel that transposes 8×8 blocks in registers (float32 CPU tiles that need no gradient, patches a multiple of 8
 /// pixels wide, AVX); that took 3–5 ms for the small preset's batch against 16–28 ms for standardising, cutting every
 /// patch and then taking the visible ones. Everything else goes through tensor operations with the same result (tested).
-/// Cutting every patch stays with libtorch (<see cref="Patchify"/>), which measured faster than this kernel for that.
+/// Cutting every patch as it is (the training targets) stays with libtorch (<see cref="Patchify"/>), which measured faster
+/// than this kernel for that.
 /// </para>
 /// </summary>
 public static class Patches
@@ -34,8 +35,11 @@ public static class Patches
     public static Tensor Tokens(Tensor images, int patch, Tensor? indices = null, Tensor? mean = null, Tensor? std = null)
     {
         if ((mean is null) != (std is null)) throw new ArgumentException("Standardising needs both the mean and the standard deviation.");
+        if (images.dim() != 4) throw new ArgumentException($"Tiles must be [batch, bands, T, T]; got [{string.Join(", ", images.shape)}].", nameof(images));
         long patches = images.shape[2] / patch * (images.shape[3] / patch);
-        if (indices is not null && indices.numel() > 0 && (indices.min().item<long>() < 0 || indices.max().item<long>() >= patches))
+        using var lowest = indices?.numel() > 0 ? indices.min().to_type(ScalarType.Int64) : null;
+        using var highest = indices?.numel() > 0 ? indices.max().to_type(ScalarType.Int64) : null;
+        if (lowest is not null && (lowest.item<long>() < 0 || highest!.item<long>() >= patches))
             throw new ArgumentOutOfRangeException(nameof(indices), $"Token indices must lie in 0–{patches - 1}, the tiles' patches.");
         bool kernel = Avx.IsSupported && patch % 8 == 0
             && images.device_type == TorchSharp.DeviceType.CPU && images.dtype == ScalarType.Float32 && images.is_contiguous()
@@ -69,7 +73,7 @@ public static class Patches
             using var s = std!.to_type(ScalarType.Float32).cpu().contiguous();
             (means, stds) = (m.data<float>().ToArray(), s.data<float>().ToArray());
         }
-        var tokens = empty(b, k, (long)patch * patch * c);
+        var tokens = empty(b, k, (long)patch * patch * c, dtype: ScalarType.Float32);
         nint source = CpuKernels.Address(images), target = CpuKernels.Address(tokens);
         CpuKernels.ForEachBlock((long)b * k, 4, (_, from, to) =>
         {

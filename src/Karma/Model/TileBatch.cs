@@ -46,6 +46,9 @@ public static class TileBatch
     public static unsafe Tensor Stack(IReadOnlyList<float[]> tiles, int bands, int tileSize, IReadOnlyList<int>? turns = null)
     {
         if (turns is not null && turns.Count != tiles.Count) throw new ArgumentException($"{turns.Count} turns for {tiles.Count} tiles.", nameof(turns));
+        for (int i = 0; i < tiles.Count; i++)
+            if (tiles[i].Length != (long)bands * tileSize * tileSize)
+                throw new ArgumentException($"Tile {i} holds {tiles[i].Length} values, not {bands} bands × {tileSize}×{tileSize}.", nameof(tiles));
         var batch = empty(tiles.Count, bands, tileSize, tileSize);
         float* into = (float*)CpuKernels.Address(batch);
         long plane = (long)tileSize * tileSize;

@@ -84,8 +84,8 @@ public sealed class UnrolledLeastSquares : SingleTensorFunction<UnrolledLeastSqu
         var (pz, ps, pb) = (CpuKernels.Address(points), CpuKernels.Address(support), CpuKernels.Address(momentum));
         // g_G = −η Σ_k z_kᵀ g_s,k over every pixel and step, summed lane by lane in each block and then over blocks
         // (padding lanes have g_s = 0 and add nothing).
-        var partial = new float[CpuKernels.Blocks(lanes.Groups, 16), m * m];
-        CpuKernels.ForEachBlock(lanes.Groups, 16, (block, from, to) =>
+        var partial = new float[CpuKernels.FixedBlocks(lanes.Groups, 64), m * m];
+        CpuKernels.ForEachFixedBlock(lanes.Groups, 64, (block, from, to) =>
         {
             Span<Vector<float>> sums = stackalloc Vector<float>[m * m];
             sums.Clear();

@@ -211,7 +211,7 @@ public static class TrainingRun
             // on the same cores at the same time.
             trainer.Train(train, onStep);
             bool agree = trainer.RanksAgree();
-            return new RunResult(ShareFromLead(communicator, null), [], trainTiles, validationTiles, validatedOnTraining, communicator.Size, agree);
+            return new RunResult(ReceiveFromLead(communicator), [], trainTiles, validationTiles, validatedOnTraining, communicator.Size, agree);
         }
         TruncateLog(Path.Combine(directory, "train.jsonl"), trainer.Step);
         TruncateLog(Path.Combine(directory, "validation.jsonl"), trainer.Step + 1); // a validation at the checkpoint's step stays
@@ -250,8 +250,10 @@ public static class TrainingRun
         }
         Save();
         bool? ranksAgree = communicator.Size > 1 ? trainer.RanksAgree() : null;
-        var metrics = ReconstructionMetrics.Evaluate(model, evaluation);
-        if (communicator.Size > 1) ShareFromLead(communicator, metrics);
+        ReconstructionMetrics metrics;
+        try { metrics = ReconstructionMetrics.Evaluate(model, evaluation); }
+        catch when (communicator.Size > 1) { SendToFollowers(communicator, null); throw; }   // the others stop too, instead of waiting
+        if (communicator.Size > 1) SendToFollowers(communicator, metrics);
         var warnings = TrainingMonitor.Check(ReadLog(Path.Combine(directory, "train.jsonl"))).ToList();
         if (validatedOnTraining)
             warnings.Insert(0, "No validation tiles (the scenes are too small for a separate block at this tile size): metrics are computed on the training tiles " +
@@ -266,18 +268,30 @@ public static class TrainingRun
     }
 
     /// <summary>
-    /// Rank 0's final metrics on every rank: rank 0 passes them, the others null. They travel as their JSON text, one byte
-    /// per float (exact), after its length, so every double arrives as rank 0 printed it.
+    /// Rank 0's side of sharing its final metrics with the other ranks (<see cref="ReceiveFromLead"/>): their JSON text,
+    /// one byte per float (exact), after its length, so every double arrives as rank 0 wrote it; null says that rank 0's
+    /// evaluation failed (length −1), so the others stop instead of waiting.
     /// </summary>
-    internal static ReconstructionMetrics ShareFromLead(Runtime.ICommunicator communicator, ReconstructionMetrics? metrics)
+    internal static void SendToFollowers(Runtime.ICommunicator communicator, ReconstructionMetrics? metrics)
     {
         var bytes = metrics is null ? [] : JsonSerializer.SerializeToUtf8Bytes(metrics, KarmaJson.Line);
-        float[] length = [bytes.Length];
+        float[] length = [metrics is null ? -1 : bytes.Length];
         communicator.Broadcast(length);
-        var values = new float[(int)length[0]];
+        if (metrics is null) return;
+        var values = new float[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) values[i] = bytes[i];
         communicator.Broadcast(values);
-        return metrics ?? JsonSerializer.Deserialize<ReconstructionMetrics>(values.Select(v => (byte)v).ToArray(), KarmaJson.Line)
+    }
+
+    /// <summary>The other ranks' side of <see cref="SendToFollowers"/>: rank 0's final metrics, or an error when its evaluation failed.</summary>
+    internal static ReconstructionMetrics ReceiveFromLead(Runtime.ICommunicator communicator)
+    {
+        float[] length = [0];
+        communicator.Broadcast(length);
+        if (length[0] < 0) throw new KarmaException("Rank 0's final evaluation failed (its own error says why); this rank stops too.");
+        var values = new float[(int)length[0]];
+        communicator.Broadcast(values);
+        return JsonSerializer.Deserialize<ReconstructionMetrics>(values.Select(v => (byte)v).ToArray(), KarmaJson.Line)
             ?? throw new KarmaException("Rank 0 sent no metrics.");
     }
 

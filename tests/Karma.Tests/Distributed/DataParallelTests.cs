@@ -118,10 +118,15 @@ public class DataParallelTests
         var metrics = new Karma.Evaluation.ReconstructionMetrics(31.123456789012345, 0.98765432101, 1.0 / 3, 0.0123456789, double.NaN, null,
                                                                  new Karma.Evaluation.TileMetrics(double.PositiveInfinity, 0.5, 2.0 / 7, 1e-9), 17, 3, 42);
         var lead = new Lead();
-        Assert.Same(metrics, Karma.Training.TrainingRun.ShareFromLead(lead, metrics));
-        var received = Karma.Training.TrainingRun.ShareFromLead(new Follower(lead.Sent), null);
+        Karma.Training.TrainingRun.SendToFollowers(lead, metrics);
+        var received = Karma.Training.TrainingRun.ReceiveFromLead(new Follower(lead.Sent));
         Assert.Equal(metrics, received);                                          // every double to the last bit, NaN and ∞ included
         Assert.Equal(2, lead.Sent.Count);
+        // A failed evaluation on rank 0 stops the others with an error instead of leaving them waiting.
+        var failed = new Lead();
+        Karma.Training.TrainingRun.SendToFollowers(failed, null);
+        Assert.Single(failed.Sent);
+        Assert.Throws<KarmaException>(() => Karma.Training.TrainingRun.ReceiveFromLead(new Follower(failed.Sent)));
     }
 
     [Fact]

@@ -257,6 +257,7 @@ public class KarmaModelTests
         tokens.sum().backward();
         Assert.Equal(3 * 5 * patch * patch * 13, (int)trained.grad!.ne(0).sum().item<long>());
         Assert.Throws<ArgumentOutOfRangeException>(() => Patches.Tokens(images, patch, full(3, 5, 16L)));
+        Assert.True(Same(Patches.Tokens(images, patch, keep.to_type(ScalarType.Int32), mean, std), Patches.Tokens(images, patch, keep, mean, std)));
     }
 
     [Fact]
@@ -281,6 +282,7 @@ public class KarmaModelTests
         }
         Assert.True(Same(plain[1], tensor(tiles.Tiles[0].Values, 3, 5, 5)));
         Assert.Throws<ArgumentException>(() => TileBatch.Batch(tiles, indices, [1, 2]));
+        Assert.Throws<ArgumentException>(() => TileBatch.Stack([new float[75], new float[74]], 3, 5));
     }
 
     [Fact]
