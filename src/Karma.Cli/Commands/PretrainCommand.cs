@@ -32,7 +32,8 @@ static class PretrainCommand
                 var spec = run.Spec(parse, KarmaConfig.ParseVariant(parse.GetValue(modelName)!));
                 result = Execute(parse.GetValue(modelName)!, spec.Training.Steps, onStep => TrainingRun.Start(spec, outDir, onStep, parse.GetValue(overwrite), KarmaCli.Interrupted));
             }
-            Console.Out.WriteLine(JsonSerializer.Serialize(result, KarmaCli.Json));
+            // Every rank of a data-parallel job holds the same result; one printed copy is the job's answer.
+            if (Karma.Runtime.Communicator.Current.Rank == 0) Console.Out.WriteLine(JsonSerializer.Serialize(result, KarmaCli.Json));
             return 0;
         });
         return command;

@@ -64,8 +64,9 @@ public class DataParallelTests
         string scene = new SceneSimulator { Size = 48, Bands = 16, Endmembers = 3, Seed = 5 }.Generate().WriteTo(dir.File("scene"));
         string[] common = ["--data", scene, "--tile-size", "16", "--patch-size", "4", "--encoder", "32x1x4", "--decoder", "32x1x4", "--endmembers", "3",
                            "--steps", "6", "--checkpoint-every", "3"];
-        var (code, _, error) = Mpi(2, ["pretrain", .. common, "--batch", "2", "--out", dir.File("two")]);
+        var (code, printed, error) = Mpi(2, ["pretrain", .. common, "--batch", "2", "--out", dir.File("two")]);
         Assert.True(code == 0, error);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(printed, "\"ranksAgree\""));   // the result printed once, by rank 0
         (code, _, error) = Run("dotnet", [KarmaDll, "--threads", "1", "pretrain", .. common, "--batch", "4", "--out", dir.File("one")]);
         Assert.True(code == 0, error);
 
