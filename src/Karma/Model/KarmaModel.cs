@@ -286,9 +286,14 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         var tokens = Patches.Tokens(images, Config.PatchSize, keep, mean, std);                     // [B, K, P²·C]
         if (spectralEmbed is null) return tokens.MoveToOuterDisposeScope();
         long b = tokens.shape[0], k = tokens.shape[1];
-        var weights = spectralEmbed.call(context.Codes!) / context.Count;                           // [C, F], as SpectralFeatures
-        return tokens.view(b, k, Config.PatchSize * Config.PatchSize, context.Count).matmul(weights).view(b, k, -1).MoveToOuterDisposeScope();
+        return tokens.view(b, k, Config.PatchSize * Config.PatchSize, context.Count).matmul(EmbeddingWeights(context)).view(b, k, -1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// A wavelength-aware model's projection of a pixel's standardised bands onto the spectral features, [C, F]: each
+    /// feature is (1/C)·Σ_c w_c·x̃_c, the mean over bands, so that its scale does not depend on how many bands there are.
+    /// </summary>
+    Tensor EmbeddingWeights(BandContext context) => spectralEmbed!.call(context.Codes!) / context.Count;
 
     /// <summary>Per-band mean and standard deviation [bands] of the standardisation, for the bands of <paramref name="context"/>.</summary>
     (Tensor Mean, Tensor Std) Statistics(BandContext context) => context.Response is { } r
@@ -308,9 +313,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
             return spectralAdapter.call(sequences).view(b, t, t, -1).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
         }
         if (spectralEmbed is null) return standardised.MoveToOuterDisposeScope();
-        // Each pixel: (1/C)·Σ_c w_c·x̃_c, the mean over bands so that the scale does not depend on how many there are.
-        var weights = spectralEmbed.call(context.Codes!) / context.Count;                    // [C, F]
-        return standardised.permute(0, 2, 3, 1).matmul(weights).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+        return standardised.permute(0, 2, 3, 1).matmul(EmbeddingWeights(context)).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decoder tokens [B, N·G, Dd] → reconstruction [B, N, P²·bands] in reflectance.</summary>

@@ -398,11 +398,10 @@ public sealed class Pretrainer : IDisposable
         long pixels = abundances.numel() / m;
         float* values = (float*)CpuKernels.Address(abundances);
         // Per block of pixels: Σa and Σa² per endmember, then Σ −a·log a; blocks in parallel, summed in block order.
-        int blocks = (int)Math.Min(pixels, 4L * Math.Max(1, get_num_threads()));
+        int blocks = CpuKernels.FixedBlocks(pixels, 4096);
         var partial = new double[blocks, 2 * m + 1];
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) }, block =>
+        CpuKernels.ForEachFixedBlock(pixels, 4096, (block, from, to) =>
         {
-            long from = pixels * block / blocks, to = pixels * (block + 1) / blocks;
             Span<double> sums = stackalloc double[2 * m + 1];
             sums.Clear();
             for (long i = from; i < to; i++)
