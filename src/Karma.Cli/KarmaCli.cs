@@ -74,6 +74,7 @@ public static class KarmaCli
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PreviewCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ImplantCommand.Create());
         root.Subcommands.Add(MpiCheckCommand.Create());
         return root;
     }
