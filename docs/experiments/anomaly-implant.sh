@@ -3,7 +3,10 @@
 # targets are implanted (`karma implant`, seeds 0 and 1) into five scenes with no anomaly ground truth of their own
 # (Salinas-A, the AVIRIS 224-band scene, Samson, the Berlin EnMAP-like scene, the ROSIS Pavia crop); a tiny model is
 # pretrained on each implanted scene (transductive, as on ABU) and every score is measured against the implant map.
-# One line per scene and seed, then the mean ROC AUC of each score over all of them.
+# One line per scene and seed, then the mean ROC AUC of each score over all of them; anomaly-candidates.py OUT_DIR
+# scores the sums of scores that were candidates for the karma score. IMPLANT_ARGS passes options to `karma implant`:
+#   docs/experiments/anomaly-implant.sh implant-sparse                                                # round 1
+#   IMPLANT_ARGS="--count 30 --max-size 6 --spacing 2" docs/experiments/anomaly-implant.sh implant-crowded   # round 2
 # usage: docs/experiments/anomaly-implant.sh OUT_DIR [STEPS] [SEEDS]
 set -euo pipefail
 out=${1:?usage: anomaly-implant.sh OUT_DIR [STEPS] [SEEDS]}; steps=${2:-400}; seeds=${3:-"0 1"}
@@ -21,7 +24,7 @@ mkdir -p "$out"
 for seed in $seeds; do
   for h in salinas-a aviris-224 samson berlin pavia; do
     n=$h-$seed
-    $karma implant "${hosts[$h]}" "$out/$n.hdr" --seed $seed > "$out/$n.implant.log"
+    $karma implant "${hosts[$h]}" "$out/$n.hdr" --seed $seed ${IMPLANT_ARGS:-} > "$out/$n.implant.log"
     start=$(date +%s)
     $karma pretrain --data "$out/$n.hdr" --holdout "$out/$n.hdr" --steps $steps --seed $seed --out "$out/m-$n" --overwrite > "$out/m-$n.log" 2>&1
     mid=$(date +%s)
@@ -31,8 +34,8 @@ for seed in $seeds; do
   done
 done
 python3 - "$out" <<'PY'
-import glob, json, statistics, sys
-runs = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + '/*-[0-9].json'))]
+import glob, json, re, statistics, sys
+runs = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + '/*.json')) if re.search(r'-\d+\.json$', f)]
 for k in runs[0]:
     v = [r[k]['auc'] for r in runs]
     print('%-20s mean %.4f  min %.4f  (%d runs)' % (k, statistics.mean(v), min(v), len(v)))

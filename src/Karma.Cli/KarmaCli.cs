@@ -105,7 +105,8 @@ public static class KarmaCli
         ["Method"] = "--method", ["Out"] = "--out", ["Overlap"] = "--overlap", ["Overwrite"] = "--overwrite",
         ["Preset"] = "--preset", ["Resume"] = "--resume", ["Sensor"] = "--sensor", ["Shard"] = "--shard",
         ["SkipMemoryCheck"] = "--skip-memory-check", ["SpectralEmbedding"] = "--spectral-embedding", ["TileSize"] = "--tile-size",
-        ["Wavelengths"] = "--wavelengths",
+        ["Wavelengths"] = "--wavelengths", ["Window"] = "--window", ["Components"] = "--components", ["Count"] = "--count",
+        ["MaxSize"] = "--max-size", ["Fraction"] = "--fraction", ["Spacing"] = "--spacing",
     };
 
     /// <summary>An error's one line for the terminal: the library's message, then the flags of the settings it names.</summary>

@@ -19,8 +19,8 @@ static class AnomalyCommand
         var checkpoint = KarmaCli.Checkpoint("Run folder of the model for the karma method");
         var method = new Option<string>("--method") { Description = "karma, rx, local-rx, a comma-separated list, or all (karma only with a model).", DefaultValueFactory = _ => "all" };
         var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]; {scene} stands for each scene's file); non-zero marks anomalies. Adds ROC AUC per method." };
-        var window = new Option<string>("--window") { Description = "Local RX's inner (guard) and outer window, odd sizes INNER,OUTER.", DefaultValueFactory = _ => "5,15" };
-        var components = new Option<int>("--components") { Description = "Principal components local RX works in.", DefaultValueFactory = _ => 20 };
+        var window = new Option<string>("--window") { Description = "Inner (guard) and outer window, odd sizes INNER,OUTER, of local RX and of the karma score's local part.", DefaultValueFactory = _ => "5,15" };
+        var components = new Option<int>("--components") { Description = "Principal components local RX (and the karma score's local part) works in.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (auc and seconds per method)." };
         var bands = new BandOptions();
         var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (context prediction + physics residual), global RX, local RX; ROC AUC with --truth.")
@@ -36,9 +36,9 @@ static class AnomalyCommand
             var sizes = parse.GetValue(window)!.Split(',');
             if (sizes.Length != 2 || !int.TryParse(sizes[0], out int inner) || !int.TryParse(sizes[1], out int outer))
                 throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{KarmaException.Quote(parse.GetValue(window), 40)}'.");
-            if (parse.GetValue(components) < 1) throw new KarmaException($"--components must be at least 1 (got {parse.GetValue(components)}).");
             string? ckpt = parse.GetValue(checkpoint);
             var options = new AnomalyOptions(inner, outer, parse.GetValue(components));
+            options.Validate();
             // One model for every scene; loaded when the karma method needs it.
             (KarmaModel Model, ModelCheckpoint.Metadata Meta)? loaded = null;
             try

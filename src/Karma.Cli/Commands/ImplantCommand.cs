@@ -15,22 +15,26 @@ static class ImplantCommand
         var count = new Option<int>("--count") { Description = "Targets to implant.", DefaultValueFactory = _ => 20 };
         var maxSize = new Option<int>("--max-size") { Description = "Targets are squares of 1 to this many pixels on a side.", DefaultValueFactory = _ => 3 };
         var fraction = new Option<string>("--fraction") { Description = "Range MIN,MAX of the share of a target pixel the implanted spectrum covers.", DefaultValueFactory = _ => "0.3,1" };
+        var spacing = new Option<int>("--spacing") { Description = "Least gap in pixels between two targets (small gaps crowd targets into each other's local background).", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the targets as JSON." };
         var command = new Command("implant", "Copy a scene with synthetic anomalies implanted (far pixels unlike the site, or pixels with an absorption feature cut in) and write their truth map, to test anomaly detectors where no ground truth exists.")
-            { input, output, truth, count, maxSize, fraction, seed, json };
+            { input, output, truth, count, maxSize, fraction, spacing, seed, json };
         KarmaCli.SetRun(command, parse =>
         {
             string source = parse.GetValue(input)!, target = parse.GetValue(output)!;
             string truthPath = parse.GetValue(truth) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, Path.GetFileNameWithoutExtension(target) + "-truth.tif");
             KarmaCli.CheckOutput(target, source);
-            KarmaCli.CheckOutput(truthPath, source);
+            KarmaCli.CheckOutput(truthPath, source, target);
             var range = parse.GetValue(fraction)!.Split(',');
             if (range.Length != 2 || !double.TryParse(range[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
                                   || !double.TryParse(range[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
                 throw new KarmaException($"--fraction takes MIN,MAX (e.g. 0.3,1); got '{KarmaException.Quote(parse.GetValue(fraction), 40)}'.");
-            var options = new ImplantOptions { Count = parse.GetValue(count), MaxSize = parse.GetValue(maxSize), MinFraction = lo, MaxFraction = hi, Seed = parse.GetValue(seed) };
+            var options = new ImplantOptions { Count = parse.GetValue(count), MaxSize = parse.GetValue(maxSize), MinFraction = lo, MaxFraction = hi,
+                                           Spacing = parse.GetValue(spacing), Seed = parse.GetValue(seed) };
             var targets = AnomalyImplant.ImplantFile(source, target, truthPath, options);
+            if (targets.Count < options.Count)
+                Console.Error.WriteLine($"karma: note: placed {targets.Count} of {options.Count} targets; the scene had no more room at spacing {options.Spacing} (try --spacing or --max-size smaller).");
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(targets, KarmaCli.Json));

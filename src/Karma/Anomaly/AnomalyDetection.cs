@@ -8,7 +8,7 @@ namespace Karma.Anomaly;
 /// <summary>Anomaly detectors Karma runs.</summary>
 public enum AnomalyMethod
 {
-    /// <summary>What the model cannot predict from context, plus its physics residual (<see cref="ContextDetector"/>).</summary>
+    /// <summary>What the model cannot explain: global plus local RX of its physics residual (<see cref="ContextDetector"/>).</summary>
     Karma,
     /// <summary>Global RX (<see cref="RxDetector.Global"/>).</summary>
     Rx,
@@ -20,12 +20,21 @@ public enum AnomalyMethod
 public sealed record AnomalyMap(string Name, float[] Scores, double Seconds, double? Auc = null);
 
 /// <summary>Settings of the detectors: local RX's windows and principal components.</summary>
-public sealed record AnomalyOptions(int InnerWindow = 5, int OuterWindow = 15, int Components = 20);
+public sealed record AnomalyOptions(int InnerWindow = 5, int OuterWindow = 15, int Components = 20)
+{
+    /// <summary>Refuses windows local RX cannot use (odd sizes, inner &lt; outer) and fewer than one component, before any work starts.</summary>
+    public void Validate()
+    {
+        if (InnerWindow < 1 || OuterWindow <= InnerWindow || InnerWindow % 2 == 0 || OuterWindow % 2 == 0)
+            throw new InvalidSettingException($"Local RX windows must be odd with inner < outer (got {InnerWindow} and {OuterWindow}).") { Settings = ["Window"] };
+        if (Components < 1) throw new InvalidSettingException($"Local RX needs at least one principal component (got {Components}).") { Settings = ["Components"] };
+    }
+}
 
 /// <summary>
 /// Runs the chosen detectors on one scene and, given a truth map (non-zero = anomalous), scores each by ROC AUC. The
-/// <c>karma</c> method adds its two components (<c>karma-context</c>, <c>karma-physics</c>) so a reader sees which one
-/// carries the detection.
+/// <c>karma</c> method adds its parts (<c>karma-physics</c>, <c>karma-physics-local</c>) and global RX of the context
+/// residual (<c>karma-context</c>), so a reader sees which view carries the detection.
 /// </summary>
 public static class AnomalyDetection
 {
@@ -47,6 +56,7 @@ public static class AnomalyDetection
                                                    AnomalyOptions? options = null)
     {
         options ??= new AnomalyOptions();
+        options.Validate();
         var maps = new List<AnomalyMap>();
         foreach (var method in methods)
         {
@@ -54,11 +64,12 @@ public static class AnomalyDetection
             switch (method)
             {
                 case AnomalyMethod.Karma:
-                    var scores = ContextDetector.Score(model ?? throw new InvalidSettingException("The karma anomaly method needs a model checkpoint.") { Settings = ["Checkpoint"] }, modelCube ?? cube);
+                    var scores = ContextDetector.Score(model ?? throw new InvalidSettingException("The karma anomaly method needs a model checkpoint.") { Settings = ["Checkpoint"] }, modelCube ?? cube, options);
                     double seconds = clock.Elapsed.TotalSeconds;
-                    maps.Add(new AnomalyMap("karma", scores.Combined, seconds));
+                    maps.Add(new AnomalyMap("karma", scores.Karma, seconds));
                     maps.Add(new AnomalyMap("karma-context", scores.Context, seconds));
                     if (scores.Physics is { } physics) maps.Add(new AnomalyMap("karma-physics", physics, seconds));
+                    if (scores.PhysicsLocal is { } local) maps.Add(new AnomalyMap("karma-physics-local", local, seconds));
                     break;
                 case AnomalyMethod.Rx:
                     maps.Add(new AnomalyMap("rx", RxDetector.Global(cube), clock.Elapsed.TotalSeconds));

@@ -20,7 +20,7 @@ public sealed record ImplantOptions
     public int Seed { get; init; }
     /// <summary>Targets are squares of 1 to this many pixels on a side.</summary>
     public int MaxSize { get; init; } = 3;
-    /// <summary>Each target's spectrum covers a fraction of its pixels drawn uniformly from [<see cref="MinFraction"/>, <see cref="MaxFraction"/>]; the rest stays background (sub-pixel targets).</summary>
+    /// <summary>Each target's pixels move a share <c>f</c> of the way towards its spectrum (sub-pixel targets); <c>f</c> is drawn once per target, uniformly from [<see cref="MinFraction"/>, <see cref="MaxFraction"/>].</summary>
     public double MinFraction { get; init; } = 0.3;
     /// <inheritdoc cref="MinFraction"/>
     public double MaxFraction { get; init; } = 1.0;
@@ -31,15 +31,16 @@ public sealed record ImplantOptions
 
     internal void Validate()
     {
-        if (Count < 1) throw new InvalidSettingException($"Implant at least one target (got {Count}).");
-        if (MaxSize < 1) throw new InvalidSettingException($"Targets are at least 1 pixel wide (got a maximum size of {MaxSize}).");
+        if (Count is < 1 or > 100_000) throw new InvalidSettingException($"Implant between 1 and 100000 targets (got {Count}).") { Settings = ["Count"] };
+        if (MaxSize is < 1 or > 4096) throw new InvalidSettingException($"Targets are 1 to 4096 pixels wide (got a maximum size of {MaxSize}).") { Settings = ["MaxSize"] };
         if (!(MinFraction > 0 && MinFraction <= MaxFraction && MaxFraction <= 1))
-            throw new InvalidSettingException($"Target fractions must satisfy 0 < min ≤ max ≤ 1 (got {MinFraction} and {MaxFraction}).");
-        if (DonorDistance < 0 || Spacing < 0) throw new InvalidSettingException("Donor distance and spacing cannot be negative.");
+            throw new InvalidSettingException($"Target fractions must satisfy 0 < min ≤ max ≤ 1 (got {MinFraction} and {MaxFraction}).") { Settings = ["Fraction"] };
+        if (Spacing < 0) throw new InvalidSettingException($"The spacing between targets cannot be negative (got {Spacing}).") { Settings = ["Spacing"] };
+        if (DonorDistance < 0) throw new InvalidSettingException($"The donor distance cannot be negative (got {DonorDistance}).");
     }
 }
 
-/// <summary>One implanted target: its top-left pixel, side, kind, fraction, donor pixel and spectral angle (degrees) to its surroundings' mean.</summary>
+/// <summary>One implanted target: its top-left pixel, side, kind, fraction, donor pixel, and the spectral angle (degrees) between its spectrum <c>t</c> and its surroundings' mean (the implanted pixels, moved only a share <c>f</c>, are closer).</summary>
 public sealed record ImplantedTarget(int Row, int Col, int Size, ImplantKind Kind, double Fraction, int DonorRow, int DonorCol, double AngleDegrees);
 
 /// <summary>A scene's values with targets implanted, the truth map (1 on every implanted pixel) and the targets.</summary>
@@ -48,17 +49,18 @@ public sealed record ImplantResult(float[] Values, int[] Truth, IReadOnlyList<Im
 /// <summary>
 /// Implants synthetic anomalies into a real scene, so detectors can be compared — and a detector chosen — on scenes other
 /// than the few with anomaly ground truth. Each target is a square of 1–<see cref="ImplantOptions.MaxSize"/> pixels whose
-/// pixels move a share <c>f</c> of the way to a target spectrum <c>t</c> (sub-pixel targets), with <c>t</c> one of two kinds,
-/// half each: a <see cref="ImplantKind.Transplant"/> — a far pixel of the same scene unlike the site's surroundings
-/// (spectral angle to their mean above the scene's 90th percentile of that angle), which a global detector can miss — or an
-/// <see cref="ImplantKind.Absorption"/> — a far pixel with a Gaussian absorption feature (30–70% deep, 2–8% of the bands
-/// wide) cut into it. The target spectrum is the mean of the 25 pixels most like the donor, so its noise is averaged
-/// away, and it is added as <c>y + f·(t − m)</c> with <c>m</c> the mean of the site's surroundings: each pixel keeps its
-/// own noise. (Mixing <c>f·t + (1 − f)·y</c> with a noisy <c>t</c> averages noise away, and adding noise back overshoots;
-/// either way RX, which weighs every noise dimension, finds the target by its noise level — on Salinas-A a mix made
-/// transplants score below the background, and the noise top-up let RX find pure noise at 0.9997 AUC.) Everything is in
-/// the scene's stored values, so the result is written back in its own units; only
-/// good bands are changed, and pixels that are no-data are never used.
+/// pixels move a share <c>f</c> of the way to a target spectrum <c>t</c> (sub-pixel targets), with <c>t</c> one of two
+/// kinds, alternately: a <see cref="ImplantKind.Transplant"/> — the first of up to 101 far pixels whose spectral angle to
+/// the site's surroundings exceeds the scene's 90th percentile of that angle (else the most unlike of them), which a
+/// global detector can miss — or an <see cref="ImplantKind.Absorption"/> — a far pixel with a Gaussian absorption
+/// feature (30–70% deep, σ of 2–8% of the good bands, centred in their middle 80%, in band index, not wavelength) cut
+/// into it. The target spectrum is the mean of the 25 pixels most like the donor, so its noise is averaged away, and it
+/// is added as <c>y + f·(t − m)</c> with <c>m</c> the mean of the site's surroundings: each pixel keeps its own noise.
+/// (Mixing <c>f·t + (1 − f)·y</c> with a noisy <c>t</c> averages noise away, and adding noise back overshoots; either
+/// way RX, which weighs every noise dimension, finds the target by its noise level — on Salinas-A a mix made
+/// transplants score below the background, and the noise top-up let RX find pure noise at 0.9997 AUC.) Everything is
+/// in the scene's stored values, so the result is written back in its own units; only good bands are changed, and
+/// invalid pixels are never a site, a donor or a surrounding.
 /// </summary>
 public static class AnomalyImplant
 {
@@ -75,12 +77,15 @@ public static class AnomalyImplant
         options.Validate();
         int pixels = rows * cols;
         if (values.Length != bands * pixels || invalid.Length != pixels) throw new ArgumentException("values and invalid do not match the scene's size");
+        if (goodBands is not null && goodBands.Length != bands) throw new ArgumentException($"goodBands has {goodBands.Length} entries for {bands} bands");
         var good = Enumerable.Range(0, bands).Where(b => goodBands is not { } g || g[b]).ToArray();
         var result = values.ToArray();
         var truth = new int[pixels];
         var random = new Random(options.Seed);
         var valid = Enumerable.Range(0, pixels).Where(p => !invalid[p]).ToArray();
         if (valid.Length < 2) throw new InvalidSettingException("The scene has fewer than two valid pixels to implant targets into.");
+        if (good.Length == 0) throw new InvalidSettingException("The scene has no good band to implant targets into.");
+        var inverseNorm = InverseNorms(values, good, valid, pixels);
 
         double[] Spectrum(int p) => good.Select(b => (double)values[b * pixels + p]).ToArray();
         // The mean of the valid pixels in the ring between the block and a 4-pixel margin around it (null if none).
@@ -107,10 +112,10 @@ public static class AnomalyImplant
         double threshold = ordinary.Count > 0 ? ordinary[(int)(0.9 * (ordinary.Count - 1))] : 0;
 
         var targets = new List<ImplantedTarget>();
-        for (int attempt = 0; attempt < 200 * options.Count && targets.Count < options.Count; attempt++)
+        int largest = Math.Min(options.MaxSize, Math.Min(rows, cols));
+        for (long attempt = 0; attempt < 200L * options.Count && targets.Count < options.Count; attempt++)
         {
-            int size = random.Next(1, options.MaxSize + 1);
-            if (rows < size || cols < size) continue;
+            int size = random.Next(1, largest + 1);
             int row = random.Next(0, rows - size + 1), col = random.Next(0, cols - size + 1);
             bool clear = true;
             for (int r = row; r < row + size && clear; r++) for (int c = col; c < col + size && clear; c++) clear = !invalid[r * cols + c];
@@ -133,7 +138,7 @@ public static class AnomalyImplant
                     if (angle > best) (best, donor, spectrum) = (angle, candidate, Spectrum(candidate));
                 }
             }
-            spectrum = Signature(values, good, valid, pixels, spectrum);
+            spectrum = Signature(values, good, valid, inverseNorm, pixels, spectrum);
             if (kind == ImplantKind.Absorption)
             {
                 double centre = (0.1 + 0.8 * random.NextDouble()) * (good.Length - 1), width = (0.02 + 0.06 * random.NextDouble()) * good.Length;
@@ -162,51 +167,90 @@ public static class AnomalyImplant
 
     /// <summary>
     /// Implants targets into the scene at <paramref name="input"/> and writes it to <paramref name="output"/> (GeoTIFF for
-    /// .tif, else ENVI; float32, with the input's band information and georeferencing) and the truth map to
-    /// <paramref name="truthPath"/> (one band, 1 = implanted), both atomically.
+    /// .tif, else ENVI; float32, with the input's band information, georeferencing and reflectance scale) and the truth
+    /// map to <paramref name="truthPath"/> (one band, 1 = implanted). Pixels the readers skip — no-data, non-finite, or
+    /// flagged by a product's quality layers, which the output cannot carry — are written as no-data (NaN when the input
+    /// has no no-data value). An earlier truth map at <paramref name="truthPath"/> is removed first, so a failed write
+    /// never leaves a new scene beside an old map; each file is written atomically.
     /// </summary>
     public static IReadOnlyList<ImplantedTarget> ImplantFile(string input, string output, string truthPath, ImplantOptions options)
     {
         using var scene = HyperspectralScene.Open(input);
         int pixels = scene.Lines * scene.Samples;
-        var values = new float[(long)scene.Bands * pixels];
+        if ((long)scene.Bands * pixels > Array.MaxLength)
+            throw new InvalidSettingException(scene.Path, $"is too large to implant targets into in memory ({scene.Bands} bands × {pixels} pixels); cut a window of it first.");
+        var values = new float[scene.Bands * pixels];
         scene.ReadWindow(0, 0, scene.Lines, scene.Samples, [], values);
         var m = scene.Metadata;
         var goodBands = m.GoodBands is { } g && g.Length == scene.Bands ? g : null;
+        // Invalid exactly as ReflectanceReader decides it: any non-finite or no-data value, or the product's quality flags.
         var invalid = new bool[pixels];
         for (int b = 0; b < scene.Bands; b++)
         {
             if (goodBands is not null && !goodBands[b]) continue;
             for (int p = 0; p < pixels; p++)
-                if (values[b * pixels + p] is var v && (float.IsNaN(v) || (m.NoDataValue is { } nd && v == (float)nd))) invalid[p] = true;
+                if (values[b * pixels + p] is var v && (!float.IsFinite(v) || (m.NoDataValue is { } nd && v == nd))) invalid[p] = true;
         }
+        scene.ReadQualityMask(0, 0, scene.Lines, scene.Samples, invalid);
+        double scale = new ReflectanceReader(scene, new TilingOptions()).Scale;
         var implanted = Implant(values, invalid, scene.Bands, scene.Lines, scene.Samples, goodBands, options);
-        if (implanted.Targets.Count == 0) throw new InvalidSettingException(scene.Path, "has no room for a target (too small, or too much no-data).");
-        SceneWriter.Write(output, scene.Lines, scene.Samples, scene.Bands, implanted.Values, m);
+        if (implanted.Targets.Count == 0)
+            throw new InvalidSettingException(scene.Path, $"has no room for a target: too small, too much no-data, or no pixel {options.DonorDistance} pixels from a site to take a spectrum from.");
+        float missing = m.NoDataValue is { } noData ? (float)noData : float.NaN;
+        for (int b = 0; b < scene.Bands; b++)
+            if (goodBands is null || goodBands[b])
+                for (int p = 0; p < pixels; p++) if (invalid[p]) implanted.Values[b * pixels + p] = missing;
+        if (File.Exists(truthPath)) File.Delete(truthPath);
+        SceneWriter.Write(output, scene.Lines, scene.Samples, scene.Bands, implanted.Values, m with { ReflectanceScale = scale });
         var grid = new SceneMetadata { MapInfo = m.MapInfo, CoordinateSystem = m.CoordinateSystem, GeoTransform = m.GeoTransform };
         SceneWriter.Write(truthPath, scene.Lines, scene.Samples, 1, implanted.Truth.Select(t => (float)t).ToArray(), grid);
         return implanted.Targets;
     }
 
-    /// <summary>The mean of the <paramref name="count"/> valid pixels closest in spectral angle to <paramref name="donor"/> (itself among them): the donor's material with its noise averaged away.</summary>
-    static double[] Signature(float[] values, int[] good, int[] valid, int pixels, double[] donor, int count = 25)
+    /// <summary>1 / ‖x‖ of every valid pixel's good bands (0 for a zero spectrum), computed once for every target's <see cref="Signature"/>.</summary>
+    static double[] InverseNorms(float[] values, int[] good, int[] valid, int pixels)
     {
-        var dot = new double[valid.Length];
-        var norm = new double[valid.Length];
-        for (int i = 0; i < good.Length; i++)
+        var squares = new double[valid.Length];
+        foreach (int b in good)
         {
-            int offset = good[i] * pixels;
-            double d = donor[i];
-            for (int j = 0; j < valid.Length; j++) { double v = values[offset + valid[j]]; dot[j] += v * d; norm[j] += v * v; }
+            int offset = b * pixels;
+            for (int j = 0; j < valid.Length; j++) { double v = values[offset + valid[j]]; squares[j] += v * v; }
         }
-        var cosine = new double[valid.Length];
-        for (int j = 0; j < valid.Length; j++) cosine[j] = norm[j] > 0 ? -dot[j] / Math.Sqrt(norm[j]) : 0;
-        var order = Enumerable.Range(0, valid.Length).ToArray();
-        Array.Sort(cosine, order);
-        int n = Math.Min(count, valid.Length);
+        return squares.Select(q => q > 0 ? 1 / Math.Sqrt(q) : 0).ToArray();
+    }
+
+    /// <summary>
+    /// The mean of the <paramref name="count"/> valid pixels closest in spectral angle to <paramref name="donor"/> (itself
+    /// among them): the donor's material with its noise averaged away. Dot products are summed over blocks of pixels so
+    /// the block's sums stay in cache while the bands stream past.
+    /// </summary>
+    static double[] Signature(float[] values, int[] good, int[] valid, double[] inverseNorm, int pixels, double[] donor, int count = 25)
+    {
+        const int block = 2048;
+        var best = new List<(double Cosine, int Index)>(count + 1);
+        var dot = new double[block];
+        for (int start = 0; start < valid.Length; start += block)
+        {
+            int n = Math.Min(block, valid.Length - start);
+            Array.Clear(dot, 0, n);
+            for (int i = 0; i < good.Length; i++)
+            {
+                int offset = good[i] * pixels;
+                double d = donor[i];
+                for (int j = 0; j < n; j++) dot[j] += values[offset + valid[start + j]] * d;
+            }
+            for (int j = 0; j < n; j++)
+            {
+                double cosine = dot[j] * inverseNorm[start + j];
+                if (best.Count == count && cosine <= best[^1].Cosine) continue;
+                int at = best.FindIndex(e => cosine > e.Cosine);
+                best.Insert(at < 0 ? best.Count : at, (cosine, start + j));
+                if (best.Count > count) best.RemoveAt(count);
+            }
+        }
         var mean = new double[good.Length];
-        for (int k = 0; k < n; k++)
-            for (int i = 0; i < good.Length; i++) mean[i] += values[good[i] * pixels + valid[order[k]]] / n;
+        foreach (var (_, index) in best)
+            for (int i = 0; i < good.Length; i++) mean[i] += values[good[i] * pixels + valid[index]] / best.Count;
         return mean;
     }
 

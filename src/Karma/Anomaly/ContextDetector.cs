@@ -5,38 +5,49 @@ using static TorchSharp.torch;
 namespace Karma.Anomaly;
 
 /// <summary>Per-pixel anomaly scores of a model ([row·col] each; invalid pixels NaN).</summary>
-/// <param name="Context">RX of the context residual: the Mahalanobis distance of (pixel − the model's prediction of it while its patch was hidden) under the residuals' own covariance.</param>
-/// <param name="Physics">RX of the physics residual y − A·â with nothing hidden (null without the branch).</param>
-/// <param name="Combined">The sum of both scores' robust z-values (median and MAD): the <c>karma</c> detector.</param>
-public sealed record ModelAnomalyScores(float[] Context, float[]? Physics, float[] Combined);
+/// <param name="Karma">The <c>karma</c> detector: the sum of the robust z-values of global and local RX of the physics residual y − A·â (of the context residual for a model without the branch); the global one alone where a pixel's ring has too few valid neighbours.</param>
+/// <param name="Context">Global RX of the context residual: the Mahalanobis distance of (pixel − the model's prediction of it while its patch was hidden) under the residuals' own covariance.</param>
+/// <param name="Physics">Global RX of the physics residual with nothing hidden (null without the branch).</param>
+/// <param name="PhysicsLocal">Dual-window local RX of the physics residual (null without the branch).</param>
+public sealed record ModelAnomalyScores(float[] Karma, float[] Context, float[]? Physics, float[]? PhysicsLocal);
 
 /// <summary>
-/// Anomaly detection by what a pretrained model cannot predict. Every tile is run through four complementary masks
+/// Anomaly detection by what a pretrained model cannot explain. Every tile is run through four complementary masks
 /// (<see cref="TokenMasking.Lattice"/>) over half-overlapping tiles of the scene mirrored at its borders (each pixel kept
 /// from the tile it is most central in), so each pixel is reconstructed once from context on every side while hidden, and once more
 /// with nothing hidden for the physics branch, whose abundances are solved against the pixel. What is left — the
-/// residual spectra — is scored by RX (<see cref="RxDetector.Global"/>): the model has taken the scene's predictable
-/// structure away, and the residuals' covariance weighs each band by how well the model usually predicts it, so a
-/// residual is large only where the pixel is unlike what its surroundings and the endmembers explain. The two scores are
-/// put on one scale by robust z-values and added.
+/// residual spectra — is scored by RX: the model has taken the scene's predictable structure away, and the residuals'
+/// covariance weighs each band by how well the model usually explains it.
+/// <para>
+/// The <c>karma</c> score adds two views of the physics residual, each as a robust z-value (median and MAD): global RX
+/// (<see cref="RxDetector.Global"/>: unlike the whole scene) and dual-window local RX (<see cref="RxDetector.Local"/>:
+/// unlike its ring of neighbours). Local RX finds a target among a different background; it goes blind where targets
+/// crowd into each other's rings, which global RX does not. The sum was chosen among six ways of scoring these residuals
+/// by mean ROC AUC on synthetic targets implanted, sparse and crowded, into five scenes that are not the anomaly benchmark
+/// (<see cref="AnomalyImplant"/>; README, "Anomaly detection"). Global RX of the context residual is reported beside it.
+/// </para>
 /// </summary>
 public static class ContextDetector
 {
-    /// <summary>Scores every pixel of <paramref name="cube"/> (read for <paramref name="model"/>).</summary>
-    public static ModelAnomalyScores Score(KarmaModel model, ReflectanceCube cube)
+    /// <summary>Scores every pixel of <paramref name="cube"/> (read for <paramref name="model"/>); <paramref name="options"/> sets the local RX windows.</summary>
+    public static ModelAnomalyScores Score(KarmaModel model, ReflectanceCube cube, AnomalyOptions? options = null)
     {
+        options ??= new AnomalyOptions();
+        options.Validate();
         bool physics = model.Physics is not null;
         int c = cube.Bands, pixels = cube.Rows * cube.Cols;
         var residuals = TiledInference.Run(model, cube, physics ? 2 * c : c, images => Head(model, images, cube.Spectral), centred: true);
-        var context = RxDetector.Global(cube with { Values = residuals[..(c * pixels)] });
-        var residual = physics ? RxDetector.Global(cube with { Values = residuals[(c * pixels)..] }) : null;
-        var combined = RobustZ(context);
-        if (residual is not null)
-        {
-            var z = RobustZ(residual);
-            for (int p = 0; p < pixels; p++) combined[p] += z[p];
-        }
-        return new ModelAnomalyScores(context, residual, combined);
+        var contextCube = cube with { Values = residuals[..(c * pixels)] };
+        var scored = physics ? cube with { Values = residuals[(c * pixels)..] } : contextCube;
+        var context = RxDetector.Global(contextCube);
+        var global = physics ? RxDetector.Global(scored) : context;
+        var local = RxDetector.Local(scored, options.InnerWindow, options.OuterWindow, options.Components);
+        var zGlobal = RobustZ(global);
+        var zLocal = RobustZ(local);
+        var karma = new float[pixels];
+        // A valid pixel whose ring holds fewer than two valid neighbours has no local score; it keeps its global one.
+        for (int p = 0; p < pixels; p++) karma[p] = float.IsNaN(zLocal[p]) ? zGlobal[p] : zGlobal[p] + zLocal[p];
+        return new ModelAnomalyScores(karma, context, physics ? global : null, physics ? local : null);
     }
 
     /// <summary>Tiles [B, bands, T, T] → residuals [B, bands (·2 with the branch), T, T]: context prediction, then physics.</summary>
@@ -57,7 +68,8 @@ public static class ContextDetector
         using var whole = model.call(images, bands, TokenMasking.None(b, cfg.Tokens, images.device));
         return cat([context, images - Patches.Unpatchify(whole.PhysicsReconstruction!, p, (int)c)], 1);
     }
-    /// <summary>(x − median) / (1.4826 · MAD) over the finite values; NaN stays NaN.</summary>
+
+    /// <summary>(x − median) / (1.4826 · MAD) over the finite values, so scores of different scales add; NaN stays NaN.</summary>
     public static float[] RobustZ(float[] values)
     {
         var finite = values.Where(float.IsFinite).Select(v => (double)v).Order().ToArray();

@@ -38,8 +38,7 @@ public static class RxDetector
     /// </summary>
     public static float[] Local(ReflectanceCube cube, int inner = 5, int outer = 15, int components = 20)
     {
-        if (inner < 1 || outer <= inner || inner % 2 == 0 || outer % 2 == 0)
-            throw new InvalidSettingException($"Local RX windows must be odd with inner < outer (got {inner} and {outer}).");
+        new AnomalyOptions(inner, outer, components).Validate();
         int rows = cube.Rows, cols = cube.Cols, pixels = rows * cols;
         var valid = Enumerable.Range(0, pixels).Where(p => !cube.Invalid[p]).ToArray();
         int k = Math.Min(components, Math.Min(cube.Bands, valid.Length - 1));

@@ -64,8 +64,8 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>The physics branch's unmixing: endmembers at the scene's bands (and on the fine grid for a wavelength-aware model), abundances, error.</summary>
     public UnmixingResult Unmix(ReflectanceCube cube) => SceneUnmixing.Karma(Network, cube);
 
-    /// <summary>KARMA's anomaly scores (context and physics residuals, and their combination), [pixel] each.</summary>
-    public ModelAnomalyScores Anomalies(ReflectanceCube cube) => ContextDetector.Score(Network, cube);
+    /// <summary>KARMA's anomaly score (global plus local RX of the physics residual), its parts, and global RX of the context residual, [pixel] each.</summary>
+    public ModelAnomalyScores Anomalies(ReflectanceCube cube, AnomalyOptions? options = null) => ContextDetector.Score(Network, cube, options);
 
     /// <inheritdoc/>
     public void Dispose() => Network.Dispose();

@@ -21,6 +21,8 @@ public sealed class ReflectanceReader
     public double[]? Wavelengths => Spectral?.Centres;
     /// <summary>The scene read.</summary>
     public HyperspectralScene Scene => scene;
+    /// <summary>Stored value ÷ this = reflectance: the one given, the scene's own, or the guess (<see cref="GuessScale"/>).</summary>
+    public double Scale => scale;
 
     /// <summary>Prepares to read <paramref name="scene"/> as <paramref name="options"/> say.</summary>
     public ReflectanceReader(HyperspectralScene scene, TilingOptions options)

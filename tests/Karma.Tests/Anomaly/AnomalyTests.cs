@@ -113,11 +113,30 @@ public class AnomalyTests
         using (model)
         {
             using var scene = HyperspectralScene.Open(dir.File("implanted.hdr"));
-            var scores = ContextDetector.Score(model, meta.Read(scene)).Combined;
+            var all = ContextDetector.Score(model, meta.Read(scene), new AnomalyOptions(3, 9, 6));
+            var scores = all.Karma;
+            // karma = z(global RX) + z(local RX) of the physics residual, with the windows asked for.
+            var zGlobal = ContextDetector.RobustZ(all.Physics!);
+            var zLocal = ContextDetector.RobustZ(all.PhysicsLocal!);
+            for (int p = 0; p < scores.Length; p += 97) Assert.Equal(zGlobal[p] + zLocal[p], scores[p], 4);
+            var wider = ContextDetector.Score(model, meta.Read(scene), new AnomalyOptions(5, 15, 6)).PhysicsLocal!;
+            Assert.NotEqual(all.PhysicsLocal!, wider);
             var threshold = scores.Order().ElementAt((int)(0.99 * scores.Length));
             foreach (int p in new[] { 20 * 48 + 30, 20 * 48 + 31, 21 * 48 + 30, 21 * 48 + 31 })
                 Assert.True(scores[p] >= threshold, $"implanted pixel {p} scored {scores[p]:F2}, below the top 1% ({threshold:F2})");
         }
+    }
+
+    [Fact]
+    public void Robust_z_values_use_the_median_and_the_scaled_MAD_and_keep_NaN()
+    {
+        // Finite values 1, 2, 3, 4, 100: median 3; absolute deviations 2, 1, 0, 1, 97 have median 1, so the scale is 1.4826.
+        var z = ContextDetector.RobustZ([1, 2, float.NaN, 3, 4, 100]);
+        Assert.Equal(-2 / 1.4826, z[0], 5);
+        Assert.Equal(0, z[3], 5);
+        Assert.Equal(97 / 1.4826, z[5], 3);
+        Assert.True(float.IsNaN(z[2]));
+        Assert.Equal([0f, 0f, 0f], ContextDetector.RobustZ([5, 5, 5]));           // no spread: every value is typical, none infinite
     }
 
     [Fact]

@@ -72,11 +72,14 @@ public class ImplantTests
     }
 
     [Fact]
-    public void No_data_pixels_and_bad_bands_are_never_touched()
+    public void No_data_pixels_and_bad_bands_are_never_used_or_touched()
     {
         var values = TwoMaterials();
         var invalid = new bool[Pixels];
-        for (int p = 0; p < Pixels; p++) invalid[p] = p / Cols % 3 == 0;                 // every third row is no-data
+        for (int p = 0; p < Pixels; p++) invalid[p] = p / Cols % 3 == 0;                 // every third row is no-data …
+        for (int b = 0; b < Bands; b++)
+            for (int p = 0; p < Pixels; p++) if (invalid[p]) values[b * Pixels + p] = float.NaN;   // … and holds NaN
+        for (int p = 0; p < Pixels; p++) values[4 * Pixels + p] = 1e6f;                    // band 4 is bad and absurd
         var good = Enumerable.Range(0, Bands).Select(b => b != 4).ToArray();
         var result = AnomalyImplant.Implant(values, invalid, Bands, Rows, Cols, good, new ImplantOptions { Count = 10, Seed = 1, MaxSize = 2 });
         Assert.NotEmpty(result.Targets);
@@ -84,9 +87,54 @@ public class ImplantTests
         {
             if (invalid[p]) Assert.Equal(0, result.Truth[p]);
             Assert.Equal(values[4 * Pixels + p], result.Values[4 * Pixels + p]);
+            if (result.Truth[p] == 0) continue;
+            // Had a NaN neighbour, donor or band 4 entered a signature or a surrounding, this value would be NaN or huge.
+            for (int b = 0; b < Bands; b++)
+                if (b != 4) Assert.InRange(result.Values[b * Pixels + p], -1f, 2f);
         }
         Assert.Throws<InvalidSettingException>(() => AnomalyImplant.Implant(values, invalid, Bands, Rows, Cols, good, new ImplantOptions { MinFraction = 0 }));
         Assert.Throws<InvalidSettingException>(() => AnomalyImplant.Implant(values, invalid, Bands, Rows, Cols, good, new ImplantOptions { Count = 0 }));
+        Assert.Throws<InvalidSettingException>(() => AnomalyImplant.Implant(values, invalid, Bands, Rows, Cols, good, new ImplantOptions { MaxSize = int.MaxValue }));
+        Assert.Throws<ArgumentException>(() => AnomalyImplant.Implant(values, invalid, Bands, Rows, Cols, good[..5], new ImplantOptions()));
+    }
+
+    [Fact]
+    public void An_absorption_target_only_darkens_its_material_with_one_dip_of_the_stated_depth()
+    {
+        // One material everywhere: a site's surroundings and the donor's signature are the same spectrum s, so an
+        // absorption target gives y = s − f·depth·g(band)·s, with g a Gaussian of peak 1.
+        var values = new float[Bands * Pixels];
+        for (int b = 0; b < Bands; b++) Array.Fill(values, A(b), b * Pixels, Pixels);
+        var result = AnomalyImplant.Implant(values, new bool[Pixels], Bands, Rows, Cols, null, new ImplantOptions { Count = 6, Seed = 9 });
+        var absorption = result.Targets.Where(t => t.Kind == ImplantKind.Absorption).ToList();
+        Assert.NotEmpty(absorption);
+        foreach (var t in absorption)
+        {
+            var relative = Enumerable.Range(0, Bands).Select(b => 1 - result.Values[b * Pixels + t.Row * Cols + t.Col] / (double)A(b)).ToArray();
+            Assert.All(relative, r => Assert.True(r >= -1e-6, $"a band got brighter: {r}"));
+            int deepest = Array.IndexOf(relative, relative.Max());
+            for (int b = 0; b < Bands; b++)                                                    // one dip: falling away on both sides
+                Assert.True(b == deepest || relative[b] <= relative[b < deepest ? b + 1 : b - 1] + 1e-6, $"two dips in {string.Join(", ", relative)}");
+            Assert.InRange(relative.Max(), 0, t.Fraction * 0.7 + 1e-6);
+            Assert.True(relative.Max() > 0.05 * t.Fraction, $"no visible dip: {relative.Max()}");
+        }
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(2)]
+    [InlineData(0)]
+    public void Spacing_is_the_least_number_of_pixels_between_two_targets(int spacing)
+    {
+        // 1-pixel targets packed as densely as the rule allows: no two closer than spacing + 1 (Chebyshev), and some exactly that close.
+        var result = AnomalyImplant.Implant(TwoMaterials(), new bool[Pixels], Bands, Rows, Cols, null,
+                                            new ImplantOptions { Count = 400, MaxSize = 1, Spacing = spacing, Seed = 4, DonorDistance = 0 });
+        int closest = int.MaxValue;
+        foreach (var a in result.Targets)
+            foreach (var b in result.Targets.Where(b => b != a))
+                closest = Math.Min(closest, Math.Max(Math.Abs(a.Row - b.Row), Math.Abs(a.Col - b.Col)));
+        Assert.Equal(spacing + 1, closest);
+        Assert.Equal(result.Targets.Count, result.Truth.Sum());
     }
 
     [Fact]
