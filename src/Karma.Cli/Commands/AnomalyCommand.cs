@@ -23,7 +23,7 @@ static class AnomalyCommand
         var components = new Option<int>("--components") { Description = "Principal components local RX (and the karma score's local part) works in.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (auc and seconds per method)." };
         var bands = new BandOptions();
-        var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (context prediction + physics residual), global RX, local RX; ROC AUC with --truth.")
+        var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (global + local RX of what the model cannot explain; its parts and the context residual reported too), global RX, local RX; ROC AUC with --truth.")
             { data, output, checkpoint, method, truth, window, components, json };
         bands.AddTo(command);
         var batch = new SceneBatch();
