@@ -21,10 +21,11 @@ static class AnomalyCommand
         var truth = new Option<string?>("--truth") { Description = "Truth map on the scene's grid (raster or .mat[:VARIABLE]; {scene} stands for each scene's file); non-zero marks anomalies. Adds ROC AUC per method." };
         var window = new Option<string>("--window") { Description = "Inner (guard) and outer window, odd sizes INNER,OUTER, of local RX and of the karma score's local part.", DefaultValueFactory = _ => "5,15" };
         var components = new Option<int>("--components") { Description = "Principal components local RX (and the karma score's local part) works in.", DefaultValueFactory = _ => 20 };
+        var noContext = new Option<bool>("--no-context") { Description = "Skip the karma method's context residual (karma-context): four of its five passes, which the karma score does not use when the model has a physics branch." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (auc and seconds per method)." };
         var bands = new BandOptions();
         var command = new Command("anomaly", "Score every pixel for how anomalous it is: KARMA (global + local RX of what the model cannot explain; its parts and the context residual reported too), global RX, local RX; ROC AUC with --truth.")
-            { data, output, checkpoint, method, truth, window, components, json };
+            { data, output, checkpoint, method, truth, window, components, noContext, json };
         bands.AddTo(command);
         var batch = new SceneBatch();
         batch.AddTo(command);
@@ -37,7 +38,7 @@ static class AnomalyCommand
             if (sizes.Length != 2 || !int.TryParse(sizes[0], out int inner) || !int.TryParse(sizes[1], out int outer))
                 throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{KarmaException.Quote(parse.GetValue(window), 40)}'.");
             string? ckpt = parse.GetValue(checkpoint);
-            var options = new AnomalyOptions(inner, outer, parse.GetValue(components));
+            var options = new AnomalyOptions(inner, outer, parse.GetValue(components), Context: !parse.GetValue(noContext));
             options.Validate();
             // One model for every scene; loaded when the karma method needs it.
             (KarmaModel Model, ModelCheckpoint.Metadata Meta)? loaded = null;

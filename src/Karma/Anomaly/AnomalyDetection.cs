@@ -19,8 +19,12 @@ public enum AnomalyMethod
 /// <summary>One detector's scores over a scene [row·col] (NaN where invalid), the seconds it took and, with truth, its ROC AUC.</summary>
 public sealed record AnomalyMap(string Name, float[] Scores, double Seconds, double? Auc = null);
 
-/// <summary>Settings of the detectors: local RX's windows and principal components.</summary>
-public sealed record AnomalyOptions(int InnerWindow = 5, int OuterWindow = 15, int Components = 20)
+/// <summary>Settings of the detectors: local RX's windows and principal components, and whether the karma method also computes its context residual.</summary>
+/// <param name="InnerWindow">Local RX's guard window (odd).</param>
+/// <param name="OuterWindow">Local RX's outer window (odd, larger).</param>
+/// <param name="Components">Principal components local RX works in.</param>
+/// <param name="Context">Also predict every pixel from its context (four masked passes, <c>karma-context</c>); the karma score of a model with the physics branch does not use it, so leaving it out halves detection time (6.0 → 2.9 s on a 90×90 scene with the default model).</param>
+public sealed record AnomalyOptions(int InnerWindow = 5, int OuterWindow = 15, int Components = 20, bool Context = true)
 {
     /// <summary>Refuses windows local RX cannot use (odd sizes, inner &lt; outer) and fewer than one component, before any work starts.</summary>
     public void Validate()
@@ -67,7 +71,7 @@ public static class AnomalyDetection
                     var scores = ContextDetector.Score(model ?? throw new InvalidSettingException("The karma anomaly method needs a model checkpoint.") { Settings = ["Checkpoint"] }, modelCube ?? cube, options);
                     double seconds = clock.Elapsed.TotalSeconds;
                     maps.Add(new AnomalyMap("karma", scores.Karma, seconds));
-                    maps.Add(new AnomalyMap("karma-context", scores.Context, seconds));
+                    if (scores.Context is { } context) maps.Add(new AnomalyMap("karma-context", context, seconds));
                     if (scores.Physics is { } physics) maps.Add(new AnomalyMap("karma-physics", physics, seconds));
                     if (scores.PhysicsLocal is { } local) maps.Add(new AnomalyMap("karma-physics-local", local, seconds));
                     break;

@@ -6,10 +6,10 @@ namespace Karma.Anomaly;
 
 /// <summary>Per-pixel anomaly scores of a model ([row·col] each; invalid pixels NaN).</summary>
 /// <param name="Karma">The <c>karma</c> detector: the sum of the robust z-values of global and local RX of the physics residual y − A·â (of the context residual for a model without the branch); the global one alone where a pixel's ring has too few valid neighbours.</param>
-/// <param name="Context">Global RX of the context residual: the Mahalanobis distance of (pixel − the model's prediction of it while its patch was hidden) under the residuals' own covariance.</param>
+/// <param name="Context">Global RX of the context residual: the Mahalanobis distance of (pixel − the model's prediction of it while its patch was hidden) under the residuals' own covariance; null when not asked for (<see cref="AnomalyOptions.Context"/>).</param>
 /// <param name="Physics">Global RX of the physics residual with nothing hidden (null without the branch).</param>
 /// <param name="PhysicsLocal">Dual-window local RX of the physics residual (null without the branch).</param>
-public sealed record ModelAnomalyScores(float[] Karma, float[] Context, float[]? Physics, float[]? PhysicsLocal);
+public sealed record ModelAnomalyScores(float[] Karma, float[]? Context, float[]? Physics, float[]? PhysicsLocal);
 
 /// <summary>
 /// Anomaly detection by what a pretrained model cannot explain. Every tile is run through four complementary masks
@@ -29,18 +29,23 @@ public sealed record ModelAnomalyScores(float[] Karma, float[] Context, float[]?
 /// </summary>
 public static class ContextDetector
 {
-    /// <summary>Scores every pixel of <paramref name="cube"/> (read for <paramref name="model"/>); <paramref name="options"/> sets the local RX windows.</summary>
+    /// <summary>
+    /// Scores every pixel of <paramref name="cube"/> (read for <paramref name="model"/>); <paramref name="options"/> sets
+    /// the local RX windows and whether the context residual is computed (four of the five passes; the karma score of a
+    /// model with the physics branch does not need it).
+    /// </summary>
     public static ModelAnomalyScores Score(KarmaModel model, ReflectanceCube cube, AnomalyOptions? options = null)
     {
         options ??= new AnomalyOptions();
         options.Validate();
-        bool physics = model.Physics is not null;
+        bool physics = model.Physics is not null, withContext = options.Context || !physics;
         int c = cube.Bands, pixels = cube.Rows * cube.Cols;
-        var residuals = TiledInference.Run(model, cube, physics ? 2 * c : c, images => Head(model, images, cube.Spectral), centred: true);
-        var contextCube = cube with { Values = residuals[..(c * pixels)] };
-        var scored = physics ? cube with { Values = residuals[(c * pixels)..] } : contextCube;
-        var context = RxDetector.Global(contextCube);
-        var global = physics ? RxDetector.Global(scored) : context;
+        int channels = (withContext ? c : 0) + (physics ? c : 0);
+        var residuals = TiledInference.Run(model, cube, channels, images => Head(model, images, cube.Spectral, withContext), centred: true);
+        var contextCube = withContext ? cube with { Values = residuals[..(c * pixels)] } : null;
+        var scored = physics ? cube with { Values = residuals[(withContext ? c * pixels : 0)..] } : contextCube!;
+        var context = contextCube is null ? null : RxDetector.Global(contextCube);
+        var global = physics ? RxDetector.Global(scored) : context!;
         var local = RxDetector.Local(scored, options.InnerWindow, options.OuterWindow, options.Components);
         var zGlobal = RobustZ(global);
         var zLocal = RobustZ(local);
@@ -50,25 +55,31 @@ public static class ContextDetector
         return new ModelAnomalyScores(karma, context, physics ? global : null, physics ? local : null);
     }
 
-    /// <summary>Tiles [B, bands, T, T] → residuals [B, bands (·2 with the branch), T, T]: context prediction, then physics.</summary>
-    static Tensor Head(KarmaModel model, Tensor images, SpectralBands? bands)
+    /// <summary>Tiles [B, bands, T, T] → residuals [B, bands per residual, T, T]: the context residual (when asked), then the physics residual (with the branch).</summary>
+    static Tensor Head(KarmaModel model, Tensor images, SpectralBands? bands, bool withContext)
     {
         var cfg = model.Config;
         long b = images.shape[0], c = images.shape[1];
         int p = cfg.PatchSize, g = cfg.GridSize, t = cfg.TileSize;
-        var predicted = zeros_like(images);
-        foreach (var masking in TokenMasking.Lattice(b, g, images.device))
+        var parts = new List<Tensor>();
+        if (withContext)
         {
-            using var output = model.call(images, bands, masking);
-            var hidden = masking.Mask.view(b, g, 1, g, 1).expand(b, g, p, g, p).reshape(b, 1, t, t);
-            predicted += hidden * Patches.Unpatchify(output.Reconstruction, p, (int)c);
+            var predicted = zeros_like(images);
+            foreach (var masking in TokenMasking.Lattice(b, g, images.device))
+            {
+                using var output = model.call(images, bands, masking);
+                var hidden = masking.Mask.view(b, g, 1, g, 1).expand(b, g, p, g, p).reshape(b, 1, t, t);
+                predicted += hidden * Patches.Unpatchify(output.Reconstruction, p, (int)c);
+            }
+            parts.Add(images - predicted);
         }
-        var context = images - predicted;
-        if (model.Physics is null) return context;
-        using var whole = model.call(images, bands, TokenMasking.None(b, cfg.Tokens, images.device));
-        return cat([context, images - Patches.Unpatchify(whole.PhysicsReconstruction!, p, (int)c)], 1);
+        if (model.Physics is not null)
+        {
+            using var whole = model.call(images, bands, TokenMasking.None(b, cfg.Tokens, images.device));
+            parts.Add(images - Patches.Unpatchify(whole.PhysicsReconstruction!, p, (int)c));
+        }
+        return parts.Count == 1 ? parts[0] : cat(parts, 1);
     }
-
     /// <summary>(x − median) / (1.4826 · MAD) over the finite values, so scores of different scales add; NaN stays NaN.</summary>
     public static float[] RobustZ(float[] values)
     {

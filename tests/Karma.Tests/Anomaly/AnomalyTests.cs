@@ -121,6 +121,11 @@ public class AnomalyTests
             for (int p = 0; p < scores.Length; p += 97) Assert.Equal(zGlobal[p] + zLocal[p], scores[p], 4);
             var wider = ContextDetector.Score(model, meta.Read(scene), new AnomalyOptions(5, 15, 6)).PhysicsLocal!;
             Assert.NotEqual(all.PhysicsLocal!, wider);
+            // Without the context passes: the same karma score, and no context residual.
+            var quick = ContextDetector.Score(model, meta.Read(scene), new AnomalyOptions(3, 9, 6, Context: false));
+            Assert.Null(quick.Context);
+            Assert.Equal(all.Karma, quick.Karma);
+            Assert.NotNull(all.Context);
             var threshold = scores.Order().ElementAt((int)(0.99 * scores.Length));
             foreach (int p in new[] { 20 * 48 + 30, 20 * 48 + 31, 21 * 48 + 30, 21 * 48 + 31 })
                 Assert.True(scores[p] >= threshold, $"implanted pixel {p} scored {scores[p]:F2}, below the top 1% ({threshold:F2})");
