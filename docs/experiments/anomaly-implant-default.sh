@@ -7,6 +7,7 @@ set -euo pipefail
 dir=${1:?usage: anomaly-implant-default.sh IMPLANT_DIR [SEEDS]}; seeds=${2:-"0 1"}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 karma=${KARMA:-"dotnet run -c Release --project $here/src/Karma.Cli --"}
+runs=()
 for seed in $seeds; do
   for h in salinas-a aviris-224 samson berlin pavia; do
     n=$h-$seed
@@ -18,12 +19,7 @@ for seed in $seeds; do
     esac
     $karma anomaly --data "$dir/$n.hdr" "${sensor[@]}" --truth "$dir/$n-truth.tif" --method all --out "$dir/default-$n" --json > "$dir/default-$n.json"
     python3 -c "import json; d=json.load(open('$dir/default-$n.json')); print('$n', ' '.join('%s=%.4f' % (k, v['auc']) for k, v in d.items()))"
+    runs+=("$dir/default-$n.json")
   done
 done
-python3 - "$dir" <<'PY'
-import glob, json, re, statistics, sys
-runs = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + '/default-*.json')) if re.search(r'-\d+\.json$', f)]
-for k in runs[0]:
-    v = [r[k]['auc'] for r in runs]
-    print('%-20s mean %.4f  min %.4f  (%d runs)' % (k, statistics.mean(v), min(v), len(v)))
-PY
+python3 "$here/docs/experiments/auc-means.py" "${runs[@]}"

@@ -21,6 +21,7 @@ declare -A hosts=(
   [pavia]=$D/aviris_misc/rosis_pavia_u_crop.mat
 )
 mkdir -p "$out"
+runs=()
 for seed in $seeds; do
   for h in salinas-a aviris-224 samson berlin pavia; do
     n=$h-$seed
@@ -31,12 +32,7 @@ for seed in $seeds; do
     $karma anomaly --data "$out/$n.hdr" --truth "$out/$n-truth.tif" --checkpoint "$out/m-$n" --method all --out "$out/$n-maps" --json > "$out/$n.json"
     end=$(date +%s)
     python3 -c "import json; d=json.load(open('$out/$n.json')); print('$n', 'train $((mid - start))s detect $((end - mid))s', ' '.join('%s=%.4f' % (k, v['auc']) for k, v in d.items()))"
+    runs+=("$out/$n.json")
   done
 done
-python3 - "$out" <<'PY'
-import glob, json, re, statistics, sys
-runs = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + '/*.json')) if re.search(r'-\d+\.json$', f)]
-for k in runs[0]:
-    v = [r[k]['auc'] for r in runs]
-    print('%-20s mean %.4f  min %.4f  (%d runs)' % (k, statistics.mean(v), min(v), len(v)))
-PY
+python3 "$here/docs/experiments/auc-means.py" "${runs[@]}"
