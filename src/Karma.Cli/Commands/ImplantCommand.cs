@@ -25,7 +25,10 @@ static class ImplantCommand
             string source = parse.GetValue(input)!, target = parse.GetValue(output)!;
             string truthPath = parse.GetValue(truth) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, Path.GetFileNameWithoutExtension(target) + "-truth.tif");
             KarmaCli.CheckOutput(target, source);
-            KarmaCli.CheckOutput(truthPath, source, target);
+            KarmaCli.CheckOutput(truthPath, source);
+            static string Stem(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path));
+            if (Stem(truthPath) == Stem(target))
+                throw new KarmaException($"--truth {truthPath} and the implanted scene {target} would share a name; give --truth another one.");
             var range = parse.GetValue(fraction)!.Split(',');
             if (range.Length != 2 || !double.TryParse(range[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
                                   || !double.TryParse(range[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
@@ -34,7 +37,7 @@ static class ImplantCommand
                                            Spacing = parse.GetValue(spacing), Seed = parse.GetValue(seed) };
             var targets = AnomalyImplant.ImplantFile(source, target, truthPath, options);
             if (targets.Count < options.Count)
-                Console.Error.WriteLine($"karma: note: placed {targets.Count} of {options.Count} targets; the scene had no more room at spacing {options.Spacing} (try --spacing or --max-size smaller).");
+                Console.Error.WriteLine($"karma: note: placed {targets.Count} of {options.Count} targets: targets stay {options.Spacing} pixels apart (--spacing) and take their spectra from pixels at least {options.DonorDistance} pixels away, and the scene had no more room.");
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(targets, KarmaCli.Json));
