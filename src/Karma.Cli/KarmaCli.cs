@@ -79,6 +79,21 @@ public static class KarmaCli
         return root;
     }
 
+    /// <summary>"a,b,…" as exactly <paramref name="count"/> numbers (invariant culture), or null when it is not that: the options that take a list of values parse it here and word their own error.</summary>
+    public static double[]? Numbers(string? text, int count)
+    {
+        var parts = (text ?? "").Split(',');
+        var values = parts.Select(p => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : (double?)null).ToArray();
+        return values.Length == count && values.All(v => v is not null) ? values.Select(v => v!.Value).ToArray() : null;
+    }
+
+    /// <summary>"a,b,…" as exactly <paramref name="count"/> whole numbers, or null when it is not that (see <see cref="Numbers"/>).</summary>
+    public static int[]? Integers(string? text, int count)
+    {
+        var values = (text ?? "").Split(',').Select(p => int.TryParse(p, out int v) ? v : (int?)null).ToArray();
+        return values.Length == count && values.All(v => v is not null) ? values.Select(v => v!.Value).ToArray() : null;
+    }
+
     /// <summary>
     /// Refuses an output that would overwrite one of the inputs or land inside an input folder (such as the
     /// checkpoint being read), before any work is done.

@@ -158,9 +158,8 @@ sealed class RunOptions
     /// <summary>"1,0.1,1" → (λ1, λ2, λ3); each a finite number ≥ 0.</summary>
     public static (double Huber, double Sam, double Physics) ParseLossWeights(string text)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var values = parts.Select(p => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
-        if (values.Length != 3 || values.Any(v => !double.IsFinite(v) || v < 0))
+        var values = KarmaCli.Numbers(text, 3);
+        if (values is null || values.Any(v => !double.IsFinite(v) || v < 0))
             throw new KarmaException($"--loss-weights takes three non-negative numbers HUBER,SAM,PHYSICS, e.g. 1,0.1,1 (got '{text}').");
         return (values[0], values[1], values[2]);
     }

@@ -34,11 +34,10 @@ static class AnomalyCommand
             var scenes = bands.Apply(parse, SceneCatalog.Expand(parse.GetValue(data)!, new List<string>()));
             string dir = parse.GetValue(output)!;
             KarmaCli.CheckOutput(dir, [.. scenes, parse.GetValue(checkpoint), parse.GetValue(truth)]);
-            var sizes = parse.GetValue(window)!.Split(',');
-            if (sizes.Length != 2 || !int.TryParse(sizes[0], out int inner) || !int.TryParse(sizes[1], out int outer))
-                throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{KarmaException.Quote(parse.GetValue(window), 40)}'.");
+            var sizes = KarmaCli.Integers(parse.GetValue(window), 2)
+                        ?? throw new KarmaException($"--window takes INNER,OUTER (odd sizes, e.g. 5,15); got '{KarmaException.Quote(parse.GetValue(window), 40)}'.");
             string? ckpt = parse.GetValue(checkpoint);
-            var options = new AnomalyOptions(inner, outer, parse.GetValue(components), Context: !parse.GetValue(noContext));
+            var options = new AnomalyOptions(sizes[0], sizes[1], parse.GetValue(components), Context: !parse.GetValue(noContext));
             options.Validate();
             // One model for every scene; loaded when the karma method needs it.
             (KarmaModel Model, ModelCheckpoint.Metadata Meta)? loaded = null;

@@ -29,11 +29,9 @@ static class ImplantCommand
             static string Stem(string path) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path));
             if (Stem(truthPath) == Stem(target))
                 throw new KarmaException($"--truth {truthPath} and the implanted scene {target} would share a name; give --truth another one.");
-            var range = parse.GetValue(fraction)!.Split(',');
-            if (range.Length != 2 || !double.TryParse(range[0], System.Globalization.CultureInfo.InvariantCulture, out double lo)
-                                  || !double.TryParse(range[1], System.Globalization.CultureInfo.InvariantCulture, out double hi))
-                throw new KarmaException($"--fraction takes MIN,MAX (e.g. 0.3,1); got '{KarmaException.Quote(parse.GetValue(fraction), 40)}'.");
-            var options = new ImplantOptions { Count = parse.GetValue(count), MaxSize = parse.GetValue(maxSize), MinFraction = lo, MaxFraction = hi,
+            var range = KarmaCli.Numbers(parse.GetValue(fraction), 2)
+                        ?? throw new KarmaException($"--fraction takes MIN,MAX (e.g. 0.3,1); got '{KarmaException.Quote(parse.GetValue(fraction), 40)}'.");
+            var options = new ImplantOptions { Count = parse.GetValue(count), MaxSize = parse.GetValue(maxSize), MinFraction = range[0], MaxFraction = range[1],
                                            Spacing = parse.GetValue(spacing), Seed = parse.GetValue(seed) };
             var targets = AnomalyImplant.ImplantFile(source, target, truthPath, options);
             if (targets.Count < options.Count)

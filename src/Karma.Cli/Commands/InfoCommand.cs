@@ -23,10 +23,9 @@ static class InfoCommand
             double[]? spectrum = null;
             if (parse.GetValue(pixel) is { } p)
             {
-                var parts = p.Split(',');
-                if (parts.Length != 2 || !int.TryParse(parts[0], out int r) || !int.TryParse(parts[1], out int c))
-                    throw new KarmaException(file, $"--pixel must be ROW,COL with 0-based integers (got '{KarmaException.Quote(p, 40)}').");
-                spectrum = scene.ReadPixel(r, c);
+                var at = KarmaCli.Integers(p, 2)
+                         ?? throw new KarmaException(file, $"--pixel must be ROW,COL with 0-based integers (got '{KarmaException.Quote(p, 40)}').");
+                spectrum = scene.ReadPixel(at[0], at[1]);
             }
             var m = scene.Metadata;
             var spectral = scene.Spectral;

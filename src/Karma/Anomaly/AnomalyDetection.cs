@@ -60,7 +60,6 @@ public static class AnomalyDetection
                                                    AnomalyOptions? options = null)
     {
         options ??= new AnomalyOptions();
-        options.Validate();
         var maps = new List<AnomalyMap>();
         foreach (var method in methods)
         {
