@@ -101,7 +101,8 @@ static class Benchmarks
 
     /// <summary>
     /// Where KARMA's overhead goes: the same alternated rows with parts of the physics branch switched off one at a time
-    /// (the unrolled FCLS steps, the spectrum input of the abundance head, the whole physics branch, the SAM term).
+    /// (the unrolled FCLS steps, the spectrum input of the abundance head, the whole physics branch, the SAM term), and
+    /// with the branch reading only a share of the patches.
     /// </summary>
     public static IEnumerable<(string Part, Func<KarmaConfig, KarmaConfig> Change)> OverheadParts =>
     [
@@ -109,6 +110,9 @@ static class Benchmarks
         ("_without_fcls_steps_or_spectrum_input", k => k with { AbundanceRefinementSteps = 0, AbundanceFromSpectrum = false }),
         ("_without_physics_branch", k => k with { Variant = ModelVariant.HuberSam }),
         ("_without_sam_term", k => k with { Variant = ModelVariant.HuberLsmm }),
+        ("_physics_share_0.5", k => k with { PhysicsShare = 0.5 }),
+        ("_physics_share_0.25", k => k with { PhysicsShare = 0.25 }),
+        ("_physics_share_0.125", k => k with { PhysicsShare = 0.125 }),
     ];
 
     /// <summary>"train_step_{preset}_{tile}x{bands}_b{batch}": a step row's name without its variant.</summary>

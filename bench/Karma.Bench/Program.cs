@@ -14,6 +14,7 @@ using static TorchSharp.torch;
 //                                                     overhead-parts, only when named, times KARMA with parts switched off)
 //        [--presets tiny,small,paper]   (the step and overhead rows' presets; default all)
 //        [--rounds N]   (alternated mae/karma rounds of the overhead rows; default 40, 16 for the paper preset)
+//        [--parts share,fcls]   (only the overhead-parts rows whose names contain one of these)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
 // and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
 // ratio comes from the same run on the same machine. --quick is the smoke test's tiny version.
@@ -63,8 +64,9 @@ foreach (var c in StepCases("step"))
 
 foreach (var c in StepCases("overhead"))
     Report(Benchmarks.Overhead(c, quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40)));
+var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault()?.Split(',');
 foreach (var c in only?.Contains("overhead-parts") == true ? StepCases("overhead-parts") : [])
-    foreach (var (part, change) in Benchmarks.OverheadParts)
+    foreach (var (part, change) in Benchmarks.OverheadParts.Where(p => parts is null || parts.Any(p.Part.Contains)))
         Report(Benchmarks.Overhead(c, rounds ?? 20, part, change));
 
 foreach (var config in !Section("inference") ? [] : quick ? [KarmaConfig.Tiny with { TileSize = 16, PatchSize = 4, Bands = 32 }]

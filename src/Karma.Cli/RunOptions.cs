@@ -45,12 +45,13 @@ sealed class RunOptions
     public readonly Option<bool> PerPatchAbundances = new("--per-patch-abundances") { Description = "One abundance vector per patch (the paper) instead of per pixel." };
     public readonly Option<bool?> AbundanceFromSpectrum = new("--abundance-from-spectrum") { Description = "The abundance head also reads each visible pixel's spectral features (default: the preset's)." };
     public readonly Option<int?> AbundanceSteps = new("--abundance-steps") { Description = "FISTA steps of fully constrained least squares refining visible pixels' abundances (default: the preset's; 0 = none)." };
+    public readonly Option<double?> PhysicsShare = new("--physics-share") { Description = "Share (0, 1] of each tile's patches the physics branch reads per training step (default: the preset's; 1 = all)." };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, SpectralGroups, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
                                               DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck,
-                                              LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps })
+                                              LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps, PhysicsShare })
             command.Options.Add(option);
         BandDescriptions.AddTo(command);
     }
@@ -116,6 +117,7 @@ sealed class RunOptions
         Require(parse.GetValue(MaskRatio) is not double r || (r >= 0 && r < 1), "--mask-ratio", "in [0, 1)", parse.GetValue(MaskRatio));
         Require(parse.GetValue(HuberDelta) is not double d || (double.IsFinite(d) && d > 0), "--huber-delta", "a positive number", parse.GetValue(HuberDelta));
         Require(parse.GetValue(AbundanceSteps) is not int k || k is >= 0 and <= 1000, "--abundance-steps", "between 0 and 1000", parse.GetValue(AbundanceSteps));
+        Require(parse.GetValue(PhysicsShare) is not double share || share is > 0 and <= 1, "--physics-share", "in (0, 1]", parse.GetValue(PhysicsShare));
         Require(parse.GetValue(MinWavelength) is not double lo || double.IsFinite(lo), "--min-wavelength", "a finite wavelength in nm", parse.GetValue(MinWavelength));
         Require(parse.GetValue(MaxWavelength) is not double hi || double.IsFinite(hi), "--max-wavelength", "a finite wavelength in nm", parse.GetValue(MaxWavelength));
     }
@@ -152,6 +154,7 @@ sealed class RunOptions
         if (parse.GetValue(PerPatchAbundances)) config = config with { PerPixelAbundances = false };
         if (parse.GetValue(AbundanceFromSpectrum) is bool fromSpectrum) config = config with { AbundanceFromSpectrum = fromSpectrum };
         if (parse.GetValue(AbundanceSteps) is int steps) config = config with { AbundanceRefinementSteps = steps };
+        if (parse.GetValue(PhysicsShare) is double physicsShare) config = config with { PhysicsShare = physicsShare };
         return config;
     }
 

@@ -151,6 +151,14 @@ public sealed record KarmaConfig
     /// masked patches only it never does, and its abundances stay a uniform mixture (see the README's findings).
     /// </summary>
     public bool PhysicsOnAllPatches { get; init; } = true;
+    /// <summary>
+    /// The share (0, 1] of each tile's patches the physics branch reads in a training step, visible and masked ones in
+    /// proportion and drawn anew each step from the masking's random order. Below 1 the physics term is estimated from
+    /// fewer pixels (without bias when the share splits the visible and masked counts exactly, e.g. 0.25 on the CPU
+    /// presets) and the branch's per-pixel work (Aᵀy, the FCLS steps, the heads) falls with the share; inference always
+    /// reads every patch. 1 (default) reads them all, as the paper does; the README's unmixing section measures 0.25.
+    /// </summary>
+    public double PhysicsShare { get; init; } = 1.0;
 
     /// <summary>Patches per tile side.</summary>
     [JsonIgnore] public int GridSize => TileSize / PatchSize;
@@ -243,6 +251,7 @@ public sealed record KarmaConfig
         Require(!ByBandGroup || (SpectralGroups >= 1 && SpectralGroups <= Bands), $"band groups must be 1–{Bands} (got {SpectralGroups}).");
         Require(!ByBandGroup || (EncoderDim % 16 == 0 && DecoderDim % 16 == 0), "spectral-spatial tokens need encoder and decoder widths divisible by 16 (their positions split 3:1 between space and band group).");
         Require(AbundanceRefinementSteps >= 0, $"abundance refinement steps must be ≥ 0 (got {AbundanceRefinementSteps}).");
+        Require(PhysicsShare is > 0 and <= 1, $"the physics share must be in (0, 1] (got {PhysicsShare}).");
         return this;
     }
 }

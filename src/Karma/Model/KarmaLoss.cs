@@ -71,17 +71,19 @@ public static class KarmaLoss
         int pixels = config.PatchSize * config.PatchSize;
         long bands = targetTokens.shape[2] / pixels;
         var weights = config.LossOnMaskedOnly ? output.Masking.Mask : ones_like(output.Masking.Mask);
-        // Per-pixel values [B, N, P²] → per-token means over valid pixels → mean over weighted tokens.
-        Tensor Average(Tensor t, Tensor w)
+        // Per-pixel values [B, K, P²] → per-token means over valid pixels → mean over weighted tokens ([B, K]; K = N, or
+        // the S patches the physics branch read).
+        Tensor Average(Tensor t, Tensor w, Tensor? valid)
         {
-            if (validPixels is null) return (t.view(b, n, -1).mean([-1L]) * w).sum() / w.sum().clamp_min(1);
-            var perPixel = t.view(b, n, pixels, -1).mean([-1L]);
-            var count = validPixels.sum(-1);
-            var perToken = (perPixel * validPixels).sum(-1) / count.clamp_min(1);
+            long k = w.shape[1];
+            if (valid is null) return (t.view(b, k, -1).mean([-1L]) * w).sum() / w.sum().clamp_min(1);
+            var perPixel = t.view(b, k, pixels, -1).mean([-1L]);
+            var count = valid.sum(-1);
+            var perToken = (perPixel * valid).sum(-1) / count.clamp_min(1);
             var tokenWeights = w * (count > 0).to_type(w.dtype);
             return (perToken * tokenWeights).sum() / tokenWeights.sum().clamp_min(1);
         }
-        Tensor PerToken(Tensor t) => Average(t, weights);
+        Tensor PerToken(Tensor t) => Average(t, weights, validPixels);
         Tensor Pixels(Tensor t) => t.view(b, n, pixels, bands);
 
         var pixelTerms = PixelLoss.Of(Pixels(output.Reconstruction), Pixels(targetTokens), config.HuberDelta);
@@ -95,14 +97,19 @@ public static class KarmaLoss
         }
         if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)
         {
+            // The patches the branch read: all of them, or each tile's sampled share ([B, S]) and everything per patch taken there.
+            Tensor Read(Tensor t) => output.PhysicsTokens is { } tokens ? TokenMasking.Take(t, tokens) : t;
+            var readWeights = Read(weights);
+            var readValid = validPixels is null ? null : Read(validPixels);
             // Aᵀy from the forward pass when these targets are the ones it projected (the model's own input).
             var projection = ReferenceEquals(targetTokens, output.Targets) ? output.TargetProjection : null;
-            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, Pixels(targetTokens), pixelTerms.TargetEnergy, projection);   // [B, N, P²]
-            physics = config.PhysicsOnAllPatches ? Average(error, ones_like(weights)) : PerToken(error);
+            var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, projection is null ? Read(Pixels(targetTokens)) : null,
+                                                            Read(pixelTerms.TargetEnergy), projection);   // [B, N or S, P²]
+            physics = Average(error, config.PhysicsOnAllPatches ? ones_like(readWeights) : readWeights, readValid);
             total = total + config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)
             {
-                cross = PerToken(PhysicsConsistency(output.PhysicsReconstruction!, output.Reconstruction.detach()));
+                cross = Average(PhysicsConsistency(output.PhysicsReconstruction!, Read(output.Reconstruction.detach())), readWeights, readValid);
                 total = total + config.CrossConsistencyWeight * cross;
             }
         }

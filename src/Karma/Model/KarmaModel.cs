@@ -161,15 +161,29 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
 
         var reconstruction = Reconstruct(y, context);
         MixingOutput? mixing = null;
-        Tensor? targets = null;
+        Tensor? targets = null, physicsTokens = null;
         if (physics is not null)
         {
             targets = Config.AbundanceRefinementSteps > 0 ? Targets(images) : null;                   // [B, N, P²·bands]
-            mixing = physics.call(new MixingInput(PerPatch(y), context.Response,
-                Features: Config.AbundanceFromSpectrum ? seen.view(b, visible, pixels, -1) : null,
-                Pixels: targets?.view(b, n, pixels, -1),
-                Visible: 1 - masking.Mask,
-                VisibleTokens: keep));
+            var features = Config.AbundanceFromSpectrum ? seen.view(b, visible, pixels, -1) : null;   // [B, V, P², F]
+            if (training && Config.PhysicsShare < 1)
+            {
+                // A share of each tile's patches, visible and masked in proportion, read from the masking's random order:
+                // the first sv visible and the first sm masked patches of the shuffle ([B, S], visible first).
+                var (sv, sm) = PhysicsSample(Config, visible);
+                physicsTokens = cat([keep[.., ..sv], masking.Shuffle[.., visible..(visible + sm)]], 1);
+                mixing = physics.call(new MixingInput(TokenMasking.Take(PerPatch(y), physicsTokens), context.Response,
+                    Features: features?[.., ..sv],
+                    Pixels: targets is null ? null : TokenMasking.Take(targets, physicsTokens).view(b, sv + sm, pixels, -1),
+                    Visible: cat([ones(b, sv, device: images.device), zeros(b, sm, device: images.device)], 1),
+                    VisibleTokens: features is null ? null : arange(sv, dtype: int64, device: images.device).expand(b, sv)));
+            }
+            else
+                mixing = physics.call(new MixingInput(PerPatch(y), context.Response,
+                    Features: features,
+                    Pixels: targets?.view(b, n, pixels, -1),
+                    Visible: 1 - masking.Mask,
+                    VisibleTokens: keep));
         }
         return new KarmaOutput
         {
@@ -178,6 +192,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
             Endmembers = mixing?.Endmembers.MoveToOuterDisposeScope(),
             Targets = targets?.MoveToOuterDisposeScope(),
             TargetProjection = mixing?.Projection?.MoveToOuterDisposeScope(),
+            PhysicsTokens = physicsTokens?.MoveToOuterDisposeScope(),
             Masking = masking,
         };
     }
@@ -254,6 +269,14 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     /// <summary>Draws a masking for a batch of <paramref name="batch"/> tiles with this model's ratio.</summary>
     public TokenMasking SampleMasking(long batch, Generator? generator = null) =>
         TokenMasking.Sample(batch, Config.Tokens, Config.VisibleTokens, generator, encoderPos.device);
+
+    /// <summary>
+    /// Visible and masked patches per tile the physics branch reads in a training step with <see cref="KarmaConfig.PhysicsShare"/>
+    /// below 1: that share of each, rounded, and at least one visible patch (the FCLS steps and the pixel head train on those).
+    /// </summary>
+    static (int Visible, int Masked) PhysicsSample(KarmaConfig config, int visible) =>
+        (Math.Max(1, (int)Math.Round(config.PhysicsShare * visible, MidpointRounding.AwayFromZero)),
+         (int)Math.Round(config.PhysicsShare * (config.Tokens - visible), MidpointRounding.AwayFromZero));
 
     /// <summary>Tiles in token layout [B, N, P²·bands], the target both heads are compared with.</summary>
     public Tensor Targets(Tensor images) => Patches.Patchify(images, Config.PatchSize);

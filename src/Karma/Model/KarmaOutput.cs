@@ -20,8 +20,15 @@ public sealed class KarmaOutput : IDisposable
     /// physics branch's FCLS steps read the pixels); pass it as the loss's targets to save forming it again.
     /// </summary>
     public Tensor? Targets { get; init; }
-    /// <summary>Aᵀy of every pixel of <see cref="Targets"/>, [B, N, P², M], which the physics term reuses when it is given those targets.</summary>
+    /// <summary>Aᵀy of every pixel of <see cref="Targets"/> the branch read, [B, N or S, P², M], which the physics term reuses when it is given those targets.</summary>
     public Tensor? TargetProjection { get; init; }
+
+    /// <summary>
+    /// Which patches the physics branch read, [B, S] token indices, when a training step gave it only a share of them
+    /// (<see cref="KarmaConfig.PhysicsShare"/>): <see cref="Abundances"/>, <see cref="TargetProjection"/> and
+    /// <see cref="PhysicsReconstruction"/> then hold those S patches in this order. Null: every patch, in order.
+    /// </summary>
+    public Tensor? PhysicsTokens { get; init; }
 
     Tensor? physicsReconstruction;
 
@@ -43,6 +50,7 @@ public sealed class KarmaOutput : IDisposable
         Endmembers?.Dispose();
         Targets?.Dispose();
         TargetProjection?.Dispose();
+        PhysicsTokens?.Dispose();
         Masking.Shuffle.Dispose();
         Masking.Restore.Dispose();
         Masking.Mask.Dispose();

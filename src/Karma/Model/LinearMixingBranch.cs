@@ -140,15 +140,16 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
     /// <summary>
     /// The mean over bands of (A·a − y)² for every pixel, [B, N, P²], without forming A·a:
     /// ‖A·a − y‖² = aᵀ(AᵀA)a − 2·aᵀ(Aᵀy) + ‖y‖², where only Aᵀy (<see cref="EndmemberProjection"/>) reads the full-size targets
-    /// <paramref name="targetPixels"/> ([B, N, P², bands]); their energy ‖y‖² ([B, N, P²]) comes from
+    /// <paramref name="targetPixels"/> ([B, N, P², bands]; not read, and may be null, when the projection is given); their energy ‖y‖² ([B, N, P²]) comes from
     /// <see cref="PixelLoss"/>, which reads them anyway; Aᵀy itself is taken from <paramref name="projection"/> when the branch
     /// already formed it for these targets. Forward and backward write nothing of the targets' size; in
     /// float32 the result differs from the direct form by rounding only (tested).
     /// </summary>
-    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor targetPixels, Tensor targetEnergy, Tensor? projection = null)
+    public static Tensor MeanSquaredError(Tensor abundances, Tensor endmembers, Tensor? targetPixels, Tensor targetEnergy, Tensor? projection = null)
     {
         using var scope = NewDisposeScope();
-        var projected = projection ?? EndmemberProjection.Of(targetPixels, endmembers);  // Aᵀy per pixel, [B, N, P², M]
+        var projected = projection ?? EndmemberProjection.Of(targetPixels ?? throw new ArgumentNullException(nameof(targetPixels), "Give the target pixels or their projection."),
+                                                             endmembers);                  // Aᵀy per pixel, [B, N, P², M]
         var gram = endmembers.t().matmul(endmembers);                      // [M, M]
         // aᵀGa − 2aᵀ(Aᵀy) as one product aᵀ(Ga − 2Aᵀy), summed over M ([B, N, P²]; k = 1 broadcasts over the pixels)
         var mixedTerms = ((abundances.matmul(gram) - 2 * projected) * abundances).sum(-1);

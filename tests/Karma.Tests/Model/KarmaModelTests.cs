@@ -138,6 +138,55 @@ public class KarmaModelTests
     }
 
     [Fact]
+    public void A_physics_share_gives_the_sampled_patches_what_the_whole_branch_gives_them_and_the_loss_their_mean()
+    {
+        // 16 patches, 4 visible: a share of 0.5 reads 2 visible and 6 masked patches per tile.
+        var config = Micro() with { AbundanceFromSpectrum = true, AbundanceRefinementSteps = 3 };
+        manual_seed(7);
+        using var whole = new KarmaModel(config);
+        manual_seed(7);
+        using var part = new KarmaModel(config with { PhysicsShare = 0.5 });
+        whole.train();
+        part.train();
+        var x = Tiles(config, 2, seed: 4);
+        using var g = new Generator(11);
+        var masking = whole.SampleMasking(2, g);
+        using var all = whole.call(x, null, masking);
+        using var some = part.call(x, null, masking);
+
+        var tokens = some.PhysicsTokens!;
+        Assert.Equal(new long[] { 2, 8 }, tokens.shape);
+        Assert.Null(all.PhysicsTokens);
+        // The first two are visible patches, the other six masked ones, and no patch is read twice.
+        var hidden = TokenMasking.Take(masking.Mask, tokens);
+        Assert.True(Same(hidden, tensor(new float[] { 0, 0, 1, 1, 1, 1, 1, 1 }).expand(2, 8)));
+        Assert.Equal(8, tokens[0].unique().Item1.shape[0]);
+        Assert.True(Same(some.Reconstruction, all.Reconstruction));
+        // Heads, pixel features and FCLS steps work patch by patch: the sampled patches get the whole branch's values.
+        Assert.True(some.Abundances!.allclose(TokenMasking.Take(all.Abundances!, tokens), rtol: 1e-5, atol: 1e-6));
+        Assert.True(some.TargetProjection!.allclose(TokenMasking.Take(all.TargetProjection!, tokens), rtol: 1e-5, atol: 1e-6));
+
+        // The physics term is the mean of the whole branch's per-patch errors over the sampled patches.
+        var targets = whole.Targets(x);
+        using var loss = KarmaLoss.Compute(some, targets, part.Config);
+        var perPatch = (all.PhysicsReconstruction! - targets).square().mean([-1L]);                   // [B, N]
+        Assert.Equal(TokenMasking.Take(perPatch, tokens).mean().item<float>(), loss.Physics!.item<float>(), 5);
+        using (var reused = KarmaLoss.Compute(some, some.Targets!, part.Config))                        // Aᵀy from the forward pass
+            Assert.Equal(loss.Physics.item<float>(), reused.Physics!.item<float>(), 5);
+        using var wholeLoss = KarmaLoss.Compute(all, targets, config);
+        Assert.Equal(wholeLoss.Huber.item<float>(), loss.Huber.item<float>(), 6);
+        loss.Total.backward();
+        foreach (var (name, p) in part.named_parameters())
+            Assert.True(p.grad is { } grad && grad.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
+
+        // Outside training every patch is read.
+        part.eval();
+        using var inference = part.call(x, null, whole.SampleMasking(2, g));
+        Assert.Null(inference.PhysicsTokens);
+        Assert.Equal(config.Tokens, inference.Abundances!.shape[1]);
+    }
+
+    [Fact]
     public void Mae_variant_has_no_physics_parameters()
     {
         using var mae = new KarmaModel(Micro(ModelVariant.Mae));

@@ -33,6 +33,8 @@ public class InputValidationTests
     [InlineData("--lr", "NaN")]
     [InlineData("--endmembers", "1")]
     [InlineData("--mask-ratio", "1")]
+    [InlineData("--physics-share", "0")]
+    [InlineData("--physics-share", "1.5")]
     public void Numeric_options_out_of_range_are_refused_before_any_output_is_made(string option, string value)
     {
         using var dir = new TempDir();
