@@ -175,8 +175,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
                 mixing = physics.call(new MixingInput(TokenMasking.Take(PerPatch(y), physicsTokens), context.Response,
                     Features: features?[.., ..sv],
                     Pixels: targets is null ? null : TokenMasking.Take(targets, physicsTokens).view(b, sv + sm, pixels, -1),
-                    Visible: cat([ones(b, sv, device: images.device), zeros(b, sm, device: images.device)], 1),
-                    VisibleTokens: features is null ? null : arange(sv, dtype: int64, device: images.device).expand(b, sv)));
+                    Visible: cat([ones(b, sv, device: images.device), zeros(b, sm, device: images.device)], 1)));
             }
             else
                 mixing = physics.call(new MixingInput(PerPatch(y), context.Response,

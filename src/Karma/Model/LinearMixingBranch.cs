@@ -117,13 +117,14 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
     /// <summary>
     /// The pixel head's logits [B, N, P², M] from the spectral features of the visible tokens' pixels [B, V, P², F]
     /// (<paramref name="visibleTokens"/> [B, V] says which tokens they are): a masked token's pixels get the head's output
-    /// for zero features, the same for all of them. Without token indices the features are every token's, in order.
+    /// for zero features, the same for all of them. Without token indices the features are the first V tokens', in order.
     /// </summary>
     Tensor PixelLogits(Tensor features, Tensor? visibleTokens, long b, long n)
     {
-        if (visibleTokens is null) return pixelHead!.call(features);
-        long pixels = features.shape[2], f = features.shape[3];
+        long v = features.shape[1], pixels = features.shape[2], f = features.shape[3];
+        if (visibleTokens is null && v == n) return pixelHead!.call(features);
         var atZero = pixelHead!.call(zeros(1, 1, 1, f, dtype: features.dtype, device: features.device)); // [1, 1, 1, M]
+        if (visibleTokens is null) return cat([pixelHead.call(features), atZero.expand(b, n - v, pixels, endmembers)], 1);
         return TokenMasking.Put(atZero.expand(b, n, pixels, endmembers), visibleTokens, pixelHead.call(features));
     }
 
@@ -167,7 +168,7 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
 /// <summary>
 /// What the physics branch reads for one batch: the decoder's tokens [B, N, D]; for a wavelength-aware model the band set's
 /// grid response [bands, grid]; and, for the options that use the pixels themselves, the visible tokens' pixels' spectral
-/// features [B, V, P², F] (in the order of their indices [B, V]; without indices, every token's [B, N, P², F]), each
+/// features [B, V, P², F] (in the order of their indices [B, V]; without indices, the first V tokens', in order), each
 /// pixel's reflectance [B, N, P², bands] and which patches were visible [B, N].
 /// </summary>
 public sealed record MixingInput(Tensor Decoder, Tensor? Response = null, Tensor? Features = null, Tensor? Pixels = null, Tensor? Visible = null,
