@@ -152,11 +152,13 @@ public sealed record KarmaConfig
     /// </summary>
     public bool PhysicsOnAllPatches { get; init; } = true;
     /// <summary>
-    /// The share (0, 1] of each tile's patches the physics branch reads in a training step, visible and masked ones in
-    /// proportion and drawn anew each step from the masking's random order. Below 1 the physics term is estimated from
-    /// fewer pixels (without bias when the share splits the visible and masked counts exactly, e.g. 0.25 on the CPU
-    /// presets) and the branch's per-pixel work (Aᵀy, the FCLS steps, the heads) falls with the share; inference always
-    /// reads every patch. 1 (default) reads them all, as the paper does; the README's unmixing section measures 0.25.
+    /// The share (0, 1] of each tile's patches the physics branch reads in a training step: round(share·V) visible ones (at
+    /// least one) and round(share·(N − V)) masked ones, drawn anew each step from the masking's random order. Below 1 the
+    /// physics term is estimated from fewer pixels, and the branch's per-pixel work (Aᵀy, the FCLS steps, the heads) falls
+    /// with the share. The estimate is unbiased when those counts keep the visible-to-masked ratio exactly (0.25 on the
+    /// CPU presets) and every patch has valid pixels; the step log's abundance spread and entropy then describe the sampled
+    /// patches. Inference always reads every patch. 1 (default) reads them all, as the paper does; docs/performance.md
+    /// measures 0.25 (cost, unmixing and anomaly scores).
     /// </summary>
     public double PhysicsShare { get; init; } = 1.0;
 

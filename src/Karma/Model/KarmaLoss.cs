@@ -16,7 +16,8 @@ public sealed record LossTerms(Tensor Total, Tensor Huber, Tensor? SpectralAngle
 /// KARMA's training objective, L = λ1·Huber + λ2·SAM + λ3·physics (+ λ4·‖r̂_phys − r̂‖²), each term a separate
 /// function so it can be tested and reused by metrics. The pixel terms are averaged over masked patches by
 /// default (the MAE convention: visible patches are trivially copied) or over all patches; the physics term
-/// over all patches by default (<see cref="KarmaConfig.PhysicsOnAllPatches"/>).
+/// over all patches by default (<see cref="KarmaConfig.PhysicsOnAllPatches"/>), or over the share of them the branch
+/// read (<see cref="KarmaOutput.PhysicsTokens"/>).
 /// </summary>
 public static class KarmaLoss
 {
@@ -62,7 +63,8 @@ public static class KarmaLoss
     /// <summary>
     /// Computes every term the configuration asks for from a forward pass and the tiles' tokens. When
     /// <paramref name="validPixels"/> ([B, N, P²], 1 = valid) is given, no-data pixels are left out of every term,
-    /// and a patch with no valid pixel counts for nothing.
+    /// and a patch with no valid pixel counts for nothing. The physics and cross-consistency terms average over the
+    /// patches the branch read: all of them, or those of <see cref="KarmaOutput.PhysicsTokens"/>.
     /// </summary>
     public static LossTerms Compute(KarmaOutput output, Tensor targetTokens, KarmaConfig config, Tensor? validPixels = null)
     {

@@ -166,10 +166,11 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         {
             targets = Config.AbundanceRefinementSteps > 0 ? Targets(images) : null;                   // [B, N, P²·bands]
             var features = Config.AbundanceFromSpectrum ? seen.view(b, visible, pixels, -1) : null;   // [B, V, P², F]
-            if (training && Config.PhysicsShare < 1)
+            if (training && Config.PhysicsShare < 1 && visible < n)
             {
                 // A share of each tile's patches, visible and masked in proportion, read from the masking's random order:
-                // the first sv visible and the first sm masked patches of the shuffle ([B, S], visible first).
+                // the first sv visible and the first sm masked patches of the shuffle ([B, S], visible first). A masking
+                // that hides nothing is an inference pass (abundance maps), which reads every patch even in training mode.
                 var (sv, sm) = PhysicsSample(Config, visible);
                 physicsTokens = cat([keep[.., ..sv], masking.Shuffle[.., visible..(visible + sm)]], 1);
                 mixing = physics.call(new MixingInput(TokenMasking.Take(PerPatch(y), physicsTokens), context.Response,
@@ -273,7 +274,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     /// Visible and masked patches per tile the physics branch reads in a training step with <see cref="KarmaConfig.PhysicsShare"/>
     /// below 1: that share of each, rounded, and at least one visible patch (the FCLS steps and the pixel head train on those).
     /// </summary>
-    static (int Visible, int Masked) PhysicsSample(KarmaConfig config, int visible) =>
+    internal static (int Visible, int Masked) PhysicsSample(KarmaConfig config, int visible) =>
         (Math.Max(1, (int)Math.Round(config.PhysicsShare * visible, MidpointRounding.AwayFromZero)),
          (int)Math.Round(config.PhysicsShare * (config.Tokens - visible), MidpointRounding.AwayFromZero));
 

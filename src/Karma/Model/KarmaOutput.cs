@@ -3,14 +3,15 @@ using static TorchSharp.torch;
 namespace Karma.Model;
 
 /// <summary>
-/// What one forward pass of <see cref="KarmaModel"/> produces, all in token layout [B, N, P²·bands]
-/// (see <see cref="Patches"/>). Owns its tensors: dispose it, or let a dispose scope do so.
+/// What one forward pass of <see cref="KarmaModel"/> produces, in token layout [B, N, P²·bands] (see <see cref="Patches"/>);
+/// the physics branch's outputs hold N patches, or the S of <see cref="PhysicsTokens"/> when a training step sampled them.
+/// Owns its tensors: dispose it, or let a dispose scope do so.
 /// </summary>
 public sealed class KarmaOutput : IDisposable
 {
     /// <summary>Direct reconstruction r̂ of every patch (reflectance).</summary>
     public required Tensor Reconstruction { get; init; }
-    /// <summary>Abundances [B, N, k, M] (k = P² per pixel, 1 per patch), or null without the branch.</summary>
+    /// <summary>Abundances [B, N or S, k, M] (k = P² per pixel, 1 per patch; S: see <see cref="PhysicsTokens"/>), or null without the branch.</summary>
     public Tensor? Abundances { get; init; }
     /// <summary>The endmember spectra A [bands, M] the abundances mix, or null without the branch.</summary>
     public Tensor? Endmembers { get; init; }
@@ -33,7 +34,7 @@ public sealed class KarmaOutput : IDisposable
     Tensor? physicsReconstruction;
 
     /// <summary>
-    /// Physics reconstruction A·â of every pixel, [B, N, P²·bands], formed on first use (training does not need it);
+    /// Physics reconstruction A·â of every pixel the branch read, [B, N or S, P²·bands], formed on first use (training does not need it);
     /// null for variants without the branch.
     /// </summary>
     public Tensor? PhysicsReconstruction => physicsReconstruction ??= Abundances is null || Endmembers is null ? null

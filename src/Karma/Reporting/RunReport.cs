@@ -46,7 +46,8 @@ public static class RunReport
             Table(html, ["setting", "value"], [
                 ["model", $"{meta.Config.Variant}, {meta.Config.Bands} bands, {meta.Config.TileSize}² tiles of {meta.Config.PatchSize}² patches, mask ratio {meta.Config.MaskRatio:P0}"],
                 ["encoder / decoder", $"D={meta.Config.EncoderDim}×{meta.Config.EncoderDepth} ({meta.Config.EncoderHeads} heads) / {meta.Config.DecoderDim}×{meta.Config.DecoderDepth} ({meta.Config.DecoderHeads} heads)"],
-                ["physics branch", meta.Config.HasPhysicsBranch ? $"M={meta.Config.Endmembers} endmembers ({meta.Config.EndmemberInit} start, {(meta.Config.LearnEndmembers ? "learned" : "fixed")}), abundances per {(meta.Config.PerPixelAbundances ? "pixel" : "patch")}" : "none"],
+                ["physics branch", meta.Config.HasPhysicsBranch ? $"M={meta.Config.Endmembers} endmembers ({meta.Config.EndmemberInit} start, {(meta.Config.LearnEndmembers ? "learned" : "fixed")}), abundances per {(meta.Config.PerPixelAbundances ? "pixel" : "patch")}" +
+                                    (meta.Config.PhysicsShare < 1 ? string.Create(CultureInfo.InvariantCulture, $", {meta.Config.PhysicsShare:G} of the patches per step") : "") : "none"],
                 ["loss", $"{meta.Config.HuberWeight}·Huber(δ={meta.Config.HuberDelta})" + (meta.Config.Variant is ModelVariant.Karma or ModelVariant.HuberSam ? $" + {meta.Config.SamWeight}·SAM" : "") + (meta.Config.HasPhysicsBranch ? $" + {meta.Config.PhysicsWeight}·physics" : "")],
                 ["optimiser", $"AdamW lr {spec.Training.LearningRate:G3}, weight decay {spec.Training.WeightDecay}, {spec.Training.WarmupFraction:P0} warm-up then cosine, clip {spec.Training.ClipNorm}, batch {spec.Training.BatchSize}, {log.Count} steps, seed {spec.Training.Seed}"],
             ]);
@@ -148,6 +149,7 @@ public static class RunReport
         if (spec.Tiling.Stride is int s) line.Append($" --stride {s}");
         if (spec.Tiling.Bands.DropWindows.Count > 0) line.Append(" --drop-water-vapour");
         if (!t.Augment) line.Append(" --no-augment");
+        if (c.PhysicsShare < 1) line.Append(string.Create(CultureInfo.InvariantCulture, $" --physics-share {c.PhysicsShare:G}"));
         return line.Append($" --out {Quote(runDirectory)}").ToString();
     }
 

@@ -157,10 +157,11 @@ public class KarmaModelTests
         var tokens = some.PhysicsTokens!;
         Assert.Equal(new long[] { 2, 8 }, tokens.shape);
         Assert.Null(all.PhysicsTokens);
-        // The first two are visible patches, the other six masked ones, and no patch is read twice.
+        // The first two visible and the first six masked patches of the masking's random order, so no patch twice.
+        Assert.True(Same(tokens, cat([masking.Shuffle[.., ..2], masking.Shuffle[.., 4..10]], 1)));
         var hidden = TokenMasking.Take(masking.Mask, tokens);
         Assert.True(Same(hidden, tensor(new float[] { 0, 0, 1, 1, 1, 1, 1, 1 }).expand(2, 8)));
-        Assert.Equal(8, tokens[0].unique().Item1.shape[0]);
+        for (int tile = 0; tile < 2; tile++) Assert.Equal(8, tokens[tile].unique().Item1.shape[0]);
         Assert.True(Same(some.Reconstruction, all.Reconstruction));
         // Heads, pixel features and FCLS steps work patch by patch: the sampled patches get the whole branch's values.
         Assert.True(some.Abundances!.allclose(TokenMasking.Take(all.Abundances!, tokens), rtol: 1e-5, atol: 1e-6));
@@ -179,11 +180,74 @@ public class KarmaModelTests
         foreach (var (name, p) in part.named_parameters())
             Assert.True(p.grad is { } grad && grad.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
 
-        // Outside training every patch is read.
+        // Outside training every patch is read, and so is every patch of a masking that hides nothing (abundance maps),
+        // even from a model left in training mode.
+        using (var maps = part.Abundances(x, null))
+        using (var wholeMaps = whole.Abundances(x, null))
+            Assert.True(maps.allclose(wholeMaps, rtol: 1e-5, atol: 1e-6));
         part.eval();
         using var inference = part.call(x, null, whole.SampleMasking(2, g));
         Assert.Null(inference.PhysicsTokens);
         Assert.Equal(config.Tokens, inference.Abundances!.shape[1]);
+    }
+
+    [Theory]
+    [InlineData(true, 3, true, 0.0)]
+    [InlineData(true, 0, false, 0.5)]     // only masked patches count; the cross term compares the sampled reconstructions
+    [InlineData(false, 0, true, 0.0)]     // per-patch abundances (the paper's), no FCLS steps
+    public void A_sampled_physics_term_averages_the_whole_branchs_errors_over_the_sampled_valid_pixels(bool perPixel, int steps, bool allPatches, double cross)
+    {
+        var config = Micro(perPixel: perPixel) with
+        {
+            AbundanceFromSpectrum = perPixel, AbundanceRefinementSteps = steps, PhysicsOnAllPatches = allPatches, CrossConsistencyWeight = cross,
+        };
+        manual_seed(8);
+        using var whole = new KarmaModel(config);
+        manual_seed(8);
+        using var part = new KarmaModel(config with { PhysicsShare = 0.5 });
+        var x = Tiles(config, 2, seed: 5);
+        using var g = new Generator(12);
+        var masking = whole.SampleMasking(2, g);
+        using var all = whole.call(x, null, masking);
+        using var some = part.call(x, null, masking);
+        var targets = whole.Targets(x);
+        int pixels = config.PatchSize * config.PatchSize;
+        // No-data: every pixel of each tile's first sampled masked patch, and a scattered tenth of the rest.
+        using var pick = new Generator(13);
+        var valid = (rand(new long[] { 2, config.Tokens, pixels }, generator: pick) > 0.1).to_type(ScalarType.Float32);
+        var tokens = some.PhysicsTokens!;
+        for (int tile = 0; tile < 2; tile++) valid[tile, tokens[tile, 2].item<long>()] = zeros(pixels);
+        using var loss = KarmaLoss.Compute(some, targets, part.Config, valid);
+
+        // By hand from the whole branch: per-pixel errors → per-patch means over valid pixels → weighted mean over the
+        // sampled patches that have any valid pixel.
+        float Expected(Tensor perPixel, Tensor weights)
+        {
+            var v = TokenMasking.Take(valid, tokens);
+            var count = v.sum(-1);
+            var perPatch = (TokenMasking.Take(perPixel, tokens) * v).sum(-1) / count.clamp_min(1);
+            var w = TokenMasking.Take(weights, tokens) * (count > 0).to_type(ScalarType.Float32);
+            return ((perPatch * w).sum() / w.sum()).item<float>();
+        }
+        var bands = config.Bands;
+        var physicsError = (all.PhysicsReconstruction! - targets).square().view(2, config.Tokens, pixels, bands).mean([-1L]);
+        Assert.Equal(Expected(physicsError, allPatches ? ones_like(masking.Mask) : masking.Mask), loss.Physics!.item<float>(), 5);
+        if (cross > 0)
+        {
+            var crossError = (all.PhysicsReconstruction! - all.Reconstruction).square().view(2, config.Tokens, pixels, bands).mean([-1L]);
+            Assert.Equal(Expected(crossError, masking.Mask), loss.CrossConsistency!.item<float>(), 5);
+        }
+    }
+
+    [Theory]
+    [InlineData(0.25, 0.75, 1, 3)]
+    [InlineData(0.3, 0.75, 1, 4)]
+    [InlineData(0.1, 0.75, 1, 1)]     // at least one visible patch
+    [InlineData(0.5, 0.5, 4, 4)]
+    public void The_physics_share_rounds_each_count_and_keeps_a_visible_patch(double share, double maskRatio, int visible, int masked)
+    {
+        var config = Micro() with { PhysicsShare = share, MaskRatio = maskRatio };    // 16 patches
+        Assert.Equal((visible, masked), KarmaModel.PhysicsSample(config, config.VisibleTokens));
     }
 
     [Fact]
