@@ -1,3 +1,4 @@
+using Karma.Data;
 using Karma.Model;
 using Karma.Runtime;
 using TorchSharp;
@@ -137,11 +138,15 @@ public class KarmaModelTests
         Assert.Contains(model.named_parameters(), p => p.name.Contains("abundanceHead"));
     }
 
-    [Fact]
-    public void A_physics_share_gives_the_sampled_patches_what_the_whole_branch_gives_them_and_the_loss_their_mean()
+    [Theory]
+    [InlineData(SpectralEmbedding.Fixed)]
+    [InlineData(SpectralEmbedding.Wavelength)]        // endmembers through the band set's response
+    [InlineData(SpectralEmbedding.SpectralSpatial)]   // band-group tokens averaged per patch first
+    public void A_physics_share_gives_the_sampled_patches_what_the_whole_branch_gives_them_and_the_loss_their_mean(SpectralEmbedding embedding)
     {
         // 16 patches, 4 visible: a share of 0.5 reads 2 visible and 6 masked patches per tile.
-        var config = Micro() with { AbundanceFromSpectrum = true, AbundanceRefinementSteps = 3 };
+        var config = Micro() with { AbundanceFromSpectrum = true, AbundanceRefinementSteps = 3, SpectralEmbedding = embedding, SpectralDim = 8 };
+        var bands = embedding == SpectralEmbedding.Wavelength ? new SpectralBands(Enumerable.Range(0, config.Bands).Select(i => 420 + 160.0 * i).ToArray(), null) : null;
         manual_seed(7);
         using var whole = new KarmaModel(config);
         manual_seed(7);
@@ -151,8 +156,8 @@ public class KarmaModelTests
         var x = Tiles(config, 2, seed: 4);
         using var g = new Generator(11);
         var masking = whole.SampleMasking(2, g);
-        using var all = whole.call(x, null, masking);
-        using var some = part.call(x, null, masking);
+        using var all = whole.call(x, bands, masking);
+        using var some = part.call(x, bands, masking);
 
         var tokens = some.PhysicsTokens!;
         Assert.Equal(new long[] { 2, 8 }, tokens.shape);
@@ -182,11 +187,11 @@ public class KarmaModelTests
 
         // Outside training every patch is read, and so is every patch of a masking that hides nothing (abundance maps),
         // even from a model left in training mode.
-        using (var maps = part.Abundances(x, null))
-        using (var wholeMaps = whole.Abundances(x, null))
+        using (var maps = part.Abundances(x, bands))
+        using (var wholeMaps = whole.Abundances(x, bands))
             Assert.True(maps.allclose(wholeMaps, rtol: 1e-5, atol: 1e-6));
         part.eval();
-        using var inference = part.call(x, null, whole.SampleMasking(2, g));
+        using var inference = part.call(x, bands, whole.SampleMasking(2, g));
         Assert.Null(inference.PhysicsTokens);
         Assert.Equal(config.Tokens, inference.Abundances!.shape[1]);
     }
