@@ -13,7 +13,8 @@ using static TorchSharp.torch;
 //        [--only step,overhead,inference,reading,memory]   (the matmul peak always runs: MFU needs it; step includes overhead;
 //                                                     overhead-parts, only when named, times KARMA with parts switched off)
 //        [--presets tiny,small,paper]   (the step and overhead rows' presets; default all)
-//        [--rounds N]   (alternated mae/karma rounds of the overhead rows; default 40, 16 for the paper preset)
+//        [--rounds N]   (alternated mae/karma rounds of the overhead rows, each also at --physics-share 0.25 on the CPU presets;
+//                        default 40, 16 for the paper preset)
 //        [--parts share,fcls]   (only the overhead-parts rows whose names contain one of these)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
 // and writes one JSON file with the environment and all results, plus a Markdown summary beside it, so every
@@ -63,7 +64,12 @@ foreach (var c in StepCases("step"))
     }
 
 foreach (var c in StepCases("overhead"))
-    Report(Benchmarks.Overhead(c, quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40)));
+{
+    int overheadRounds = quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40);
+    Report(Benchmarks.Overhead(c, overheadRounds));
+    // The setting docs/performance.md recommends for long CPU runs, beside the default, for presets with per-pixel abundances.
+    if (c.Config.PerPixelAbundances) Report(Benchmarks.Overhead(c, overheadRounds, "_physics_share_0.25", k => k with { PhysicsShare = 0.25 }));
+}
 var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault()?.Split(',');
 foreach (var c in only?.Contains("overhead-parts") == true ? StepCases("overhead-parts") : [])
     foreach (var (part, change) in Benchmarks.OverheadParts.Where(p => parts is null || parts.Any(p.Part.Contains)))
