@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 //        [--only step,overhead,inference,reading,memory]   (the matmul peak always runs: MFU needs it; step includes overhead;
 //                                                     overhead-parts, only when named, times KARMA with parts switched off)
 //        [--presets tiny,small,paper]   (the step and overhead rows' presets; default all)
-//        [--rounds N]   (alternated mae/karma rounds of the overhead rows, each also at --physics-share 0.25 on the CPU presets;
+//        [--rounds N]   (alternated mae/karma rounds of the overhead rows; the CPU presets' also with the physics branch every step, all patches and 0.25;
 //                        default 40, 16 for the paper preset)
 //        [--parts share,fcls]   (only the overhead-parts rows whose names contain one of these)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
@@ -67,8 +67,11 @@ foreach (var c in StepCases("overhead"))
 {
     int overheadRounds = quick ? 2 : rounds ?? (c.Config.Preset == "paper" ? 16 : 40);
     Report(Benchmarks.Overhead(c, overheadRounds));
-    // The setting docs/performance.md recommends for long CPU runs, beside the default, for presets with per-pixel abundances.
-    if (c.Config.PerPixelAbundances) Report(Benchmarks.Overhead(c, overheadRounds, "_physics_share_0.25", k => k with { PhysicsShare = 0.25 }));
+    // Beside the CPU presets' default (the physics branch in one step of four, timed in rounds of four steps), the branch in
+    // every step as the paper runs it, with every patch and with a quarter of them (docs/performance.md).
+    if (!c.Config.PerPixelAbundances) continue;
+    Report(Benchmarks.Overhead(c, overheadRounds, "_physics_every_1", k => k with { PhysicsEvery = 1 }));
+    Report(Benchmarks.Overhead(c, overheadRounds, "_physics_every_1_share_0.25", k => k with { PhysicsEvery = 1, PhysicsShare = 0.25 }));
 }
 var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault()?.Split(',');
 foreach (var c in only?.Contains("overhead-parts") == true ? StepCases("overhead-parts") : [])

@@ -45,13 +45,14 @@ sealed class RunOptions
     public readonly Option<bool> PerPatchAbundances = new("--per-patch-abundances") { Description = "One abundance vector per patch (the paper) instead of per pixel." };
     public readonly Option<bool?> AbundanceFromSpectrum = new("--abundance-from-spectrum") { Description = "The abundance head also reads each visible pixel's spectral features (default: the preset's)." };
     public readonly Option<int?> AbundanceSteps = new("--abundance-steps") { Description = "FISTA steps of fully constrained least squares refining visible pixels' abundances (default: the preset's; 0 = none)." };
+    public readonly Option<int?> PhysicsEvery = new("--physics-every") { Description = "Run the physics branch in one training step of every K, its terms weighted by K (default 1 = every step; 4 divides its cost by four at the same quality, docs/performance.md)." };
     public readonly Option<double?> PhysicsShare = new("--physics-share") { Description = "Share (0, 1] of each tile's patches the physics branch reads per training step (default 1 = all; 0.25 costs less at the same unmixing quality, docs/performance.md)." };
 
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { Data, Holdout, Embedding, SpectralDim, SpectralGroups, Preset, Endmembers, Steps, Epochs, Batch, LearningRate, WeightDecay, Seed, TileSize, PatchSize, Stride,
                                               DropWaterVapour, Overlap, MinWavelength, MaxWavelength, CheckpointEvery, NoAugment, EndmemberInit, FreezeEndmembers, SkipMemoryCheck,
-                                              LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps, PhysicsShare })
+                                              LossWeights, MaskRatio, HuberDelta, Encoder, Decoder, PerPatchAbundances, AbundanceFromSpectrum, AbundanceSteps, PhysicsShare, PhysicsEvery })
             command.Options.Add(option);
         BandDescriptions.AddTo(command);
     }
@@ -118,6 +119,7 @@ sealed class RunOptions
         Require(parse.GetValue(HuberDelta) is not double d || (double.IsFinite(d) && d > 0), "--huber-delta", "a positive number", parse.GetValue(HuberDelta));
         Require(parse.GetValue(AbundanceSteps) is not int k || k is >= 0 and <= 1000, "--abundance-steps", "between 0 and 1000", parse.GetValue(AbundanceSteps));
         Require(parse.GetValue(PhysicsShare) is not double share || share is > 0 and <= 1, "--physics-share", "in (0, 1]", parse.GetValue(PhysicsShare));
+        Require(parse.GetValue(PhysicsEvery) is not int every || every is >= 1 and <= 1000, "--physics-every", "between 1 and 1000", parse.GetValue(PhysicsEvery));
         Require(parse.GetValue(MinWavelength) is not double lo || double.IsFinite(lo), "--min-wavelength", "a finite wavelength in nm", parse.GetValue(MinWavelength));
         Require(parse.GetValue(MaxWavelength) is not double hi || double.IsFinite(hi), "--max-wavelength", "a finite wavelength in nm", parse.GetValue(MaxWavelength));
     }
@@ -155,6 +157,7 @@ sealed class RunOptions
         if (parse.GetValue(AbundanceFromSpectrum) is bool fromSpectrum) config = config with { AbundanceFromSpectrum = fromSpectrum };
         if (parse.GetValue(AbundanceSteps) is int steps) config = config with { AbundanceRefinementSteps = steps };
         if (parse.GetValue(PhysicsShare) is double physicsShare) config = config with { PhysicsShare = physicsShare };
+        if (parse.GetValue(PhysicsEvery) is int physicsEvery) config = config with { PhysicsEvery = physicsEvery };
         return config;
     }
 

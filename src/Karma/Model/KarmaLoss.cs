@@ -64,9 +64,11 @@ public static class KarmaLoss
     /// Computes every term the configuration asks for from a forward pass and the tiles' tokens. When
     /// <paramref name="validPixels"/> ([B, N, P²], 1 = valid) is given, no-data pixels are left out of every term,
     /// and a patch with no valid pixel counts for nothing. The physics and cross-consistency terms average over the
-    /// patches the branch read: all of them, or those of <see cref="KarmaOutput.PhysicsTokens"/>.
+    /// patches the branch read: all of them, or those of <see cref="KarmaOutput.PhysicsTokens"/>. <paramref name="physicsScale"/>
+    /// multiplies their weights in <see cref="LossTerms.Total"/> (k on the steps <see cref="KarmaConfig.PhysicsEvery"/> = k runs the
+    /// branch in); the terms themselves are reported unscaled.
     /// </summary>
-    public static LossTerms Compute(KarmaOutput output, Tensor targetTokens, KarmaConfig config, Tensor? validPixels = null)
+    public static LossTerms Compute(KarmaOutput output, Tensor targetTokens, KarmaConfig config, Tensor? validPixels = null, double physicsScale = 1)
     {
         using var scope = NewDisposeScope();
         long b = targetTokens.shape[0], n = targetTokens.shape[1];
@@ -108,11 +110,11 @@ public static class KarmaLoss
             var error = LinearMixingBranch.MeanSquaredError(abundances, endmembers, projection is null ? Read(Pixels(targetTokens)) : null,
                                                             Read(pixelTerms.TargetEnergy), projection);   // [B, N or S, P²]
             physics = Average(error, config.PhysicsOnAllPatches ? ones_like(readWeights) : readWeights, readValid);
-            total = total + config.PhysicsWeight * physics;
+            total = total + physicsScale * config.PhysicsWeight * physics;
             if (config.CrossConsistencyWeight > 0)
             {
                 cross = Average(PhysicsConsistency(output.PhysicsReconstruction!, Read(output.Reconstruction.detach())), readWeights, readValid);
-                total = total + config.CrossConsistencyWeight * cross;
+                total = total + physicsScale * config.CrossConsistencyWeight * cross;
             }
         }
         var terms = new LossTerms(total, huber, sam, physics, cross);

@@ -142,7 +142,13 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
     }
 
     /// <summary>Masks, encodes and decodes <paramref name="images"/> ([B, bands, T, T] reflectance) whose bands <paramref name="bands"/> describes.</summary>
-    public override KarmaOutput forward(Tensor images, SpectralBands? bands, TokenMasking masking)
+    public override KarmaOutput forward(Tensor images, SpectralBands? bands, TokenMasking masking) => Forward(images, bands, masking, withPhysics: true);
+
+    /// <summary>
+    /// <see cref="forward"/>, or without the physics branch when <paramref name="withPhysics"/> is false: the training steps
+    /// <see cref="KarmaConfig.PhysicsEvery"/> leaves to the pixel head alone, which then pay what a plain MAE step pays.
+    /// </summary>
+    internal KarmaOutput Forward(Tensor images, SpectralBands? bands, TokenMasking masking, bool withPhysics)
     {
         CheckShape(images);
         var context = Context(bands, images.shape[1]);
@@ -162,7 +168,7 @@ public sealed class KarmaModel : Module<Tensor, SpectralBands?, TokenMasking, Ka
         var reconstruction = Reconstruct(y, context);
         MixingOutput? mixing = null;
         Tensor? targets = null, physicsTokens = null;
-        if (physics is not null)
+        if (physics is not null && withPhysics)
         {
             targets = Config.AbundanceRefinementSteps > 0 ? Targets(images) : null;                   // [B, N, P²·bands]
             var features = Config.AbundanceFromSpectrum ? seen.view(b, visible, pixels, -1) : null;   // [B, V, P², F]

@@ -126,16 +126,20 @@ public static class Plots
     public static void Curves(string path, IReadOnlyList<Training.StepRecord> log, string title)
     {
         var plot = new Plot();
-        var steps = log.Select(r => (double)r.Step).ToArray();
         void Add(string label, Func<Training.StepRecord, double?> f)
         {
-            var ys = log.Select(r => f(r) is { } v && v > 0 ? Math.Log10(v) : double.NaN).ToArray();
+            // Each series over the steps that measured it (with --physics-every k the physics term is measured every k-th step).
+            var measured = log.Where(r => f(r) is not null).ToList();
+            var steps = measured.Select(r => (double)r.Step).ToArray();
+            var ys = measured.Select(r => f(r) is { } v && v > 0 ? Math.Log10(v) : double.NaN).ToArray();
             if (ys.All(double.IsNaN)) return;
             var line = plot.Add.ScatterLine(steps, Smooth(ys));
             line.LegendText = label;
             line.LineWidth = 1.5f;
         }
-        Add("total", r => r.Loss);
+        // The total includes the physics term only on the steps that ran the branch; plotted there alone, it does not saw-tooth.
+        bool physics = log.Any(r => r.Physics is not null);
+        Add("total", r => physics && r.Physics is null ? null : r.Loss);
         Add("huber", r => r.Huber);
         Add("sam", r => r.Sam);
         Add("physics", r => r.Physics);

@@ -47,7 +47,8 @@ public static class RunReport
                 ["model", $"{meta.Config.Variant}, {meta.Config.Bands} bands, {meta.Config.TileSize}² tiles of {meta.Config.PatchSize}² patches, mask ratio {meta.Config.MaskRatio:P0}"],
                 ["encoder / decoder", $"D={meta.Config.EncoderDim}×{meta.Config.EncoderDepth} ({meta.Config.EncoderHeads} heads) / {meta.Config.DecoderDim}×{meta.Config.DecoderDepth} ({meta.Config.DecoderHeads} heads)"],
                 ["physics branch", meta.Config.HasPhysicsBranch ? $"M={meta.Config.Endmembers} endmembers ({meta.Config.EndmemberInit} start, {(meta.Config.LearnEndmembers ? "learned" : "fixed")}), abundances per {(meta.Config.PerPixelAbundances ? "pixel" : "patch")}" +
-                                    (meta.Config.PhysicsShare < 1 ? string.Create(CultureInfo.InvariantCulture, $", {meta.Config.PhysicsShare:G} of the patches per step") : "") : "none"],
+                                    (meta.Config.PhysicsShare < 1 ? string.Create(CultureInfo.InvariantCulture, $", {meta.Config.PhysicsShare:G} of the patches per step") : "") +
+                                    (meta.Config.PhysicsEvery > 1 ? $", in one step of every {meta.Config.PhysicsEvery} (terms ×{meta.Config.PhysicsEvery})" : "") : "none"],
                 ["loss", $"{meta.Config.HuberWeight}·Huber(δ={meta.Config.HuberDelta})" + (meta.Config.Variant is ModelVariant.Karma or ModelVariant.HuberSam ? $" + {meta.Config.SamWeight}·SAM" : "") + (meta.Config.HasPhysicsBranch ? $" + {meta.Config.PhysicsWeight}·physics" : "")],
                 ["optimiser", $"AdamW lr {spec.Training.LearningRate:G3}, weight decay {spec.Training.WeightDecay}, {spec.Training.WarmupFraction:P0} warm-up then cosine, clip {spec.Training.ClipNorm}, batch {spec.Training.BatchSize}, {log.Count} steps, seed {spec.Training.Seed}"],
             ]);
@@ -68,9 +69,12 @@ public static class RunReport
                 Plots.Curves(Path.Combine(figures, "curves.png"), log, "Loss terms and learning rate");
                 Image(html, Path.Combine(figures, "curves.png"), "training curves");
                 var last = log[^1];
+                // With --physics-every k the last step may not have run the branch: its terms come from the last step that did.
+                var lastPhysics = log.LastOrDefault(r => r.Physics is not null);
                 html.Append($"<p>Final step {last.Step + 1}: loss {last.Loss:F4}, Huber {last.Huber:F4}" +
-                            (last.Sam is { } s ? $", SAM {s:F3} rad" : "") + (last.Physics is { } p ? $", physics {p:F4}" : "") +
-                            (last.AbundanceSpread is { } sp ? $", abundance spread {sp:F3}, entropy {last.AbundanceEntropy:F2}" : "") +
+                            (last.Sam is { } s ? $", SAM {s:F3} rad" : "") +
+                            (lastPhysics is { Physics: { } p } ? $", physics {p:F4}" + (lastPhysics != last ? $" (step {lastPhysics.Step + 1})" : "") : "") +
+                            (lastPhysics?.AbundanceSpread is { } sp ? $", abundance spread {sp:F3}, entropy {lastPhysics.AbundanceEntropy:F2}" : "") +
                             $"; {log.Average(r => r.TilesPerSecond):F1} tiles/s on average.</p>");
             }
             var history = ReadValidation(Path.Combine(runDirectory, "validation.jsonl"));
@@ -150,6 +154,9 @@ public static class RunReport
         if (spec.Tiling.Bands.DropWindows.Count > 0) line.Append(" --drop-water-vapour");
         if (!t.Augment) line.Append(" --no-augment");
         if (c.PhysicsShare < 1) line.Append(string.Create(CultureInfo.InvariantCulture, $" --physics-share {c.PhysicsShare:G}"));
+        // Named whenever it differs from what the preset would give (the CPU presets run the branch every 4th step).
+        int presetEvery = c.Preset?.ToLowerInvariant() is "tiny" or "small" or "paper" ? KarmaConfig.FromPreset(c.Preset).PhysicsEvery : 1;
+        if (c.HasPhysicsBranch && c.PhysicsEvery != presetEvery) line.Append($" --physics-every {c.PhysicsEvery}");
         return line.Append($" --out {Quote(runDirectory)}").ToString();
     }
 

@@ -45,12 +45,28 @@ public sealed class Pretrainer : IDisposable
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         parameters = named.Select(p => p.parameter).ToList();
         static bool Decays((string name, Parameter p) x) => x.p.dim() >= 2 && !x.name.Contains("maskToken") && !x.name.Contains("endmember");
-        optimizer = new LeanAdamW(
-        [
-            new AdamW.ParamGroup(named.Where(Decays).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: options.WeightDecay),
-            new AdamW.ParamGroup(named.Where(x => !Decays(x)).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: 0),
-        ], options.LearningRate);
+        // With the physics branch in one step of every k, AdamW's second moment sees the branch's own parameters' gradient k
+        // times larger once every k steps and zero between, so their normalised step shrinks by √k: they get √k times the
+        // learning rate to move as far per step as they would with the branch every step. Their own groups exist only then.
+        bool lazy = model.Physics is not null && model.Config.PhysicsEvery > 1;
+        static bool InBranch((string name, Parameter p) x) => x.name.StartsWith("physics.", StringComparison.Ordinal);
+        var groups = new List<(AdamW.ParamGroup Group, double Scale)>();
+        foreach (bool branch in lazy ? new[] { false, true } : [false])
+        {
+            var members = named.Where(x => !lazy || InBranch(x) == branch).ToList();
+            double scale = branch ? Math.Sqrt(model.Config.PhysicsEvery) : 1;
+            groups.Add((new AdamW.ParamGroup(members.Where(Decays).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: options.WeightDecay), scale));
+            groups.Add((new AdamW.ParamGroup(members.Where(x => !Decays(x)).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: 0), scale));
+        }
+        learningRateScales = groups.Select(g => g.Scale).ToArray();
+        optimizer = new LeanAdamW(groups.Select(g => g.Group), options.LearningRate);
     }
+
+    /// <summary>Each parameter group's learning rate over the schedule's (<see cref="KarmaConfig.PhysicsEvery"/>: √k for the physics branch's own).</summary>
+    readonly double[] learningRateScales;
+
+    /// <summary>The parameter groups' learning rates at the last step taken (tests read the physics branch's scale).</summary>
+    internal IReadOnlyList<double> GroupLearningRates => optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <see cref="TrainingOptions.Steps"/>, reporting each step to
@@ -196,7 +212,7 @@ public sealed class Pretrainer : IDisposable
         long start = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
         double lr = options.LearningRateAt(Step);
-        foreach (var parameterGroup in optimizer.ParamGroups) parameterGroup.LearningRate = lr;
+        foreach (var (parameterGroup, scale) in optimizer.ParamGroups.Zip(learningRateScales)) parameterGroup.LearningRate = lr * scale;
 
         // One global batch for all ranks; this rank takes its contiguous share of the tiles, their turns and their masks.
         var (group, global, epoch) = GroupedBatch(groups.Select(g => g.Tiles.Count).ToArray(), options.BatchSize * communicator.Size, Step, options.Seed);
@@ -210,6 +226,10 @@ public sealed class Pretrainer : IDisposable
         using var masks = new Generator((ulong)Seeds.Derive(options.Seed, Step, 3));
         var masking = model.SampleMasking(global.Length, masks).Rows(from, to);
         optimizer.zero_grad();
+        // With PhysicsEvery = k the branch runs on every k-th step only, its terms weighted by k (the same on every rank).
+        int every = model.Config.PhysicsEvery;
+        bool physicsStep = model.Physics is not null && Step % every == 0;
+        double physicsScale = physicsStep ? every : 1;
         LossTerms? loss = null;
         KarmaOutput? output = null;
         if (batch > 0)
@@ -218,12 +238,18 @@ public sealed class Pretrainer : IDisposable
             var turnsOfBatch = options.Augment ? k : null;
             var images = TileBatch.Batch(tiles, indices, turnsOfBatch).to(model.Device);
             var valid = TileBatch.ValidPixels(tiles, indices, turnsOfBatch)?.to(model.Device);
-            output = model.call(images, tiles.Spectral, masking);
+            output = model.Forward(images, tiles.Spectral, masking, physicsStep);
             loss = KarmaLoss.Compute(output, output.Targets ?? model.Targets(images), model.Config,
-                                     valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize));
+                                     valid is null ? null : Patches.Patchify(valid, model.Config.PatchSize), physicsScale);
             loss.Total.backward();
         }
-        var terms = AverageTerms(loss, share);
+        var terms = AverageTerms(loss, share, physicsScale);
+        // A step without the branch gives its parameters a zero gradient, not none, so AdamW's moments carry them on. In an
+        // uninterrupted run they are zeros anyway (zero_grad keeps a gradient once it exists), and SumGradients fills absent
+        // ones with zeros; a process resumed between two of the branch's steps has none yet and must do the same.
+        if (model.Physics is { } branch && !physicsStep)
+            foreach (var p in branch.parameters())
+                if (p.requires_grad && p.grad is null) p.grad = zeros_like(p).DetachFromDisposeScope();
         double? allReduce = null;
         if (communicator.Size > 1)
         {
@@ -238,7 +264,7 @@ public sealed class Pretrainer : IDisposable
         output?.Dispose();
         loss?.Dispose();
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var record = new StepRecord(Step, epoch, terms[0], terms[1], model.Config.UsesSam ? terms[2] : null, model.Config.HasPhysicsBranch ? terms[3] : null,
+        var record = new StepRecord(Step, epoch, terms[0], terms[1], model.Config.UsesSam ? terms[2] : null, physicsStep ? terms[3] : null,
             lr, gradNorm, global.Length / seconds, spread, entropy, allReduce);
         if (!double.IsFinite(record.Loss))
             throw new KarmaException($"The loss became {record.Loss} at step {Step}. Lower the learning rate or check the data for extreme values.") { Settings = ["LearningRate"] };
@@ -303,13 +329,21 @@ public sealed class Pretrainer : IDisposable
         return (result, (int)((long)step * batch / count));
     }
 
-    /// <summary>The step's loss terms (total, Huber, SAM, physics) over the global batch: each rank's weighted by its share, summed.</summary>
-    float[] AverageTerms(LossTerms? loss, double share)
+    /// <summary>
+    /// The step's loss terms (total, Huber, SAM, physics) over the global batch: each rank's weighted by its share, summed.
+    /// The total is the objective with the physics terms at their own weights, without the <paramref name="physicsScale"/>
+    /// the step's gradient gave them, so the log reads the same whichever steps run the branch.
+    /// </summary>
+    float[] AverageTerms(LossTerms? loss, double share, double physicsScale)
     {
         var terms = new float[4];
         if (loss is not null)
         {
-            terms[0] = (float)(loss.Total.item<float>() * share);
+            double total = loss.Total.item<float>();
+            if (physicsScale != 1)
+                total -= (physicsScale - 1) * (model.Config.PhysicsWeight * (loss.Physics?.item<float>() ?? 0)
+                                               + model.Config.CrossConsistencyWeight * (loss.CrossConsistency?.item<float>() ?? 0));
+            terms[0] = (float)(total * share);
             terms[1] = (float)(loss.Huber.item<float>() * share);
             terms[2] = (float)((loss.SpectralAngle?.item<float>() ?? 0) * share);
             terms[3] = (float)((loss.Physics?.item<float>() ?? 0) * share);

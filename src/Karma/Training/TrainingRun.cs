@@ -227,7 +227,7 @@ public static class TrainingRun
             trainer.Train(train, record =>
             {
                 trainLog.WriteLine(JsonSerializer.Serialize(record, KarmaJson.Line));
-                Scalars(tensorboard, record);
+                Scalars(tensorboard, record, config.HasPhysicsBranch);
                 onStep?.Invoke(record);
                 int done = trainer.Step;
                 if (done % validateEvery == 0 && done < options.Steps)
@@ -295,10 +295,14 @@ public static class TrainingRun
             ?? throw new KarmaException("Rank 0 sent no metrics.");
     }
 
-    /// <summary>Mirrors a step record into TensorBoard event files (the JSONL log stays the source of truth).</summary>
-    static void Scalars(TorchSharp.Modules.SummaryWriter writer, StepRecord r)
+    /// <summary>
+    /// Mirrors a step record into TensorBoard event files (the JSONL log stays the source of truth). A model with the physics
+    /// branch gets its total only on the steps that ran the branch (<see cref="KarmaConfig.PhysicsEvery"/>): on the others
+    /// it lacks the physics term, and the curve would saw-tooth.
+    /// </summary>
+    static void Scalars(TorchSharp.Modules.SummaryWriter writer, StepRecord r, bool hasPhysics)
     {
-        writer.add_scalar("loss/total", (float)r.Loss, r.Step);
+        if (!hasPhysics || r.Physics is not null) writer.add_scalar("loss/total", (float)r.Loss, r.Step);
         writer.add_scalar("loss/huber", (float)r.Huber, r.Step);
         if (r.Sam is { } sam) writer.add_scalar("loss/sam", (float)sam, r.Step);
         if (r.Physics is { } physics) writer.add_scalar("loss/physics", (float)physics, r.Step);

@@ -60,10 +60,11 @@ public class DataParallelTests
     [Fact]
     public void Two_ranks_of_batch_b_train_as_one_process_of_batch_2b_keep_identical_weights_and_resume_on_one_rank()
     {
+        // With the physics branch every other step, so that its parameters' zero gradients on the steps between are summed too.
         using var dir = new TempDir();
         string scene = new SceneSimulator { Size = 48, Bands = 16, Endmembers = 3, Seed = 5 }.Generate().WriteTo(dir.File("scene"));
         string[] common = ["--data", scene, "--tile-size", "16", "--patch-size", "4", "--encoder", "32x1x4", "--decoder", "32x1x4", "--endmembers", "3",
-                           "--steps", "6", "--checkpoint-every", "3"];
+                           "--steps", "6", "--checkpoint-every", "3", "--physics-every", "2"];
         var (code, printed, error) = Mpi(2, ["pretrain", .. common, "--batch", "2", "--out", dir.File("two")]);
         Assert.True(code == 0, error);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(printed, "\"ranksAgree\""));   // the result printed once, by rank 0

@@ -102,6 +102,16 @@ public class KarmaLossTests
         using var all = KarmaLoss.Compute(output, target, config with { LossOnMaskedOnly = false });
         Assert.Equal((0.125 + 2.5) / 4, all.Huber.item<float>(), 6);
         Assert.Equal(masked.Huber.item<float>() + 0.1 * masked.SpectralAngle!.item<float>() + masked.Physics.item<float>(), masked.Total.item<float>(), 5);
+
+        // --physics-every k: k times the physics and cross-consistency terms' weights in the total, the terms themselves unscaled.
+        var crossConfig = config with { PhysicsWeight = 0.7, CrossConsistencyWeight = 0.3 };
+        var crossOutput = new KarmaOutput { Reconstruction = recon * 0.9, Abundances = recon.view(1, 4, 4, 2).clone(), Endmembers = eye(2), Masking = masking };
+        using var once = KarmaLoss.Compute(crossOutput, target, crossConfig);
+        using var thrice = KarmaLoss.Compute(crossOutput, target, crossConfig, physicsScale: 3);
+        Assert.Equal(once.Physics!.item<float>(), thrice.Physics!.item<float>());
+        Assert.Equal(once.CrossConsistency!.item<float>(), thrice.CrossConsistency!.item<float>());
+        Assert.True(once.CrossConsistency.item<float>() > 0);
+        Assert.Equal(once.Total.item<float>() + 2 * (0.7 * once.Physics.item<float>() + 0.3 * once.CrossConsistency.item<float>()), thrice.Total.item<float>(), 5);
     }
 
     [Fact]

@@ -138,6 +138,27 @@ public class KarmaModelTests
         Assert.Contains(model.named_parameters(), p => p.name.Contains("abundanceHead"));
     }
 
+    [Fact]
+    public void A_forward_pass_without_the_physics_branch_reconstructs_the_same_and_forms_no_abundances()
+    {
+        var config = Micro() with { AbundanceFromSpectrum = true, AbundanceRefinementSteps = 3 };
+        manual_seed(7);
+        using var model = new KarmaModel(config);
+        model.train();
+        var x = Tiles(config, 2, seed: 4);
+        using var g = new Generator(11);
+        var masking = model.SampleMasking(2, g);
+        using var with = model.Forward(x, null, masking, withPhysics: true);
+        using var without = model.Forward(x, null, masking, withPhysics: false);
+        Assert.True(Same(with.Reconstruction, without.Reconstruction));
+        Assert.NotNull(with.Abundances);
+        Assert.NotNull(with.Targets);
+        Assert.Null(without.Abundances);
+        Assert.Null(without.Endmembers);
+        Assert.Null(without.Targets);
+        Assert.Null(without.PhysicsReconstruction);
+    }
+
     [Theory]
     [InlineData(SpectralEmbedding.Fixed)]
     [InlineData(SpectralEmbedding.Wavelength)]        // endmembers through the band set's response

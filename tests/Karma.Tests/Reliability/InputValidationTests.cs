@@ -35,6 +35,7 @@ public class InputValidationTests
     [InlineData("--mask-ratio", "1")]
     [InlineData("--physics-share", "0")]
     [InlineData("--physics-share", "1.5")]
+    [InlineData("--physics-every", "0")]
     public void Numeric_options_out_of_range_are_refused_before_any_output_is_made(string option, string value)
     {
         using var dir = new TempDir();

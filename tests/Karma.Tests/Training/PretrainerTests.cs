@@ -26,11 +26,11 @@ public class PretrainerTests
         finally { Directory.Delete(dir, true); }
     }
 
-    static (IReadOnlyList<StepRecord> Log, KarmaModel Model) Train(TileSet tiles, ModelVariant variant, int steps, double physicsShare = 1)
+    static (IReadOnlyList<StepRecord> Log, KarmaModel Model) Train(TileSet tiles, ModelVariant variant, int steps, double physicsShare = 1, int physicsEvery = 1)
     {
         set_num_threads(1);
         manual_seed(0);
-        var model = new KarmaModel(Micro with { Variant = variant, Bands = tiles.Bands, PhysicsShare = physicsShare });
+        var model = new KarmaModel(Micro with { Variant = variant, Bands = tiles.Bands, PhysicsShare = physicsShare, PhysicsEvery = physicsEvery });
         using var trainer = new Pretrainer(model, new TrainingOptions { Steps = steps, BatchSize = 4, LearningRate = 3e-3, Seed = 0 });
         var log = trainer.Train(tiles);
         return (log, model);
@@ -55,16 +55,21 @@ public class PretrainerTests
     }
 
     [Theory]
-    [InlineData(1.0)]
-    [InlineData(0.25)]   // the physics branch on a quarter of the patches learns too
-    public void Short_run_lowers_every_loss_term(double physicsShare)
+    [InlineData(1.0, 1)]
+    [InlineData(0.25, 1)]   // the physics branch on a quarter of the patches learns too
+    [InlineData(1.0, 4)]    // and in one step of four (the CPU presets' default)
+    public void Short_run_lowers_every_loss_term(double physicsShare, int physicsEvery)
     {
         var tiles = SimulatedTiles();
-        var (log, model) = Train(tiles, ModelVariant.Karma, 60, physicsShare);
+        var (log, model) = Train(tiles, ModelVariant.Karma, 60, physicsShare, physicsEvery);
         using (model)
         {
-            double First(Func<StepRecord, double> f) => log.Take(10).Average(f);
-            double Last(Func<StepRecord, double> f) => log.TakeLast(10).Average(f);
+            // Over the steps that ran the branch (all of them, or every fourth), so that each average holds every term.
+            var measured = log.Where(r => r.Physics is not null).ToList();
+            Assert.Equal(60 / physicsEvery, measured.Count);
+            int window = 10 / physicsEvery + 1;
+            double First(Func<StepRecord, double> f) => measured.Take(window).Average(f);
+            double Last(Func<StepRecord, double> f) => measured.TakeLast(window).Average(f);
             Assert.True(Last(r => r.Loss) < 0.5 * First(r => r.Loss), $"loss {First(r => r.Loss)} → {Last(r => r.Loss)}");
             Assert.True(Last(r => r.Huber) < First(r => r.Huber));
             Assert.True(Last(r => r.Physics!.Value) < First(r => r.Physics!.Value));
@@ -73,6 +78,42 @@ public class PretrainerTests
             Assert.True(metrics.Psnr > 15, $"PSNR {metrics.Psnr}");
             Assert.NotNull(metrics.PsnrPhys);
         }
+    }
+
+    [Fact]
+    public void Physics_every_k_runs_the_branch_on_every_kth_step_and_logs_the_objective_at_its_own_weights()
+    {
+        var tiles = SimulatedTiles();
+        set_num_threads(1);
+        manual_seed(0);
+        var config = Micro with { Variant = ModelVariant.Karma, Bands = tiles.Bands, PhysicsEvery = 3, PhysicsWeight = 0.5 };
+        using var model = new KarmaModel(config);
+        using var trainer = new Pretrainer(model, new TrainingOptions { Steps = 7, BatchSize = 4, LearningRate = 3e-3, Seed = 0 });
+        var endmembers = new List<float[]>();
+        var log = trainer.Train(tiles, r =>
+        {
+            endmembers.Add(model.Physics!.Endmembers().detach().data<float>().ToArray());
+            var branch = model.Physics!.parameters().Where(p => p.requires_grad).ToList();
+            if (r.Physics is not null) return;
+            // A step without the branch gives its parameters a zero gradient (so AdamW's moments carry them on), and the rest a real one.
+            Assert.All(branch, p => Assert.Equal(0, p.grad!.abs().max().item<float>()));
+            var inBranch = branch.Select(p => p.Handle).ToHashSet();
+            Assert.Contains(model.parameters().Where(p => !inBranch.Contains(p.Handle)), p => p.grad is { } g && g.abs().max().item<float>() > 0);
+        });
+        Assert.Equal([0, 3, 6], log.Where(r => r.Physics is not null).Select(r => r.Step));
+        Assert.All(log, r => Assert.Equal(r.Physics is not null, r.AbundanceSpread is not null));
+        // The logged loss is λ1·Huber + λ2·SAM + λ3·physics on the branch's steps (not 3·λ3), the pixel terms alone on the others.
+        foreach (var r in log)
+            Assert.Equal(config.HuberWeight * r.Huber + config.SamWeight * r.Sam!.Value + config.PhysicsWeight * (r.Physics ?? 0), r.Loss, 1e-5 * r.Loss);
+        // The branch's own parameters (two groups: with and without weight decay) take √k times the others' learning rate.
+        var rates = trainer.GroupLearningRates;
+        Assert.Equal(4, rates.Count);
+        Assert.Equal(rates[0], rates[1]);
+        Assert.Equal(Math.Sqrt(3) * rates[0], rates[2], 1e-12);
+        Assert.Equal(rates[2], rates[3]);
+        // The endmembers keep moving between the branch's steps: the moments from step 0 carry them through steps 1 and 2.
+        Assert.NotEqual(endmembers[0], endmembers[1]);
+        Assert.NotEqual(endmembers[1], endmembers[2]);
     }
 
     [Fact]

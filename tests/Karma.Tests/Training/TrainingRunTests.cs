@@ -12,20 +12,22 @@ public class TrainingRunTests
 
     sealed class Crash : Exception;
 
-    static RunSpec Spec(string scene) => new()
+    static RunSpec Spec(string scene, int physicsEvery = 1) => new()
     {
-        Config = TestConfigs.Micro with { EncoderDepth = 2, Endmembers = 4 },
+        Config = TestConfigs.Micro with { EncoderDepth = 2, Endmembers = 4, PhysicsEvery = physicsEvery },
         Data = [scene],
         Tiling = new TilingOptions { TileSize = 16, Stride = 8 },
         Training = new TrainingOptions { Steps = 12, BatchSize = 4, LearningRate = 3e-3, Seed = 7, CheckpointEvery = 5 },
     };
 
-    [Fact]
-    public void A_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]   // the physics branch every third step: the checkpoint at step 5 falls between two of its steps
+    public void A_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(int physicsEvery)
     {
         using var dir = new TempDir();
         string scene = new SceneSimulator { Size = 48, Bands = 24, Endmembers = 4, Seed = 3 }.Generate().WriteTo(dir.File("scene"));
-        var spec = Spec(scene);
+        var spec = Spec(scene, physicsEvery);
 
         var whole = TrainingRun.Start(spec, dir.File("whole"));
         Assert.Throws<Crash>(() => TrainingRun.Start(spec, dir.File("crashed"), r => { if (r.Step == 8) throw new Crash(); }));
