@@ -119,7 +119,7 @@ sealed class RunOptions
         Require(parse.GetValue(HuberDelta) is not double d || (double.IsFinite(d) && d > 0), "--huber-delta", "a positive number", parse.GetValue(HuberDelta));
         Require(parse.GetValue(AbundanceSteps) is not int k || k is >= 0 and <= 1000, "--abundance-steps", "between 0 and 1000", parse.GetValue(AbundanceSteps));
         Require(parse.GetValue(PhysicsShare) is not double share || share is > 0 and <= 1, "--physics-share", "in (0, 1]", parse.GetValue(PhysicsShare));
-        Require(parse.GetValue(PhysicsEvery) is not int every || every is >= 1 and <= 1000, "--physics-every", "between 1 and 1000", parse.GetValue(PhysicsEvery));
+        Require(parse.GetValue(PhysicsEvery) is not int every || every is >= 1 and <= 100, "--physics-every", "between 1 and 100", parse.GetValue(PhysicsEvery));
         Require(parse.GetValue(MinWavelength) is not double lo || double.IsFinite(lo), "--min-wavelength", "a finite wavelength in nm", parse.GetValue(MinWavelength));
         Require(parse.GetValue(MaxWavelength) is not double hi || double.IsFinite(hi), "--max-wavelength", "a finite wavelength in nm", parse.GetValue(MaxWavelength));
     }

@@ -68,13 +68,11 @@ public static class RunReport
             {
                 Plots.Curves(Path.Combine(figures, "curves.png"), log, "Loss terms and learning rate");
                 Image(html, Path.Combine(figures, "curves.png"), "training curves");
-                var last = log[^1];
-                // With --physics-every k the last step may not have run the branch: its terms come from the last step that did.
-                var lastPhysics = log.LastOrDefault(r => r.Physics is not null);
-                html.Append($"<p>Final step {last.Step + 1}: loss {last.Loss:F4}, Huber {last.Huber:F4}" +
-                            (last.Sam is { } s ? $", SAM {s:F3} rad" : "") +
-                            (lastPhysics is { Physics: { } p } ? $", physics {p:F4}" + (lastPhysics != last ? $" (step {lastPhysics.Step + 1})" : "") : "") +
-                            (lastPhysics?.AbundanceSpread is { } sp ? $", abundance spread {sp:F3}, entropy {lastPhysics.AbundanceEntropy:F2}" : "") +
+                // The last step that measured every term: with --physics-every k the final step may not have run the branch.
+                var last = log.LastOrDefault(r => r.Physics is not null) ?? log[^1];
+                html.Append($"<p>{(last == log[^1] ? "Final step" : "Last step with the physics branch,")} {last.Step + 1}: loss {last.Loss:F4}, Huber {last.Huber:F4}" +
+                            (last.Sam is { } s ? $", SAM {s:F3} rad" : "") + (last.Physics is { } p ? $", physics {p:F4}" : "") +
+                            (last.AbundanceSpread is { } sp ? $", abundance spread {sp:F3}, entropy {last.AbundanceEntropy:F2}" : "") +
                             $"; {log.Average(r => r.TilesPerSecond):F1} tiles/s on average.</p>");
             }
             var history = ReadValidation(Path.Combine(runDirectory, "validation.jsonl"));

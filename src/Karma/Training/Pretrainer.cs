@@ -55,18 +55,20 @@ public sealed class Pretrainer : IDisposable
         {
             var members = named.Where(x => !lazy || InBranch(x) == branch).ToList();
             double scale = branch ? Math.Sqrt(model.Config.PhysicsEvery) : 1;
-            groups.Add((new AdamW.ParamGroup(members.Where(Decays).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: options.WeightDecay), scale));
+            // AdamW's decay is lr·wd a step: the branch's is divided by √k so that its higher rate does not decay it faster.
+            groups.Add((new AdamW.ParamGroup(members.Where(Decays).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: options.WeightDecay / scale), scale));
             groups.Add((new AdamW.ParamGroup(members.Where(x => !Decays(x)).Select(x => x.parameter), options.LearningRate, beta2: 0.999, weight_decay: 0), scale));
         }
-        learningRateScales = groups.Select(g => g.Scale).ToArray();
+        parameterGroups = groups.ToArray();
         optimizer = new LeanAdamW(groups.Select(g => g.Group), options.LearningRate);
     }
 
-    /// <summary>Each parameter group's learning rate over the schedule's (<see cref="KarmaConfig.PhysicsEvery"/>: √k for the physics branch's own).</summary>
-    readonly double[] learningRateScales;
+    /// <summary>The optimiser's parameter groups, each with its learning rate over the schedule's (<see cref="KarmaConfig.PhysicsEvery"/>: √k for the physics branch's own).</summary>
+    readonly (AdamW.ParamGroup Group, double Scale)[] parameterGroups;
 
-    /// <summary>The parameter groups' learning rates at the last step taken (tests read the physics branch's scale).</summary>
-    internal IReadOnlyList<double> GroupLearningRates => optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+    /// <summary>The parameter groups at the last step taken: learning rate, weight decay and members (tests read the physics branch's).</summary>
+    internal IReadOnlyList<(double LearningRate, double WeightDecay, IReadOnlyList<Parameter> Parameters)> ParameterGroups =>
+        optimizer.ParamGroups.Zip(parameterGroups, (used, g) => (used.LearningRate, g.Group.Options.weight_decay!.Value, (IReadOnlyList<Parameter>)g.Group.Parameters.ToList())).ToArray();
 
     /// <summary>
     /// Trains from <see cref="Step"/> to <see cref="TrainingOptions.Steps"/>, reporting each step to
@@ -212,7 +214,7 @@ public sealed class Pretrainer : IDisposable
         long start = Stopwatch.GetTimestamp();
         using var scope = NewDisposeScope();
         double lr = options.LearningRateAt(Step);
-        foreach (var (parameterGroup, scale) in optimizer.ParamGroups.Zip(learningRateScales)) parameterGroup.LearningRate = lr * scale;
+        foreach (var (parameterGroup, scale) in parameterGroups) parameterGroup.LearningRate = lr * scale;
 
         // One global batch for all ranks; this rank takes its contiguous share of the tiles, their turns and their masks.
         var (group, global, epoch) = GroupedBatch(groups.Select(g => g.Tiles.Count).ToArray(), options.BatchSize * communicator.Size, Step, options.Seed);
@@ -332,7 +334,7 @@ public sealed class Pretrainer : IDisposable
     /// <summary>
     /// The step's loss terms (total, Huber, SAM, physics) over the global batch: each rank's weighted by its share, summed.
     /// The total is the objective with the physics terms at their own weights, without the <paramref name="physicsScale"/>
-    /// the step's gradient gave them, so the log reads the same whichever steps run the branch.
+    /// the step's gradient gave them: on the branch's steps it is what a run with the branch in every step would log.
     /// </summary>
     float[] AverageTerms(LossTerms? loss, double share, double physicsScale)
     {

@@ -105,15 +105,41 @@ public class PretrainerTests
         // The logged loss is λ1·Huber + λ2·SAM + λ3·physics on the branch's steps (not 3·λ3), the pixel terms alone on the others.
         foreach (var r in log)
             Assert.Equal(config.HuberWeight * r.Huber + config.SamWeight * r.Sam!.Value + config.PhysicsWeight * (r.Physics ?? 0), r.Loss, 1e-5 * r.Loss);
-        // The branch's own parameters (two groups: with and without weight decay) take √k times the others' learning rate.
-        var rates = trainer.GroupLearningRates;
-        Assert.Equal(4, rates.Count);
-        Assert.Equal(rates[0], rates[1]);
-        Assert.Equal(Math.Sqrt(3) * rates[0], rates[2], 1e-12);
-        Assert.Equal(rates[2], rates[3]);
+        // The branch's own parameters, and only they, form the last two groups (with and without weight decay) and take √k
+        // times the others' learning rate, with their decay divided by √k so that lr·wd a step stays the same.
+        var groups = trainer.ParameterGroups;
+        Assert.Equal(4, groups.Count);
+        var branchParameters = model.Physics!.parameters().Where(p => p.requires_grad).Select(p => p.Handle).Order().ToList();
+        Assert.Equal(branchParameters, groups[2].Parameters.Concat(groups[3].Parameters).Select(p => p.Handle).Order().ToList());
+        Assert.All(groups, g => Assert.NotEmpty(g.Parameters));
+        Assert.Equal(groups[0].LearningRate, groups[1].LearningRate);
+        Assert.Equal(Math.Sqrt(3) * groups[0].LearningRate, groups[2].LearningRate, 1e-12);
+        Assert.Equal(groups[2].LearningRate, groups[3].LearningRate);
+        Assert.Equal(groups[0].WeightDecay / Math.Sqrt(3), groups[2].WeightDecay, 1e-12);
+        Assert.True(groups[0].WeightDecay > 0);
         // The endmembers keep moving between the branch's steps: the moments from step 0 carry them through steps 1 and 2.
         Assert.NotEqual(endmembers[0], endmembers[1]);
         Assert.NotEqual(endmembers[1], endmembers[2]);
+    }
+
+    [Fact]
+    public void The_first_step_logs_the_same_objective_whichever_k_weights_the_physics_terms()
+    {
+        // Step 0 runs the branch for any k, from the same weights: the logged loss, with a cross-consistency term too, must not
+        // depend on the k its gradient was weighted with. A model without the branch has one pair of parameter groups for any k.
+        var tiles = SimulatedTiles();
+        double FirstLoss(int every)
+        {
+            set_num_threads(1);
+            manual_seed(0);
+            using var model = new KarmaModel(Micro with { Variant = ModelVariant.Karma, Bands = tiles.Bands, PhysicsEvery = every, CrossConsistencyWeight = 0.5 });
+            using var trainer = new Pretrainer(model, new TrainingOptions { Steps = 1, BatchSize = 4, LearningRate = 3e-3, Seed = 0 });
+            return trainer.Train(tiles)[0].Loss;
+        }
+        Assert.Equal(FirstLoss(1), FirstLoss(3), 1e-6);
+        using var mae = new KarmaModel(Micro with { Variant = ModelVariant.Mae, Bands = tiles.Bands, PhysicsEvery = 3 });
+        using var maeTrainer = new Pretrainer(mae, new TrainingOptions { Steps = 1, BatchSize = 4 });
+        Assert.Equal(2, maeTrainer.ParameterGroups.Count);
     }
 
     [Fact]
