@@ -5,7 +5,7 @@
 #   205 bands: airport-1, airport-2, airport-3, urban-4, urban-5 (each scored by a model of the other four);
 #   191 bands: airport-4, urban-3 (each scored by a model of the other).
 # urban-1 (204 bands) and urban-2 (207) have no partner and are left out. One line per scene, as anomaly.sh prints.
-# usage: docs/experiments/anomaly-cross-scene.sh OUT_DIR [STEPS] [SEED]
+# usage: docs/experiments/anomaly-cross-scene.sh OUT_DIR [STEPS] [SEED]   (PRETRAIN_ARGS adds pretraining options, e.g. "--physics-every 1")
 set -euo pipefail
 out=${1:?usage: anomaly-cross-scene.sh OUT_DIR [STEPS] [SEED]}; steps=${2:-400}; seed=${3:-0}
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +17,7 @@ for group in "airport-1 airport-2 airport-3 urban-4 urban-5" "airport-4 urban-3"
     others=(); for o in $group; do [ "$o" != "$s" ] && others+=("$A/abu-$o.mat"); done
     start=$(date +%s)
     # Validation reads a training scene (as anomaly.sh does): nothing about the scored scene reaches training.
-    $karma pretrain --data "${others[@]}" --holdout "${others[0]}" --steps $steps --seed $seed --out "$out/m-$s" --overwrite > "$out/m-$s.log" 2>&1
+    $karma pretrain --data "${others[@]}" --holdout "${others[0]}" --steps $steps --seed $seed ${PRETRAIN_ARGS:-} --out "$out/m-$s" --overwrite > "$out/m-$s.log" 2>&1
     mid=$(date +%s)
     $karma anomaly --data $A/abu-$s.mat --truth $A/abu-$s.mat:map --checkpoint "$out/m-$s" --method all --out "$out/$s" --json > "$out/$s.json"
     end=$(date +%s)

@@ -7,7 +7,7 @@
 # scores the sums of scores that were candidates for the karma score. IMPLANT_ARGS passes options to `karma implant`:
 #   docs/experiments/anomaly-implant.sh implant-sparse                                                # round 1
 #   IMPLANT_ARGS="--count 30 --max-size 6 --spacing 2" docs/experiments/anomaly-implant.sh implant-crowded   # round 2
-# usage: docs/experiments/anomaly-implant.sh OUT_DIR [STEPS] [SEEDS]
+# usage: docs/experiments/anomaly-implant.sh OUT_DIR [STEPS] [SEEDS]   (PRETRAIN_ARGS adds pretraining options, e.g. "--physics-every 1")
 set -euo pipefail
 out=${1:?usage: anomaly-implant.sh OUT_DIR [STEPS] [SEEDS]}; steps=${2:-400}; seeds=${3:-"0 1"}
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +27,7 @@ for seed in $seeds; do
     n=$h-$seed
     $karma implant "${hosts[$h]}" "$out/$n.hdr" --seed $seed ${IMPLANT_ARGS:-} > "$out/$n.implant.log"
     start=$(date +%s)
-    $karma pretrain --data "$out/$n.hdr" --holdout "$out/$n.hdr" --steps $steps --seed $seed --out "$out/m-$n" --overwrite > "$out/m-$n.log" 2>&1
+    $karma pretrain --data "$out/$n.hdr" --holdout "$out/$n.hdr" --steps $steps --seed $seed ${PRETRAIN_ARGS:-} --out "$out/m-$n" --overwrite > "$out/m-$n.log" 2>&1
     mid=$(date +%s)
     $karma anomaly --data "$out/$n.hdr" --truth "$out/$n-truth.tif" --checkpoint "$out/m-$n" --method all --out "$out/$n-maps" --json > "$out/$n.json"
     end=$(date +%s)

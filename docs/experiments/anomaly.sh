@@ -2,7 +2,7 @@
 # Anomaly detection on the nine AVIRIS ABU scenes (README, "Anomaly detection"): for each scene a tiny model is
 # pretrained on the scene itself (the whole scene, no labels: detection is transductive), then every method is scored
 # against the scene's anomaly map. One line per scene: seconds to train and to detect, ROC AUC per method.
-# usage: docs/experiments/anomaly.sh OUT_DIR [STEPS] [SEED]   (PRETRAIN_ARGS adds pretraining options, e.g. "--physics-share 0.25")
+# usage: docs/experiments/anomaly.sh OUT_DIR [STEPS] [SEED]   (PRETRAIN_ARGS adds pretraining options, e.g. "--physics-every 1")
 set -euo pipefail
 out=${1:?usage: anomaly.sh OUT_DIR [STEPS] [SEED]}; steps=${2:-400}; seed=${3:-0}
 here=$(cd "$(dirname "$0")/../.." && pwd)

@@ -4,7 +4,7 @@
 # the held-out sensor's scenes; beside it, a fixed-band model pretrained on EnMAP bands (12 Potsdam tiles) is applied to
 # the same scenes through resampling. Masked-patch PSNR/SAM on non-overlapping tiles, mask seed 0, tiny preset,
 # STEPS steps of batch 8, seeds SEEDS.
-# usage: docs/experiments/leave-one-sensor-out.sh OUT_DIR [STEPS] [SEEDS]
+# usage: docs/experiments/leave-one-sensor-out.sh OUT_DIR [STEPS] [SEEDS]   (PRETRAIN_ARGS adds pretraining options, e.g. "--physics-every 1")
 set -euo pipefail
 out=${1:?usage: leave-one-sensor-out.sh OUT_DIR [STEPS] [SEEDS]}; steps=${2:-2000}; seeds=${3:-"0 1"}
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,12 +22,12 @@ echo "| held-out sensor | test scenes | seed | wavelength model PSNR (dB) | SAM 
 echo "|---|---|---|---|---|---|---|" >> "$out/table.md"
 for seed in $seeds; do
   # today's model: fixed EnMAP bands, trained on the 12 Potsdam tiles outside row 192
-  $karma pretrain --data $(ls $P/*.tif | grep -v _192_) --holdout $P/*_192_*.tif $common --seed $seed --out "$out/fixed-enmap-s$seed" > "$out/fixed-enmap-s$seed.log" 2>&1
+  $karma pretrain --data $(ls $P/*.tif | grep -v _192_) --holdout $P/*_192_*.tif $common --seed $seed ${PRETRAIN_ARGS:-} --out "$out/fixed-enmap-s$seed" > "$out/fixed-enmap-s$seed.log" 2>&1
   for held in enmap aviris rosis samson; do
     train=""
     for other in enmap aviris rosis samson; do [[ $other == "$held" ]] || train="$train ${scenes[$other]}"; done
     run="$out/wavelength-without-$held-s$seed"
-    $karma pretrain --spectral-embedding wavelength --data $train $common --seed $seed --out "$run" > "$run.log" 2>&1
+    $karma pretrain --spectral-embedding wavelength --data $train $common --seed $seed ${PRETRAIN_ARGS:-} --out "$run" > "$run.log" 2>&1
     test=${scenes[$held]}
     [[ $held == enmap ]] && test="$(ls $P/*_192_*.tif | tr '\n' ' ') $D/enmap_berlin_urban_gradient/EnMAP_BerlinUrbanGradient.hdr"
     w=$($karma evaluate --checkpoint "$run" --data $test --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f | %.2f" % (d["psnr"], d["samDegrees"]))')
