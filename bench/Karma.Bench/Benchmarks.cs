@@ -116,6 +116,16 @@ static class Benchmarks
     }
 
     /// <summary>
+    /// The physics branch in every step as the paper runs it, with every patch and with a quarter of them: the rows the
+    /// overhead section times beside the CPU presets' default (one step in four), and part of <see cref="OverheadParts"/>.
+    /// </summary>
+    public static readonly (string Part, Func<KarmaConfig, KarmaConfig> Change)[] EveryStep =
+    [
+        ("_physics_every_1", k => k with { PhysicsEvery = 1 }),
+        ("_physics_every_1_share_0.25", k => k with { PhysicsEvery = 1, PhysicsShare = 0.25 }),
+    ];
+
+    /// <summary>
     /// Where KARMA's overhead goes: the same alternated rows with the physics branch in every step (the paper's way; the CPU
     /// presets run it in one step of four) and parts of it switched off one at a time (the unrolled FCLS steps, the
     /// spectrum input of the abundance head, the whole physics branch, the SAM term), with the branch reading only a
@@ -123,13 +133,13 @@ static class Benchmarks
     /// </summary>
     public static IEnumerable<(string Part, Func<KarmaConfig, KarmaConfig> Change)> OverheadParts =>
     [
-        ("_physics_every_1", k => k with { PhysicsEvery = 1 }),
+        EveryStep[0],
         ("_physics_every_1_without_fcls_steps", k => k with { PhysicsEvery = 1, AbundanceRefinementSteps = 0 }),
         ("_physics_every_1_without_fcls_steps_or_spectrum_input", k => k with { PhysicsEvery = 1, AbundanceRefinementSteps = 0, AbundanceFromSpectrum = false }),
         ("_without_physics_branch", k => k with { Variant = ModelVariant.HuberSam }),
         ("_physics_every_1_without_sam_term", k => k with { PhysicsEvery = 1, Variant = ModelVariant.HuberLsmm }),
         ("_physics_every_1_share_0.5", k => k with { PhysicsEvery = 1, PhysicsShare = 0.5 }),
-        ("_physics_every_1_share_0.25", k => k with { PhysicsEvery = 1, PhysicsShare = 0.25 }),
+        EveryStep[1],
         ("_physics_every_1_share_0.125", k => k with { PhysicsEvery = 1, PhysicsShare = 0.125 }),
         ("_physics_every_2", k => k with { PhysicsEvery = 2 }),
         ("_physics_every_4", k => k with { PhysicsEvery = 4 }),

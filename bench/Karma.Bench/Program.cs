@@ -70,8 +70,7 @@ foreach (var c in StepCases("overhead"))
     // Beside the CPU presets' default (the physics branch in one step of four, timed in rounds of four steps), the branch in
     // every step as the paper runs it, with every patch and with a quarter of them (docs/performance.md).
     if (!c.Config.PerPixelAbundances) continue;
-    Report(Benchmarks.Overhead(c, overheadRounds, "_physics_every_1", k => k with { PhysicsEvery = 1 }));
-    Report(Benchmarks.Overhead(c, overheadRounds, "_physics_every_1_share_0.25", k => k with { PhysicsEvery = 1, PhysicsShare = 0.25 }));
+    foreach (var (part, change) in Benchmarks.EveryStep) Report(Benchmarks.Overhead(c, overheadRounds, part, change));
 }
 var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault()?.Split(',');
 foreach (var c in only?.Contains("overhead-parts") == true ? StepCases("overhead-parts") : [])

@@ -152,9 +152,8 @@ public static class RunReport
         if (spec.Tiling.Bands.DropWindows.Count > 0) line.Append(" --drop-water-vapour");
         if (!t.Augment) line.Append(" --no-augment");
         if (c.PhysicsShare < 1) line.Append(string.Create(CultureInfo.InvariantCulture, $" --physics-share {c.PhysicsShare:G}"));
-        // Named whenever it differs from what the preset would give (the CPU presets run the branch every 4th step).
-        int presetEvery = c.Preset?.ToLowerInvariant() is "tiny" or "small" or "paper" ? KarmaConfig.FromPreset(c.Preset).PhysicsEvery : 1;
-        if (c.HasPhysicsBranch && c.PhysicsEvery != presetEvery) line.Append($" --physics-every {c.PhysicsEvery}");
+        // Always named: the presets differ in it (4 on the CPU presets, 1 on paper) and may change.
+        if (c.HasPhysicsBranch) line.Append($" --physics-every {c.PhysicsEvery}");
         return line.Append($" --out {Quote(runDirectory)}").ToString();
     }
 

@@ -341,14 +341,14 @@ public sealed class Pretrainer : IDisposable
         var terms = new float[4];
         if (loss is not null)
         {
-            double total = loss.Total.item<float>();
+            double total = loss.Total.item<float>(), physics = loss.Physics?.item<float>() ?? 0;
             if (physicsScale != 1)
-                total -= (physicsScale - 1) * (model.Config.PhysicsWeight * (loss.Physics?.item<float>() ?? 0)
+                total -= (physicsScale - 1) * (model.Config.PhysicsWeight * physics
                                                + model.Config.CrossConsistencyWeight * (loss.CrossConsistency?.item<float>() ?? 0));
             terms[0] = (float)(total * share);
             terms[1] = (float)(loss.Huber.item<float>() * share);
             terms[2] = (float)((loss.SpectralAngle?.item<float>() ?? 0) * share);
-            terms[3] = (float)((loss.Physics?.item<float>() ?? 0) * share);
+            terms[3] = (float)(physics * share);
         }
         communicator.SumInPlace(terms);
         return terms;
