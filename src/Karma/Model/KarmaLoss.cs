@@ -27,7 +27,8 @@ public static class KarmaLoss
 
     /// <summary>
     /// The spectral angle as the training loss computes it, from the cosine c of each pixel's spectra
-    /// (<see cref="PixelLoss"/> gets it from three dot products, a·b, ‖a‖², ‖b‖², in the same pass as the Huber loss):
+    /// (<see cref="PixelLoss"/> computes the same per pixel from three dot products, a·b, ‖a‖², ‖b‖², in the pass of the
+    /// Huber loss; this is its form for other devices and types):
     /// 2·atan2(√(2 − 2c + ε), √(2 + 2c + ε)), the same expression as <see cref="SpectralAngle"/> since ‖â ∓ b̂‖² = 2 ∓ 2c.
     /// It differs only by float32 rounding of c (hundredths of a degree near 0), which a loss does not feel but a metric
     /// would, so metrics use <see cref="SpectralAngle"/>. Gradients stay finite for identical and for zero spectra.
@@ -96,7 +97,7 @@ public static class KarmaLoss
         Tensor? sam = null, physics = null, cross = null;
         if (config.UsesSam)
         {
-            sam = PerToken(AngleFromCosine(pixelTerms.Cosine));
+            sam = PerToken(pixelTerms.Angle);
             total = total + config.SamWeight * sam;
         }
         if (output.Abundances is { } abundances && output.Endmembers is { } endmembers)

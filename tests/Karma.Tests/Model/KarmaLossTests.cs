@@ -54,7 +54,7 @@ public class KarmaLossTests
         var a = (rand(200, 218) + 0.05).requires_grad_(true);
         var b = a.detach() + 0.05 * randn(200, 218);                       // angles of a few degrees
         var exact = KarmaLoss.SpectralAngle(a, b);
-        Tensor SpectralAngleLoss(Tensor x, Tensor y) => KarmaLoss.AngleFromCosine(PixelLoss.Of(x, y, 1.0).Cosine);
+        Tensor SpectralAngleLoss(Tensor x, Tensor y) => PixelLoss.Of(x, y, 1.0).Angle;
         var loss = SpectralAngleLoss(a, b);
         Assert.True((exact - loss).abs().max().item<float>() < 0.05 * Math.PI / 180, "more than 0.05° apart");
         Assert.True(loss.allclose(SpectralAngleLoss(a * 3.7, b), atol: 1e-5));
@@ -170,25 +170,25 @@ public class KarmaLossTests
         manual_seed(7);
         var prediction = (rand(3, 5, bands) + 0.01).requires_grad_(true);
         var target = rand(3, 5, bands) + 0.01;
-        var (huberWeights, cosineWeights) = (randn(3, 5), randn(3, 5));
+        var (huberWeights, angleWeights) = (randn(3, 5), randn(3, 5));
         huberWeights[0, 0] = tensor(0f);
-        cosineWeights[0, 0] = tensor(0f);                                 // a pixel neither term uses: zero gradient
+        angleWeights[0, 0] = tensor(0f);                                   // a pixel neither term uses: zero gradient
         Tensor[] Run(Func<Tensor, Tensor, double, PixelTerms> terms)
         {
             prediction.grad?.zero_();
             var t = terms(prediction, target, delta);
-            ((t.Huber * huberWeights).sum() + (t.Cosine * cosineWeights).sum()).backward();
-            return [t.Huber.detach().clone(), t.Cosine.detach().clone(), t.TargetEnergy.clone(), prediction.grad!.clone()];
+            ((t.Huber * huberWeights).sum() + (t.Angle * angleWeights).sum()).backward();
+            return [t.Huber.detach().clone(), t.Angle.detach().clone(), t.TargetEnergy.clone(), prediction.grad!.clone()];
         }
         var composed = Run(PixelLoss.Composed);
         var kernel = Run(PixelLoss.Of);
-        foreach (var (name, k, c) in new[] { "Huber", "cosine", "energy", "gradient" }.Zip(kernel, composed))
+        foreach (var (name, k, c) in new[] { "Huber", "angle", "energy", "gradient" }.Zip(kernel, composed))
             Assert.True(k.allclose(c, rtol: 1e-4, atol: 1e-5), $"{name}: max difference {(k - c).abs().max().item<float>()}");
         Assert.Equal(0, kernel[3][0, 0].abs().sum().item<float>());
         // Views that start inside their storage are read from where they start.
         var padded = cat([zeros(1, 5, bands), target], 0);
         var offset = PixelLoss.Of(prediction.detach(), padded.narrow(0, 1, 3), delta);
-        Assert.True(offset.Huber.allclose(composed[0], rtol: 1e-4, atol: 1e-5) && offset.Cosine.allclose(composed[1], rtol: 1e-4, atol: 1e-5));
+        Assert.True(offset.Huber.allclose(composed[0], rtol: 1e-4, atol: 1e-5) && offset.Angle.allclose(composed[1], rtol: 1e-4, atol: 1e-5));
         Assert.False(PixelLoss.Of(prediction, target, delta).TargetEnergy.requires_grad);
     }
 
@@ -220,17 +220,17 @@ public class KarmaLossTests
     [Fact]
     public void The_pixel_loss_has_the_hand_values_and_leaves_other_devices_types_and_trained_targets_to_tensor_operations()
     {
-        // One pixel of 4 bands, δ = 1: errors 0, 0.5, 2, −3 → Huber 0, 0.125, 1.5, 2.5, mean 1.03125; p·t = 0 → cosine 0.
+        // One pixel of 4 bands, δ = 1: errors 0, 0.5, 2, −3 → Huber 0, 0.125, 1.5, 2.5, mean 1.03125; p·t = 1, ‖p‖² = 5.25, ‖t‖² = 10 → angle acos(1/√52.5).
         var prediction = tensor(new float[] { 1, 0.5f, 2, 0 }).view(1, 4);
         var target = tensor(new float[] { 1, 0, 0, 3 }).view(1, 4);
         var terms = PixelLoss.Of(prediction, target, 1.0);
         Assert.Equal(1.03125, terms.Huber.item<float>(), 6);
-        Assert.Equal(1 / Math.Sqrt(5.25 * 10), terms.Cosine.item<float>(), 6);
+        Assert.Equal(Math.Acos(1 / Math.Sqrt(5.25 * 10)), terms.Angle.item<float>(), 5);
         Assert.Equal(10, terms.TargetEnergy.item<float>(), 6);
 
         // A target that needs a gradient gets one (from the composed terms); so does float64.
         var trained = target.clone().requires_grad_(true);
-        PixelLoss.Of(prediction, trained, 1.0).Cosine.sum().backward();
+        PixelLoss.Of(prediction, trained, 1.0).Angle.sum().backward();
         Assert.NotNull(trained.grad);
         var huber64 = PixelLoss.Of(prediction.to(ScalarType.Float64), target.to(ScalarType.Float64), 1.0).Huber;
         Assert.Equal(ScalarType.Float64, huber64.dtype);
