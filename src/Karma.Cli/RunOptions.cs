@@ -45,7 +45,7 @@ sealed class RunOptions
     public readonly Option<bool> PerPatchAbundances = new("--per-patch-abundances") { Description = "One abundance vector per patch (the paper) instead of per pixel." };
     public readonly Option<bool?> AbundanceFromSpectrum = new("--abundance-from-spectrum") { Description = "The abundance head also reads each visible pixel's spectral features (default: the preset's)." };
     public readonly Option<int?> AbundanceSteps = new("--abundance-steps") { Description = "FISTA steps of fully constrained least squares refining visible pixels' abundances (default: the preset's; 0 = none)." };
-    public readonly Option<int?> PhysicsEvery = new("--physics-every") { Description = "Run the physics branch in one training step of every K, its terms weighted by K (default: the preset's, 4 for tiny and small, 1 = every step for paper; docs/performance.md)." };
+    public readonly Option<int?> PhysicsEvery = new("--physics-every") { Description = "Run the physics branch in one training step of every K, its terms weighted by K (default 1 = every step, as the paper; 4 cuts the CPU presets' overhead to about +5% but slows long runs: docs/performance.md)." };
     public readonly Option<double?> PhysicsShare = new("--physics-share") { Description = "Share (0, 1] of each tile's patches the physics branch reads per training step (default 1 = all; 0.25 costs less at the same unmixing quality, docs/performance.md)." };
 
     public void AddTo(Command command)

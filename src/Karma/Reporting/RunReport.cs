@@ -152,7 +152,7 @@ public static class RunReport
         if (spec.Tiling.Bands.DropWindows.Count > 0) line.Append(" --drop-water-vapour");
         if (!t.Augment) line.Append(" --no-augment");
         if (c.PhysicsShare < 1) line.Append(string.Create(CultureInfo.InvariantCulture, $" --physics-share {c.PhysicsShare:G}"));
-        // Always named: the presets differ in it (4 on the CPU presets, 1 on paper) and may change.
+        // Always named: the presets' default has changed before (the CPU presets ran 4 for a while), so a run repeats as it ran.
         if (c.HasPhysicsBranch) line.Append($" --physics-every {c.PhysicsEvery}");
         return line.Append($" --out {Quote(runDirectory)}").ToString();
     }

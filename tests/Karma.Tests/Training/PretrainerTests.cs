@@ -57,7 +57,7 @@ public class PretrainerTests
     [Theory]
     [InlineData(1.0, 1)]
     [InlineData(0.25, 1)]   // the physics branch on a quarter of the patches learns too
-    [InlineData(1.0, 4)]    // and in one step of four (the CPU presets' default)
+    [InlineData(1.0, 4)]    // and in one step of four (--physics-every 4)
     public void Short_run_lowers_every_loss_term(double physicsShare, int physicsEvery)
     {
         var tiles = SimulatedTiles();
