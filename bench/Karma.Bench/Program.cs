@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 //        [--only step,overhead,inference,reading,memory]   (the matmul peak always runs: MFU needs it; step includes overhead;
 //                                                     overhead-parts, only when named, times KARMA with parts switched off)
 //        [--presets tiny,small,paper]   (the step and overhead rows' presets; default all)
-//        [--rounds N]   (alternated mae/karma rounds of the overhead rows; the CPU presets' also with the physics branch every step, all patches and 0.25;
+//        [--rounds N]   (alternated mae/karma rounds of the overhead rows; the CPU presets' also with the physics branch in one step of 4 and of 8;
 //                        default 40, 16 for the paper preset)
 //        [--parts share,fcls]   (only the overhead-parts rows whose names contain one of these)
 // Runs every benchmark in one process (the PyTorch peer and the memory probes in child processes it starts)
