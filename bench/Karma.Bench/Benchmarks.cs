@@ -71,7 +71,8 @@ static class Benchmarks
     /// the steadiest estimate of what each step costs. When KARMA runs its physics branch every k-th step
     /// (<see cref="KarmaConfig.PhysicsEvery"/>), a round is k steps of each, one of them with the branch, and the times are
     /// per step averaged over the round: what a run of many steps pays per step; the medians of the step with the branch
-    /// and of the others are kept beside them.
+    /// and of the others are kept beside them. Each row also names the branch's share of the step's floating-point
+    /// operations (<see cref="ModelFlops.PhysicsBranch"/>): the overhead it would add running as efficiently as the rest.
     /// </summary>
     public static BenchResult Overhead(StepCase c, int rounds, string part = "", Func<KarmaConfig, KarmaConfig>? karmaPart = null)
     {
@@ -112,6 +113,7 @@ static class Benchmarks
             ["maeLowerQuartileMs"] = BenchResult.Quantile(maeMs, 0.25),
             ["karmaLowerQuartileMs"] = BenchResult.Quantile(karmaMs, 0.25),
             ["lowerQuartileOverheadPercent"] = 100 * (BenchResult.Quantile(karmaMs, 0.25) / BenchResult.Quantile(maeMs, 0.25) - 1),
+            ["branchFlopPercent"] = 100 * ModelFlops.PhysicsBranch(karmaConfig, c.Batch) / ModelFlops.Backbone(karmaConfig, c.Batch),
         });
     }
 

@@ -42,11 +42,12 @@ static class Summary
         if (overheads.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) | mae ms (lower quartile) | karma ms (lower quartile) | overhead (ratio of lower quartiles) |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| KARMA overhead, mae and karma steps alternated | mae ms (median) | karma ms (median) | overhead (ratio of medians) | overhead (median of per-round ratios) | mae ms (lower quartile) | karma ms (lower quartile) | overhead (ratio of lower quartiles) | physics branch FLOPs / mae's (the floor) |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var r in overheads)
                 text.AppendLine($"| {r.Name["overhead_train_step_".Length..].Replace('_', ' ')} | {F(r.Metrics["maeMedianMs"])} | {F(r.MedianMs)} | {F(r.Metrics["overheadPercent"], Signed)}% | " +
-                                $"{F(r.Metrics["pairedOverheadPercent"], Signed)}% | {F(r.Metrics["maeLowerQuartileMs"])} | {F(r.Metrics["karmaLowerQuartileMs"])} | {F(r.Metrics["lowerQuartileOverheadPercent"], Signed)}% |");
+                                $"{F(r.Metrics["pairedOverheadPercent"], Signed)}% | {F(r.Metrics["maeLowerQuartileMs"])} | {F(r.Metrics["karmaLowerQuartileMs"])} | {F(r.Metrics["lowerQuartileOverheadPercent"], Signed)}% | " +
+                                $"{F(r.Metrics["branchFlopPercent"], "F1")}% |");
         }
         text.AppendLine();
         text.AppendLine("| inference (untrained weights, nothing masked) | pixels/s |");
