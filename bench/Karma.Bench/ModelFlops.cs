@@ -42,14 +42,11 @@ static class ModelFlops
         if (!c.HasPhysicsBranch) return 0;
         double dd = c.DecoderDim, m = c.Endmembers, pixels = c.PatchSize * c.PatchSize;
         double perToken = c.PerPixelAbundances ? pixels : 1;
-        // The patches read: all, or a share of the visible (at least one) and of the masked, rounded as the model rounds them.
-        double visible = c.VisibleTokens, masked = c.Tokens - c.VisibleTokens;
-        if (c.PhysicsShare < 1)
-            (visible, masked) = (Math.Max(1, Math.Round(c.PhysicsShare * visible, MidpointRounding.AwayFromZero)),
-                                 Math.Round(c.PhysicsShare * masked, MidpointRounding.AwayFromZero));
+        // The patches read: all, or the model's share of the visible and of the masked (the same count at share 1).
+        var (visible, masked) = KarmaModel.PhysicsSample(c, c.VisibleTokens);
         double read = visible + masked;
         double head = 3 * read * (2 * dd * (dd / 2) + 2 * (dd / 2) * perToken * m);
-        double hidden = 2 * m + 16, spectrum = c.PixelChannels;
+        double hidden = LinearMixingBranch.PixelHeadWidth(c.Endmembers), spectrum = c.PixelChannels;
         double pixelHead = c.AbundanceFromSpectrum && c.PerPixelAbundances
             ? visible * pixels * (2 * 2 * spectrum * hidden + 3 * 2 * hidden * m)
             : 0;

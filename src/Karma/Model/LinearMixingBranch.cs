@@ -49,11 +49,14 @@ public sealed class LinearMixingBranch : Module<MixingInput, MixingOutput>
             ("gelu", GELU()),
             ("fc2", Linear(decoderDim / 2, abundancesPerToken * endmembers)));
         if (perPixel && pixelFeatures > 0)
-            pixelHead = Sequential(("fc1", Linear(pixelFeatures, 2 * endmembers + 16)), ("gelu", GELU()), ("fc2", Linear(2 * endmembers + 16, endmembers)));
+            pixelHead = Sequential(("fc1", Linear(pixelFeatures, PixelHeadWidth(endmembers))), ("gelu", GELU()), ("fc2", Linear(PixelHeadWidth(endmembers), endmembers)));
         using var initial = rand(bands, endmembers) * 0.55 + 0.05;
         endmemberLogits = new Parameter(InverseSoftplus(initial), requires_grad: learnEndmembers);
         RegisterComponents();
     }
+
+    /// <summary>Hidden units of the pixel head for M endmembers: 2M + 16.</summary>
+    internal static int PixelHeadWidth(int endmembers) => 2 * endmembers + 16;
 
     /// <summary>FISTA steps for visible pixels outside training (when refinement is on): enough to converge where the unrolled training steps stop short.</summary>
     public int InferenceSteps { get; set; } = 300;
